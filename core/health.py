@@ -1,0 +1,19 @@
+"""Broker health check: connects to the Celery broker without needing a worker."""
+import dataclasses
+
+from health_check.base import HealthCheck
+from health_check.exceptions import ServiceUnavailable
+
+from memberhub.celery import app
+
+
+@dataclasses.dataclass
+class Broker(HealthCheck):
+    def run(self):
+        if app.conf.task_always_eager:
+            return  # tasks run in-process (embedded default): there is no broker to reach
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=3)
+        except Exception as exc:  # kombu raises transport-specific errors
+            raise ServiceUnavailable("Broker unreachable") from exc

@@ -1,0 +1,343 @@
+"""Stores, staff scope, tiers, members and everything that records a change to a member.
+
+Sensitive values (mobile, ID number, address detail) are stored encrypted (`*_enc`), with a keyed
+hash for exact lookup (`*_hash`) and a masked copy for lists (`*_masked`); see core.crypto.
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Store(models.Model):
+    code = models.CharField(_("store code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("store manager"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="managed_stores",
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StaffProfile(models.Model):
+    """A staff account's store; `chain_wide` lets it see and act on every store (MEM-9)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.PROTECT)
+    chain_wide = models.BooleanField(_("chain-wide"), default=False)
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(chain_wide=True) | Q(store__isnull=False), name="staff_has_store_or_chain_wide"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class Tier(models.Model):
+    """Membership tiers (TIER-1). Thresholds and rates are extended by the points issue."""
+
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=32)
+    rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("0 is the entry tier"))
+
+    class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        ACTIVE = "active", _("Active")
+        REJECTED = "rejected", _("Rejected")
+        SUSPENDED = "suspended", _("Suspended")
+        DISQUALIFIED = "disqualified", _("Disqualified")
+        CLOSED = "closed", _("Closed")
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        CORPORATE = "corporate", _("Corporate")
+
+    class Gender(models.TextChoices):
+        MALE = "M", _("Male")
+        FEMALE = "F", _("Female")
+        UNKNOWN = "U", _("Not stated")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal")
+        DESK = "desk", _("Front desk")
+        TILL = "till", _("Till")
+        IMPORT = "import", _("Import")
+
+    member_no = models.CharField(_("member number"), max_length=20, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSONAL)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    name = models.CharField(_("name"), max_length=50)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    mobile_enc = models.TextField(null=True, blank=True)
+    mobile_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    mobile_masked = models.CharField(_("mobile"), max_length=16, blank=True)
+    id_number_enc = models.TextField(null=True, blank=True)
+    id_number_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    id_number_masked = models.CharField(_("ID number"), max_length=24, blank=True)
+    province = models.CharField(_("province"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=20, blank=True)
+    district = models.CharField(_("district"), max_length=20, blank=True)
+    address_enc = models.TextField(null=True, blank=True)
+    address_masked = models.CharField(_("address"), max_length=40, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    home_store = models.ForeignKey(Store, verbose_name=_("home store"), on_delete=models.PROTECT, related_name="members")
+    tier = models.ForeignKey(Tier, verbose_name=_("tier"), on_delete=models.PROTECT, related_name="members")
+    channel = models.CharField(_("sign-up channel"), max_length=16, choices=Channel.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("registered by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
+    privacy_version = models.CharField(_("privacy policy version"), max_length=16, blank=True)
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    created_at = models.DateTimeField(_("registered at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    next_review_on = models.DateField(_("next periodic review"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["home_store", "status"]),
+            models.Index(fields=["tier", "status"]),
+            models.Index(fields=["name"]),
+        ]
+        permissions = [
+            ("reveal_sensitive", _("Can reveal full mobile, ID number and address")),
+            ("review_member", _("Can review sign-ups and change requests")),
+            ("change_member_status", _("Can suspend, disqualify and reinstate members")),
+            ("export_member", _("Can export member lists")),
+            ("import_member", _("Can import members")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_no} {self.name}"
+
+    @property
+    def can_transact(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class CorporateProfile(models.Model):
+    """企业会员: the company behind a corporate member and the staff buyers linked to it."""
+
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="corporate")
+    company_name = models.CharField(_("company name"), max_length=100)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    contact_person = models.CharField(_("contact person"), max_length=50)
+    buyers = models.ManyToManyField(Member, verbose_name=_("linked buyers"), blank=True, related_name="employers")
+
+    class Meta:
+        verbose_name = _("corporate profile")
+        verbose_name_plural = _("corporate profiles")
+
+    def __str__(self) -> str:
+        return self.company_name
+
+
+class ChangeRequest(models.Model):
+    """变更申请 (MEM-4): proposed new values wait for review; sensitive values are kept encrypted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="change_requests")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Member.Channel.choices)
+    payload_enc = models.TextField(help_text="encrypted JSON of the requested values")
+    summary = models.CharField(_("summary"), max_length=500, help_text=_("fields and masked new values"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        ordering = ["requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=Q(status="pending"), name="one_pending_change_request_per_member"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member.member_no} {self.get_status_display()}"
+
+
+class MemberChange(models.Model):
+    """Append-only history of every change to a member's data (who, when, old -> new, masked)."""
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="changes")
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    field = models.CharField(_("field"), max_length=32)
+    old_value = models.CharField(_("old value"), max_length=200, blank=True)
+    new_value = models.CharField(_("new value"), max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(_("by"), max_length=150)
+    channel = models.CharField(_("channel"), max_length=16)
+    change_request = models.ForeignKey(ChangeRequest, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name = _("member change")
+        verbose_name_plural = _("member change history")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["member", "-at"])]
+
+
+class ConsentLog(models.Model):
+    """MEM-6: every consent given or withdrawn, with time, channel and policy version."""
+
+    class Kind(models.TextChoices):
+        PRIVACY = "privacy", _("Privacy policy")
+        MARKETING = "marketing", _("Marketing messages")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal")
+        DESK = "desk", _("Front desk")
+        SMS = "sms", _("SMS reply")
+        TILL = "till", _("Till")
+        IMPORT = "import", _("Import")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="consents")
+    kind = models.CharField(_("consent"), max_length=16, choices=Kind.choices)
+    granted = models.BooleanField(_("granted"))
+    version = models.CharField(_("policy version"), max_length=16, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["member", "kind", "-at"])]
+
+
+class Tag(models.Model):
+    """会员标签 (MEM-7): manual tags, or rule tags whose members follow a saved filter."""
+
+    class Kind(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        RULE = "rule", _("Rule")
+
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.MANUAL)
+    rule = models.JSONField(
+        _("rule"), default=dict, blank=True,
+        help_text=_("saved filter, e.g. {\"tier\": [\"gold\"], \"min_age\": 30, \"gender\": \"F\"}"),
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MemberTag(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="member_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="member_tags")
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("member tag")
+        verbose_name_plural = _("member tags")
+        constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_unique")]
+        indexes = [models.Index(fields=["tag", "member"])]
+
+
+class SmsCode(models.Model):
+    """One-time codes for portal sign-up and login: expiring, single use, attempt-limited (SEC-5)."""
+
+    class Purpose(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        LOGIN = "login", _("Login")
+        TILL = "till", _("Till sign-up")
+
+    mobile_hash = models.CharField(max_length=64, db_index=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("SMS code")
+        verbose_name_plural = _("SMS codes")
+        indexes = [models.Index(fields=["ip", "created_at"])]
+
+
+class Device(models.Model):
+    """A till or staff app authenticated by an API token bound to one store."""
+
+    name = models.CharField(_("name"), max_length=64)
+    store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="devices")
+    key_prefix = models.CharField(max_length=8, unique=True)
+    key_hash = models.CharField(max_length=64)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("till / device")
+        verbose_name_plural = _("tills / devices")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.store.code})"

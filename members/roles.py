@@ -1,0 +1,54 @@
+"""Staff roles (MEM-10) as permission groups, each with the least its work needs.
+
+The migration and `ensure_roles` (run again by later apps' migrations) use this table."""
+from __future__ import annotations
+
+FRONT_DESK = "前台"
+CUSTOMER_SERVICE = "客服"
+OPERATIONS_MANAGER = "运营经理"
+AUDITOR = "审计"
+ADMINISTRATOR = "管理员"
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    FRONT_DESK: [
+        "members.view_member", "members.add_member", "members.reveal_sensitive", "members.review_member",
+        "members.view_changerequest", "members.add_changerequest", "members.view_consentlog",
+        "members.view_memberchange", "members.view_tag", "members.add_membertag", "members.delete_membertag",
+        "members.view_membertag", "members.view_store", "members.import_member", "members.view_corporateprofile",
+    ],
+    CUSTOMER_SERVICE: [
+        "members.view_member", "members.reveal_sensitive", "members.review_member", "members.view_changerequest",
+        "members.add_changerequest", "members.view_consentlog", "members.view_memberchange", "members.view_tag",
+        "members.view_membertag", "members.view_store",
+    ],
+    OPERATIONS_MANAGER: [
+        "members.view_member", "members.export_member", "members.change_member_status", "members.review_member",
+        "members.view_changerequest", "members.view_memberchange", "members.view_consentlog",
+        "members.view_tag", "members.add_tag", "members.change_tag", "members.delete_tag",
+        "members.view_membertag", "members.add_membertag", "members.delete_membertag",
+        "members.view_store", "members.view_tier", "core.view_jobrun",
+        "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
+        "django_celery_beat.view_crontabschedule", "django_celery_beat.add_crontabschedule",
+        "django_celery_beat.change_crontabschedule",
+    ],
+    AUDITOR: [
+        "members.view_member", "members.view_changerequest", "members.view_memberchange",
+        "members.view_consentlog", "members.view_tag", "members.view_membertag", "members.view_store",
+        "members.view_staffprofile", "members.view_device", "core.view_auditlog", "core.view_jobrun",
+    ],
+}
+
+
+def ensure_roles(apps) -> None:
+    """Create the groups and (re)attach their permissions; the administrator gets everything."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.add(*wanted)
+    admin_group, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
+    admin_group.permissions.set(Permission.objects.all())

@@ -1,0 +1,116 @@
+"""Reads of members, always through the staff member's store scope (SEC-3)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from core import crypto
+from core.errors import NotFound
+
+from . import scope
+from .models import ChangeRequest, Member, Tag
+
+_DIGITS = re.compile(r"^\+?\d{6,14}$")
+
+
+def member_list_for_staff(user) -> QuerySet[Member]:
+    return scope.filter_by_store(user, Member.objects.select_related("home_store", "tier"))
+
+
+def member_search(user, query: str) -> QuerySet[Member]:
+    """Search by mobile (exact, via lookup hash), member number (exact or prefix) or name (prefix)."""
+    qs = member_list_for_staff(user)
+    query = (query or "").strip()
+    if not query:
+        return qs.none()
+    if _DIGITS.match(query):
+        digits = query[-11:]
+        return qs.filter(
+            Q(mobile_hash=crypto.lookup_hash(digits))
+            | Q(member_no__startswith=query)
+            | Q(id_number_hash=crypto.lookup_hash(query.upper()))
+        )
+    return qs.filter(Q(name__startswith=query) | Q(id_number_hash=crypto.lookup_hash(query.upper())))
+
+
+def member_get_for_staff(user, member_no: str) -> Member:
+    member = member_list_for_staff(user).filter(member_no=member_no).first()
+    if member is None:
+        raise NotFound("No such member.")
+    return member
+
+
+def member_by_mobile(mobile: str) -> Member | None:
+    return Member.objects.filter(mobile_hash=crypto.lookup_hash(mobile)).select_related("tier", "home_store").first()
+
+
+def pending_signups_for_staff(user) -> QuerySet[Member]:
+    return member_list_for_staff(user).filter(status=Member.Status.PENDING).select_related("created_by").order_by(
+        "created_at"
+    )
+
+
+def pending_change_requests_for_staff(user) -> QuerySet[ChangeRequest]:
+    return scope.filter_by_store(
+        user,
+        ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING).select_related(
+            "member", "member__home_store", "requested_by"
+        ),
+        field="member__home_store",
+    ).order_by("requested_at")
+
+
+# Rule tags: a saved filter is a small JSON object; only these keys are understood.
+RULE_KEYS = {"tier", "store", "gender", "min_age", "max_age", "kind", "channel", "marketing_consent",
+             "registered_within_days", "province", "city"}
+
+
+def rule_queryset(rule: dict, *, today: dt.date | None = None) -> QuerySet[Member]:
+    """Members matching a saved filter (rule tags now; segments of the evaluation issue later)."""
+    unknown = set(rule) - RULE_KEYS
+    if unknown:
+        raise ValueError(f"unknown rule keys: {', '.join(sorted(unknown))}")
+    today = today or timezone.localdate()
+    qs = Member.objects.filter(status=Member.Status.ACTIVE)
+    if "tier" in rule:
+        qs = qs.filter(tier__code__in=_as_list(rule["tier"]))
+    if "store" in rule:
+        qs = qs.filter(home_store__code__in=_as_list(rule["store"]))
+    if "gender" in rule:
+        qs = qs.filter(gender__in=_as_list(rule["gender"]))
+    if "kind" in rule:
+        qs = qs.filter(kind__in=_as_list(rule["kind"]))
+    if "channel" in rule:
+        qs = qs.filter(channel__in=_as_list(rule["channel"]))
+    if "province" in rule:
+        qs = qs.filter(province__in=_as_list(rule["province"]))
+    if "city" in rule:
+        qs = qs.filter(city__in=_as_list(rule["city"]))
+    if "marketing_consent" in rule:
+        qs = qs.filter(marketing_consent=bool(rule["marketing_consent"]))
+    if "min_age" in rule:
+        qs = qs.filter(birthday__lte=_years_before(today, int(rule["min_age"])))
+    if "max_age" in rule:
+        qs = qs.filter(birthday__gt=_years_before(today, int(rule["max_age"]) + 1))
+    if "registered_within_days" in rule:
+        since = timezone.now() - dt.timedelta(days=int(rule["registered_within_days"]))
+        qs = qs.filter(created_at__gte=since)
+    return qs
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def tags_for_filter(user) -> QuerySet[Tag]:
+    return Tag.objects.all()

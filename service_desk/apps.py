@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ServiceDeskConfig(AppConfig):
+    name = "service_desk"

@@ -1,0 +1,32 @@
+import pytest
+
+from messaging.sms import InMemoryBackend
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox():
+    """Every test starts with an empty in-memory SMS outbox."""
+    InMemoryBackend.outbox.clear()
+    yield InMemoryBackend.outbox
+    InMemoryBackend.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_axes_lockout_leak(settings):
+    settings.AXES_ENABLED = True
+    yield
+
+
+@pytest.fixture
+def get_sms_code(sms_outbox, django_capture_on_commit_callbacks):
+    """Send a code through the real service and return it as the member would read it."""
+    import re
+
+    from members.sms_codes import sms_code_send
+
+    def _send(mobile: str, purpose: str = "signup", ip: str | None = None) -> str:
+        with django_capture_on_commit_callbacks(execute=True):
+            sms_code_send(mobile=mobile, purpose=purpose, ip=ip)
+        return re.search(r"(\d{6})", sms_outbox[-1].text).group(1)
+
+    return _send
