@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("members.api_urls")),
     path("portal/", include("members.portal_urls")),
+    path("desk/import/", include("members.import_urls")),
     path("desk/", include("members.desk_urls")),
 ]

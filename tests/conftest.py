@@ -30,3 +30,16 @@ def get_sms_code(sms_outbox, django_capture_on_commit_callbacks):
         return re.search(r"(\d{6})", sms_outbox[-1].text).group(1)
 
     return _send
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests flush the database, migration data included: put tiers and roles back."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        from django.apps import apps
+
+        from members.reference import ensure_reference_data
+
+        ensure_reference_data(apps)

@@ -1,18 +1,10 @@
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    Tier = apps.get_model("members", "Tier")
-    for rank, (code, name) in enumerate([("normal", "普通"), ("silver", "银卡"), ("gold", "金卡"), ("platinum", "白金卡")]):
-        Tier.objects.get_or_create(code=code, defaults={"name": name, "rank": rank})
-    from members.roles import ensure_roles
+    from members.reference import ensure_reference_data
 
-    ensure_roles(apps)
+    ensure_reference_data(apps)
 
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
