@@ -172,7 +172,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # Broker-less machines (the test command without Redis): kombu's file transport, still a real
     # queue between processes. Production always uses Redis.
     _fs = env("CELERY_BROKER_FS_DIR", default=str(BASE_DIR / ".broker"))
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": _fs, "data_folder_out": _fs, "store_processed": False}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": _fs, "data_folder_out": _fs, "control_folder": _fs, "store_processed": False
+    }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 

@@ -64,7 +64,9 @@ def test_job_task_runs_in_a_real_worker_through_the_broker():
         sender = Celery("sender", broker=broker)
         if extra_env:
             folder = extra_env["CELERY_BROKER_FS_DIR"]
-            sender.conf.broker_transport_options = {"data_folder_in": folder, "data_folder_out": folder}
+            sender.conf.broker_transport_options = {
+                "data_folder_in": folder, "data_folder_out": folder, "control_folder": folder
+            }
         sender.send_task("core.tasks.run_job_task", args=["purge_sms_codes"], queue=queue)
         deadline = time.monotonic() + 60
         run = None
