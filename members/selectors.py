@@ -114,3 +114,11 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def tags_for_filter(user) -> QuerySet[Tag]:
     return Tag.objects.all()
+
+
+def rereview_due_for_staff(user, *, today: dt.date | None = None) -> QuerySet[Member]:
+    """Active or suspended members whose periodic re-review date has come (MEM-5)."""
+    today = today or timezone.localdate()
+    return member_list_for_staff(user).filter(
+        status__in=[Member.Status.ACTIVE, Member.Status.SUSPENDED], next_review_on__lte=today
+    ).order_by("next_review_on")

@@ -485,3 +485,53 @@ def member_close(*, member: Member, actor: Actor) -> Member:
     AuditLog.objects.create(actor=actor.user, actor_label=actor.label, action=AuditLog.Action.CLOSE,
                             member=member, ip=actor.ip)
     return member
+
+
+# ---------------------------------------------------------------- corporate members and re-review
+
+
+@transaction.atomic
+def corporate_buyer_link(*, company: Member, buyer: Member, staff, link: bool = True) -> CorporateProfile:
+    """Link (or unlink) a personal member as a staff buyer of a corporate member (企业会员)."""
+    scope.require_member(staff, company)
+    scope.require_member(staff, buyer)
+    profile = CorporateProfile.objects.select_for_update().filter(member=company).first()
+    if profile is None:
+        raise ValidationFailed(_("This member is not a corporate member."), code="not_corporate")
+    if buyer.kind != Member.Kind.PERSONAL or buyer.pk == company.pk:
+        raise ValidationFailed(_("Only personal members can be linked as buyers."), code="not_personal")
+    old_count = profile.buyers.count()
+    (profile.buyers.add if link else profile.buyers.remove)(buyer)
+    if profile.buyers.count() != old_count:
+        MemberChange.objects.create(
+            member=company, field="buyers", old_value="", new_value=f"{'+' if link else '-'}{buyer.member_no}",
+            actor=staff, actor_label=staff.get_username(), channel=Member.Channel.DESK,
+        )
+    return profile
+
+
+REREVIEW_OUTCOMES = ("confirmed", "suspend", "disqualify")
+
+
+@transaction.atomic
+def member_rereview(*, member: Member, staff, outcome: str, reason: str = "", next_in_days: int = 365) -> Member:
+    """Periodic re-review (MEM-5): confirm the data (next review in a year) or suspend / disqualify."""
+    scope.require_perm(staff, "members.review_member")
+    if outcome not in REREVIEW_OUTCOMES:
+        raise ValidationFailed(_("Unknown outcome."), fields={"outcome": [_("Choose confirmed, suspend or disqualify.")]})
+    if outcome != "confirmed":
+        if not staff.has_perm("members.change_member_status"):
+            raise PermissionDenied(_("Your role does not allow this."), code="permission")
+        member = member_set_status(member=member, staff=staff, action=outcome, reason=reason)
+    member = _lock_member(member)
+    scope.require_member(staff, member)
+    old = member.next_review_on
+    member.next_review_on = timezone.localdate() + dt.timedelta(days=next_in_days)
+    member.save(update_fields=["next_review_on", "updated_at"])
+    MemberChange.objects.create(
+        member=member, field="next_review_on", old_value=str(old or ""), new_value=str(member.next_review_on),
+        actor=staff, actor_label=staff.get_username(), channel=Member.Channel.DESK,
+    )
+    AuditLog.objects.create(actor=staff, actor_label=staff.get_username(), action=AuditLog.Action.REVIEW,
+                            member=member, field="rereview", detail=f"{outcome} {reason}"[:500])
+    return member

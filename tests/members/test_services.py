@@ -13,13 +13,16 @@ from members.services import (
     change_request_review,
     change_request_submit,
     consent_set_marketing,
+    corporate_buyer_link,
     member_close,
     member_register_desk,
     member_register_online,
     member_reveal,
+    member_rereview,
     member_review,
     member_set_status,
 )
+from members.selectors import rereview_due_for_staff
 from tests.factories import MemberFactory, StoreFactory, make_staff
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +199,44 @@ def test_close_account_anonymises_but_keeps_row():
     assert member.birthday is None and member.name == "已注销"
     assert not member.marketing_consent
     assert Member.objects.filter(pk=member.pk).exists()
+
+
+def test_corporate_member_links_buyers():
+    """MEM-1: corporate members with linked staff buyers."""
+    store = StoreFactory()
+    clerk, other = make_staff(store=store), make_staff(store=store)
+    company = member_register_desk(
+        data={**VALID, "name": "王经理"}, staff=clerk, marketing=False, privacy_accepted=True,
+        corporate={"company_name": "上海某某贸易有限公司", "credit_code": "91110000600037341L", "contact_person": "王经理"},
+    )
+    member_review(member=company, reviewer=other, approve=True)
+    buyer = MemberFactory(home_store=store)
+    profile = corporate_buyer_link(company=company, buyer=buyer, staff=clerk)
+    assert list(profile.buyers.all()) == [buyer]
+    with pytest.raises(ValidationFailed):
+        corporate_buyer_link(company=buyer, buyer=company, staff=clerk)
+
+
+def test_corporate_signup_rejects_bad_credit_code():
+    staff = make_staff()
+    with pytest.raises(ValidationFailed) as exc:
+        member_register_desk(data=VALID, staff=staff, marketing=False, privacy_accepted=True,
+                             corporate={"company_name": "某公司", "credit_code": "91110000600037341X",
+                                        "contact_person": "王"})
+    assert "credit_code" in exc.value.fields
+
+
+def test_periodic_rereview_confirms_or_suspends():
+    """MEM-5."""
+    manager = make_staff(roles.OPERATIONS_MANAGER, chain_wide=True)
+    due = MemberFactory(next_review_on=dt.date(2020, 1, 1))
+    assert list(rereview_due_for_staff(manager)) == [due]
+    due = member_rereview(member=due, staff=manager, outcome="confirmed")
+    assert due.next_review_on > dt.date.today()
+    assert not rereview_due_for_staff(manager).exists()
+    other = MemberFactory(next_review_on=dt.date(2020, 1, 1))
+    other = member_rereview(member=other, staff=manager, outcome="suspend", reason="资料虚假")
+    assert other.status == Member.Status.SUSPENDED
+    clerk = make_staff(store=other.home_store)
+    with pytest.raises(PermissionDenied):
+        member_rereview(member=other, staff=clerk, outcome="disqualify", reason="x")
