@@ -8,6 +8,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditLog
 from members import roles
 from members.models import ChangeRequest, ConsentLog, Member, MemberChange
+from members.selectors import rereview_due_for_staff
 from members.services import (
     Actor,
     change_request_review,
@@ -17,12 +18,11 @@ from members.services import (
     member_close,
     member_register_desk,
     member_register_online,
-    member_reveal,
     member_rereview,
+    member_reveal,
     member_review,
     member_set_status,
 )
-from members.selectors import rereview_due_for_staff
 from tests.factories import MemberFactory, StoreFactory, make_staff
 
 pytestmark = pytest.mark.django_db
