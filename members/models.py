@@ -51,16 +51,45 @@ class StaffProfile(models.Model):
 
 
 class Tier(models.Model):
-    """Membership tiers (TIER-1). Thresholds and rates are extended by the points issue."""
+    """Membership tiers (TIER-1): names, order, thresholds, points rate, confirmation mode."""
+
+    class Confirmation(models.TextChoices):
+        AUTOMATIC = "auto", _("Automatic")
+        MANUAL = "manual", _("Manual confirmation by operations")
 
     code = models.CharField(_("code"), max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=32)
     rank = models.PositiveSmallIntegerField(_("rank"), unique=True, help_text=_("0 is the entry tier"))
+    upgrade_amount = models.DecimalField(
+        _("upgrade threshold (yuan, rolling 12 months)"), max_digits=12, decimal_places=2, default=0
+    )
+    upgrade_visits = models.PositiveIntegerField(
+        _("upgrade threshold (visits, rolling 12 months)"), null=True, blank=True,
+        help_text=_("optional; reaching either threshold qualifies"),
+    )
+    retention_amount = models.DecimalField(
+        _("retention threshold (yuan, rolling 12 months)"), max_digits=12, decimal_places=2, default=0
+    )
+    points_rate = models.DecimalField(_("points per yuan"), max_digits=6, decimal_places=2, default=1)
+    confirmation = models.CharField(
+        _("tier changes"), max_length=8, choices=Confirmation.choices, default=Confirmation.AUTOMATIC
+    )
+    protection_months = models.PositiveSmallIntegerField(_("protection after a change (months)"), default=12)
+    offset_cap_percent = models.PositiveSmallIntegerField(
+        _("points offset cap (% of the bill)"), default=50
+    )
+    immediate_upgrade = models.BooleanField(
+        _("upgrade immediately on the purchase that crosses the threshold"), default=False
+    )
 
     class Meta:
         verbose_name = _("tier")
         verbose_name_plural = _("tiers")
         ordering = ["rank"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_rate__gte=0), name="tier_points_rate_non_negative"),
+            models.CheckConstraint(condition=Q(offset_cap_percent__lte=100), name="tier_offset_cap_max_100"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -128,6 +157,16 @@ class Member(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     next_review_on = models.DateField(_("next periodic review"), null=True, blank=True)
+    tier_since = models.DateField(_("tier since"), null=True, blank=True)
+    tier_protected_until = models.DateField(_("tier protected until"), null=True, blank=True)
+    tier_floor = models.ForeignKey(
+        Tier, verbose_name=_("manual tier floor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tier_floor_until = models.DateField(_("manual tier until"), null=True, blank=True)
+    tier_evaluation_day = models.DateField(
+        _("yearly tier evaluation date"), null=True, blank=True,
+        help_text=_("month and day of the yearly downgrade check; defaults to the sign-up date"),
+    )
 
     class Meta:
         verbose_name = _("member")
