@@ -48,7 +48,6 @@ from .validation import normalize_mobile
 TAGS = ["members"]
 
 # Statuses a till can see: the membership exists, `can_transact` tells whether it may be used now.
-TILL_VISIBLE_STATUSES = (Member.Status.ACTIVE, Member.Status.SUSPENDED, Member.Status.DISQUALIFIED)
 
 
 # ---------------------------------------------------------------- callers
@@ -83,14 +82,9 @@ class IsStaffUser(permissions.BasePermission):
         )
 
 
-def till_members():
-    """Members a till may see: every store of the chain, existing memberships only."""
-    return Member.objects.select_related("tier").filter(status__in=TILL_VISIBLE_STATUSES)
-
-
 def member_for_caller(request, member_no: str) -> Member:
     if device_of(request) is not None:
-        member = till_members().filter(member_no=member_no).first()
+        member = selectors.member_list_for_till().filter(member_no=member_no).first()
         if member is None:
             raise NotFound(_("No such member."))
         return member
@@ -222,7 +216,7 @@ class MemberLookupApi(APIView):
         params.is_valid(raise_exception=True)
         key, value = next(iter(params.validated_data.items()))
         if device_of(request) is not None:
-            qs = till_members()
+            qs = selectors.member_list_for_till()
         else:
             qs = selectors.member_list_for_staff(request.user)
         if key == "mobile":
@@ -289,8 +283,8 @@ class SmsCodeSendApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        code = sms_code_send(mobile=data.validated_data["mobile"], purpose=data.validated_data["purpose"],
-                             ip=client_ip(request))
+        # Tills of a store share one public IP: the per-device throttle stands in for the per-IP limit.
+        code = sms_code_send(mobile=data.validated_data["mobile"], purpose=data.validated_data["purpose"], ip=None)
         mobile = normalize_mobile(data.validated_data["mobile"])
         return Response(
             self.OutputSerializer({"mobile": crypto.mask_mobile(mobile), "expires_at": code.expires_at}).data,
@@ -406,7 +400,7 @@ class MemberCreateApi(APIView):
                 data=profile, sms_code=values["sms_code"], store=device.store, device_label=str(device),
                 marketing=values["marketing_consent"], privacy_accepted=values["privacy_accepted"],
             )
-            member = till_members().get(pk=member.pk)
+            member = selectors.member_list_for_till().get(pk=member.pk)
             return Response(MemberSummarySerializer(member).data, status=status.HTTP_201_CREATED)
 
         scope.require_perm(request.user, "members.add_member")

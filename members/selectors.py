@@ -122,3 +122,12 @@ def rereview_due_for_staff(user, *, today: dt.date | None = None) -> QuerySet[Me
     return member_list_for_staff(user).filter(
         status__in=[Member.Status.ACTIVE, Member.Status.SUSPENDED], next_review_on__lte=today
     ).order_by("next_review_on")
+
+
+TILL_VISIBLE_STATUSES = (Member.Status.ACTIVE, Member.Status.SUSPENDED, Member.Status.DISQUALIFIED)
+
+
+def member_list_for_till() -> QuerySet[Member]:
+    """Members a till may look up: every store of the chain (members shop anywhere), existing
+    memberships only; `can_transact` tells the cashier whether they may earn or redeem."""
+    return Member.objects.select_related("tier").filter(status__in=TILL_VISIBLE_STATUSES)

@@ -108,17 +108,21 @@ def _check_unique(cleaned: dict, *, exclude_pk: int | None = None) -> None:
         raise ValidationFailed(_("Already registered."), code="duplicate", fields=errors)
 
 
+def _require_privacy(accepted: bool) -> None:
+    if not accepted:
+        raise ValidationFailed(
+            _("The privacy policy must be accepted to become a member."),
+            fields={"privacy_accepted": [_("Please read and accept the privacy policy.")]},
+        )
+
+
 def _create_member(
     *, data: dict, store: Store, actor: Actor, status: str, consent_channel: str, marketing: bool,
     privacy_accepted: bool, corporate: dict | None = None,
 ) -> Member:
     cleaned = clean_member_data(data)
     corp = clean_corporate_data(corporate) if corporate is not None else None
-    if not privacy_accepted:
-        raise ValidationFailed(
-            _("The privacy policy must be accepted to become a member."),
-            fields={"privacy_accepted": [_("Please read and accept the privacy policy.")]},
-        )
+    _require_privacy(privacy_accepted)
     _check_unique(cleaned)
     if corp and CorporateProfile.objects.filter(credit_code=corp["credit_code"]).exists():
         raise ValidationFailed(
@@ -165,6 +169,7 @@ def member_register_online(
     *, data: dict, sms_code: str, store: Store, marketing: bool, privacy_accepted: bool, ip: str | None = None
 ) -> Member:
     """Portal self-sign-up (MEM-1/2): the SMS code proves the mobile; automatic checks; active at once."""
+    _require_privacy(privacy_accepted)
     _check_unique(clean_member_data(data))  # report errors before spending the code
     # Verified outside the sign-up transaction, so a wrong attempt stays counted.
     sms_code_verify(mobile=data["mobile"], purpose="signup", code=sms_code)
@@ -179,6 +184,7 @@ def member_register_till(
     *, data: dict, sms_code: str, store: Store, device_label: str, marketing: bool, privacy_accepted: bool
 ) -> Member:
     """Sign-up at a till: the customer reads back the SMS code, so it counts as verified like online."""
+    _require_privacy(privacy_accepted)
     _check_unique(clean_member_data(data))
     sms_code_verify(mobile=data["mobile"], purpose="till", code=sms_code)
     actor = Actor(label=device_label, channel=Member.Channel.TILL)
@@ -195,6 +201,7 @@ def member_register_desk(
     corporate: dict | None = None,
 ) -> Member:
     """Desk sign-up (MEM-2): enters the review queue; a second staff member approves it."""
+    scope.require_perm(staff, "members.add_member")
     store = store or scope.staff_store(staff)
     if store is None:
         raise ValidationFailed(_("Choose the store the member belongs to."), fields={"store": [_("Required.")]})

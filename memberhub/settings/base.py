@@ -190,7 +190,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"sms_code": "30/hour"},
+    "DEFAULT_THROTTLE_RATES": {"sms_code": "30/hour", "member_lookup": "120/min", "member_consent": "60/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MemberHub API",
@@ -201,6 +201,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MemberStatusEnum": "members.models.Member.Status",
+        "ChangeRequestStatusEnum": "members.models.ChangeRequest.Status",
+    },
 }
 
 PHONENUMBER_DEFAULT_REGION = "CN"
