@@ -32,7 +32,6 @@ from core.api import ErrorSerializer
 from core.errors import NotFound, ValidationFailed
 
 from . import scope, selectors
-from .ecard import member_no_from_qr
 from .models import ConsentLog, Device, Member, MemberChange, SmsCode
 from .serializers import MemberChangeSerializer, MemberDetailSerializer, MemberSummarySerializer
 from .services import (
@@ -219,25 +218,7 @@ class MemberLookupApi(APIView):
             qs = selectors.member_list_for_till()
         else:
             qs = selectors.member_list_for_staff(request.user)
-        if key == "mobile":
-            try:
-                mobile = normalize_mobile(value)
-            except ValueError as exc:
-                raise ValidationFailed(str(exc), fields={"mobile": [str(exc)]}) from None
-            qs = qs.filter(mobile_hash=crypto.lookup_hash(mobile))
-        elif key == "card":
-            qs = qs.filter(member_no=value)
-        else:
-            member_no = member_no_from_qr(value)
-            if member_no is None:
-                raise ValidationFailed(
-                    _("This QR code has expired or is not valid."), code="bad_qr",
-                    fields={"qr": [_("Ask the member to refresh the e-card.")]},
-                )
-            qs = qs.filter(member_no=member_no)
-        member = qs.first()
-        if member is None:
-            raise NotFound(_("No such member."))
+        member = selectors.member_by_reference(qs, **{key: value})
         return Response(MemberSummarySerializer(member).data)
 
 

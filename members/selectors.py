@@ -131,3 +131,36 @@ def member_list_for_till() -> QuerySet[Member]:
     """Members a till may look up: every store of the chain (members shop anywhere), existing
     memberships only; `can_transact` tells the cashier whether they may earn or redeem."""
     return Member.objects.select_related("tier").filter(status__in=TILL_VISIBLE_STATUSES)
+
+
+def member_by_reference(qs: QuerySet[Member], *, mobile: str = "", card: str = "", qr: str = "") -> Member:
+    """Resolve how a till identifies a member (mobile / card number / e-card QR) within `qs`."""
+    from django.utils.translation import gettext as _
+
+    from core.errors import ValidationFailed
+
+    from .ecard import member_no_from_qr
+    from .validation import normalize_mobile
+
+    if sum(bool(v) for v in (mobile, card, qr)) != 1:
+        raise ValidationFailed(_("Identify the member by exactly one of mobile, card or QR."),
+                               fields={"member": [_("Give exactly one of mobile, card or qr.")]})
+    if mobile:
+        try:
+            qs = qs.filter(mobile_hash=crypto.lookup_hash(normalize_mobile(mobile)))
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), fields={"mobile": [str(exc)]}) from None
+    elif card:
+        qs = qs.filter(member_no=card.strip())
+    else:
+        member_no = member_no_from_qr(qr)
+        if member_no is None:
+            raise ValidationFailed(
+                _("This QR code has expired or is not valid."), code="bad_qr",
+                fields={"qr": [_("Ask the member to refresh the e-card.")]},
+            )
+        qs = qs.filter(member_no=member_no)
+    member = qs.first()
+    if member is None:
+        raise NotFound(_("No such member."))
+    return member
