@@ -1,7 +1,23 @@
+"""Staff desk pages under /desk/ (staff login through the admin login)."""
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views_desk as views
 
 app_name = "desk"
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="home"),
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("search/export.csv", views.search_export, name="search_export"),
+    path("members/new/", views.member_new, name="member_new"),
+    path("members/<str:member_no>/", views.member_detail, name="member"),
+    path("members/<str:member_no>/reveal/<str:field>/", views.member_reveal, name="member_reveal"),
+    path("members/<str:member_no>/status/", views.member_status, name="member_status"),
+    path("members/<str:member_no>/tags/", views.member_tag_add, name="member_tag_add"),
+    path("members/<str:member_no>/tags/<int:tag_id>/remove/", views.member_tag_remove, name="member_tag_remove"),
+    path("members/<str:member_no>/consent/", views.member_consent, name="member_consent"),
+    path("members/<str:member_no>/change-request/", views.member_change_request, name="member_change_request"),
+    path("reviews/", views.reviews, name="reviews"),
+    path("reviews/signups/<str:member_no>/", views.review_signup, name="review_signup"),
+    path("reviews/changes/<int:pk>/", views.review_change, name="review_change"),
+    path("audit/", views.audit_log, name="audit_log"),
 ]

@@ -1,0 +1,532 @@
+"""Admin (unfold) of members and their records.
+
+Store scope (MEM-9, SEC-3) applies to every list, detail and foreign-key choice; members are
+read-only here (their data changes through desk change requests and services), history and log
+tables are append-only, and personal data shows masked only."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export import fields as ie_fields
+from import_export import resources
+from import_export.admin import ExportMixin
+from import_export.formats import base_formats
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
+from unfold.contrib.import_export.forms import ExportForm
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from core import crypto
+from core.errors import MemberHubError
+from core.models import AuditLog
+
+from . import scope, selectors, services
+from .api_auth import device_create
+from .models import (
+    ChangeRequest,
+    ConsentLog,
+    CorporateProfile,
+    Device,
+    Member,
+    MemberChange,
+    SmsCode,
+    StaffProfile,
+    Store,
+    Tag,
+    Tier,
+)
+from .validation import normalize_mobile
+
+
+class AppendOnlyAdmin(ModelAdmin):
+    """History and log tables: visible to those with the view permission, never written here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StoreScopedFKMixin:
+    """Foreign keys to Store offer only the stores the staff member may act in."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Store:
+            kwargs["queryset"] = scope.stores_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScopedStoreFilter(RelatedDropdownFilter):
+    """The home-store filter lists only stores in the viewer's scope."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(s.pk, str(s)) for s in scope.stores_for(request.user)]
+
+
+# ---------------------------------------------------------------- stores, staff, tiers
+
+
+@admin.register(Store)
+class StoreAdmin(ModelAdmin):
+    list_display = ("code", "name", "city", "manager", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name", "city")
+
+    def get_queryset(self, request):
+        return scope.filter_by_store(request.user, super().get_queryset(request).select_related("manager"), "pk")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # members, staff and ledgers reference stores; deactivate instead
+
+
+class StaffProfileInline(StoreScopedFKMixin, StackedInline):
+    model = StaffProfile
+    can_delete = False
+    fields = ("display_name", "store", "chain_wide")
+    verbose_name_plural = _("staff profile")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Only a chain-wide administrator may widen someone's scope to the whole chain.
+        return () if scope.is_chain_wide(request.user) else ("chain_wide",)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    inlines = [StaffProfileInline]
+    list_display = ("username", "staff_name", "staff_store", "is_staff", "is_active", "last_login")
+    list_filter = ("is_staff", "is_active", "groups")
+    list_select_related = ("staff_profile", "staff_profile__store")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("staff_profile", "staff_profile__store")
+        ids = scope.store_ids(request.user)
+        if ids is None:
+            return qs
+        return qs.filter(staff_profile__store__in=ids)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+    @admin.display(description=_("display name"))
+    def staff_name(self, obj):
+        profile = getattr(obj, "staff_profile", None)
+        return profile.display_name if profile else ""
+
+    @admin.display(description=_("store"))
+    def staff_store(self, obj):
+        profile = getattr(obj, "staff_profile", None)
+        if profile is None:
+            return ""
+        return gettext("all stores") if profile.chain_wide else (profile.store or "")
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(StoreScopedFKMixin, ModelAdmin):
+    list_display = ("user", "display_name", "store", "chain_wide")
+    list_filter = ("chain_wide",)
+    search_fields = ("user__username", "display_name")
+    list_select_related = ("user", "store")
+
+    def get_queryset(self, request):
+        return scope.filter_by_store(request.user, super().get_queryset(request), "store")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["user"] if obj else []
+        if not scope.is_chain_wide(request.user):
+            readonly.append("chain_wide")
+        return readonly
+
+
+@admin.register(Tier)
+class TierAdmin(ModelAdmin):
+    list_display = ("rank", "code", "name")
+    ordering = ("rank",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# ---------------------------------------------------------------- members
+
+
+class MemberExportResource(resources.ModelResource):
+    """Member list export: masked values only (SEC-2); never the encrypted columns or hashes."""
+
+    member_no = ie_fields.Field(attribute="member_no", column_name=_("member number"))
+    name = ie_fields.Field(column_name=_("name"))
+    mobile = ie_fields.Field(attribute="mobile_masked", column_name=_("mobile"))
+    id_number = ie_fields.Field(attribute="id_number_masked", column_name=_("ID number"))
+    kind = ie_fields.Field(column_name=_("kind"))
+    status = ie_fields.Field(column_name=_("status"))
+    tier = ie_fields.Field(attribute="tier__name", column_name=_("tier"))
+    home_store = ie_fields.Field(attribute="home_store__code", column_name=_("home store"))
+    province = ie_fields.Field(attribute="province", column_name=_("province"))
+    city = ie_fields.Field(attribute="city", column_name=_("city"))
+    channel = ie_fields.Field(column_name=_("sign-up channel"))
+    marketing_consent = ie_fields.Field(attribute="marketing_consent", column_name=_("marketing consent"))
+    created_at = ie_fields.Field(column_name=_("registered at"))
+
+    class Meta:
+        model = Member
+        fields = ("member_no", "name", "mobile", "id_number", "kind", "status", "tier", "home_store", "province",
+                  "city", "channel", "marketing_consent", "created_at")
+        export_order = fields
+
+    def dehydrate_name(self, member):
+        return crypto.mask_name(member.name)
+
+    def dehydrate_kind(self, member):
+        return member.get_kind_display()
+
+    def dehydrate_status(self, member):
+        return member.get_status_display()
+
+    def dehydrate_channel(self, member):
+        return member.get_channel_display()
+
+    def dehydrate_created_at(self, member):
+        return timezone.localtime(member.created_at).strftime("%Y-%m-%d %H:%M")
+
+
+class CorporateProfileInline(TabularInline):
+    model = CorporateProfile
+    fields = ("company_name", "credit_code", "contact_person")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+    max_num = 0
+
+
+class StatusActionForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+MEMBER_FIELDS = (
+    "member_no", "kind", "status", "status_reason", "name", "gender", "birthday", "mobile_masked",
+    "id_number_masked", "province", "city", "district", "address_masked", "occupation", "email", "home_store",
+    "tier", "channel", "created_by", "reviewed_by", "reviewed_at", "privacy_version", "marketing_consent",
+    "created_at", "updated_at", "closed_at", "next_review_on", "tag_names", "desk_link",
+)
+
+
+@admin.register(Member)
+class MemberAdmin(ExportMixin, ModelAdmin):
+    """Read-only: sign-up, data changes and status go through the desk and the services."""
+
+    resource_classes = [MemberExportResource]
+    export_form_class = ExportForm
+    formats = [base_formats.CSV, base_formats.XLSX]
+    list_display = ("member_no", "name", "mobile_masked", "tier", "status", "home_store", "kind", "channel",
+                    "created_at")
+    list_filter = (
+        ("status", ChoicesDropdownFilter),
+        ("tier", RelatedDropdownFilter),
+        ("home_store", ScopedStoreFilter),
+        ("kind", ChoicesDropdownFilter),
+        ("channel", ChoicesDropdownFilter),
+        ("member_tags__tag", RelatedDropdownFilter),
+    )
+    list_filter_submit = True
+    search_fields = ("=member_no", "^name")
+    search_help_text = _("Member number, start of the name, or the full mobile number")
+    list_select_related = ("tier", "home_store")
+    fields = MEMBER_FIELDS
+    readonly_fields = MEMBER_FIELDS
+    inlines = [CorporateProfileInline]
+    actions = ["suspend_members", "disqualify_members", "reinstate_members"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return selectors.member_list_for_staff(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Besides number and name, an exact mobile number finds its member through the lookup hash."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = (search_term or "").strip()
+        if term:
+            try:
+                mobile = normalize_mobile(term)
+            except ValueError:
+                return results, may_have_duplicates
+            results = results | queryset.filter(mobile_hash=crypto.lookup_hash(mobile))
+        return results, may_have_duplicates
+
+    def has_add_permission(self, request):
+        return False  # desk sign-up goes through the review queue
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # members are closed (anonymised), never deleted
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("members.export_member")
+
+    def has_change_status_permission(self, request):
+        return request.user.has_perm("members.change_member_status")
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        AuditLog.objects.create(
+            actor=request.user, actor_label=request.user.get_username(), action=AuditLog.Action.EXPORT,
+            field="members", detail=f"admin export, {queryset.count()} rows",
+            ip=request.META.get("REMOTE_ADDR") or None,
+        )
+        return data
+
+    @admin.display(description=_("tags"))
+    def tag_names(self, obj):
+        return ", ".join(mt.tag.name for mt in obj.member_tags.select_related("tag").order_by("tag__name"))
+
+    @admin.display(description=_("desk page"))
+    def desk_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("desk:member", args=[obj.member_no]),
+                           gettext("Open the member's desk page"))
+
+    def _status_action(self, request, queryset, action: str, title):
+        if "apply" in request.POST:
+            form = StatusActionForm(request.POST)
+            if form.is_valid():
+                done = 0
+                for member in queryset.order_by("pk"):
+                    try:
+                        services.member_set_status(member=member, staff=request.user, action=action,
+                                                   reason=form.cleaned_data["reason"])
+                        done += 1
+                    except MemberHubError as exc:
+                        self.message_user(request, f"{member.member_no}: {exc.message}", messages.ERROR)
+                if done:
+                    self.message_user(request, gettext("%(n)d member(s) changed.") % {"n": done}, messages.SUCCESS)
+                return None
+        else:
+            form = StatusActionForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "form": form,
+            "members": queryset,
+            "action": request.POST.get("action"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "desk/admin/member_status_action.html", context)
+
+    @admin.action(description=_("Suspend selected members"), permissions=["change_status"])
+    def suspend_members(self, request, queryset):
+        return self._status_action(request, queryset, "suspend", gettext("Suspend members"))
+
+    @admin.action(description=_("Disqualify selected members"), permissions=["change_status"])
+    def disqualify_members(self, request, queryset):
+        return self._status_action(request, queryset, "disqualify", gettext("Disqualify members"))
+
+    @admin.action(description=_("Reinstate selected members"), permissions=["change_status"])
+    def reinstate_members(self, request, queryset):
+        return self._status_action(request, queryset, "reinstate", gettext("Reinstate members"))
+
+
+# ---------------------------------------------------------------- member records (append-only)
+
+
+class MemberScopedMixin:
+    member_path = "member__home_store"
+
+    def get_queryset(self, request):
+        return scope.filter_by_store(request.user, super().get_queryset(request), self.member_path)
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(MemberScopedMixin, AppendOnlyAdmin):
+    list_display = ("member_no", "status", "summary", "channel", "requested_by", "requested_at", "reviewed_by",
+                    "reviewed_at", "review_link")
+    list_filter = (("status", ChoicesDropdownFilter), ("channel", ChoicesDropdownFilter))
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member", "requested_by", "reviewed_by")
+    fields = ("member", "status", "channel", "summary", "requested_by", "requested_at", "reviewed_by",
+              "reviewed_at", "reason", "review_link")  # never payload_enc
+    readonly_fields = fields
+
+    @admin.display(description=_("member number"), ordering="member__member_no")
+    def member_no(self, obj):
+        return obj.member.member_no
+
+    @admin.display(description=_("review"))
+    def review_link(self, obj):
+        if obj.status != ChangeRequest.Status.PENDING:
+            return ""
+        return format_html('<a href="{}#change-{}">{}</a>', reverse("desk:reviews"), obj.pk,
+                           gettext("Review at the desk"))
+
+
+@admin.register(MemberChange)
+class MemberChangeAdmin(MemberScopedMixin, AppendOnlyAdmin):
+    list_display = ("at", "member", "field", "old_value", "new_value", "actor_label", "channel")
+    list_filter = ("field", "channel")
+    search_fields = ("=member__member_no", "actor_label")
+    list_select_related = ("member",)
+    date_hierarchy = "at"
+
+
+@admin.register(ConsentLog)
+class ConsentLogAdmin(MemberScopedMixin, AppendOnlyAdmin):
+    list_display = ("at", "member", "kind", "granted", "version", "channel", "actor")
+    list_filter = ("kind", "granted", "channel")
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member", "actor")
+    date_hierarchy = "at"
+
+
+@admin.register(SmsCode)
+class SmsCodeAdmin(AppendOnlyAdmin):
+    """Only the facts needed to follow up abuse; neither the code nor the mobile is shown."""
+
+    list_display = ("created_at", "purpose", "ip", "expires_at", "used_at", "attempts")
+    list_filter = ("purpose",)
+    fields = ("purpose", "ip", "created_at", "expires_at", "used_at", "attempts")
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        # Codes belong to no store; only chain-wide staff see them.
+        qs = super().get_queryset(request)
+        return qs if scope.is_chain_wide(request.user) else qs.none()
+
+
+# ---------------------------------------------------------------- tags
+
+
+class TagForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ("name", "kind", "rule", "description")
+
+    def clean(self):
+        cleaned = super().clean()
+        rule = cleaned.get("rule")
+        kind = cleaned.get("kind")
+        if rule is None:
+            return cleaned
+        if not isinstance(rule, dict):
+            self.add_error("rule", gettext("The rule must be a JSON object, e.g. {\"tier\": [\"gold\"]}."))
+            return cleaned
+        if kind == Tag.Kind.RULE and not rule:
+            self.add_error("rule", gettext("A rule tag needs a rule."))
+            return cleaned
+        if kind == Tag.Kind.MANUAL and rule:
+            self.add_error("rule", gettext("A manual tag has no rule; choose the kind 'rule' or empty the rule."))
+            return cleaned
+        try:
+            str(selectors.rule_queryset(rule).query)
+        except (ValueError, TypeError) as exc:
+            self.add_error("rule", gettext("Invalid rule: %(error)s. Known keys: %(keys)s.") % {
+                "error": exc, "keys": ", ".join(sorted(selectors.RULE_KEYS))})
+        return cleaned
+
+
+@admin.register(Tag)
+class TagAdmin(ModelAdmin):
+    form = TagForm
+    list_display = ("name", "kind", "description", "rule")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+
+
+# ---------------------------------------------------------------- devices
+
+
+class DeviceAddForm(forms.ModelForm):
+    class Meta:
+        model = Device
+        fields = ("name", "store")
+
+
+@admin.register(Device)
+class DeviceAdmin(StoreScopedFKMixin, ModelAdmin):
+    """Tills and staff apps. The token is shown once, on the page right after creation."""
+
+    list_display = ("name", "key_prefix", "store", "is_active", "last_seen_at", "created_at")
+    list_filter = ("is_active", ("store", ScopedStoreFilter))
+    search_fields = ("name", "=key_prefix")
+    list_select_related = ("store",)
+
+    def get_queryset(self, request):
+        return scope.filter_by_store(request.user, super().get_queryset(request), "store")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = DeviceAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("name", "store")
+        return ("name", "store", "key_prefix", "is_active", "created_at", "last_seen_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("store", "key_prefix", "created_at", "last_seen_at")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke by clearing "active"; the audit trail keeps the device
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name", "is_active"])
+            return
+        scope.require_store(request.user, obj.store)
+        device, token = device_create(name=obj.name, store=obj.store)
+        obj.pk = device.pk
+        obj.key_prefix = device.key_prefix
+        obj.key_hash = device.key_hash
+        obj.created_at = device.created_at
+        obj._state.adding = False
+        obj._state.db = device._state.db
+        request._new_device_token = token
+
+    def response_add(self, request, obj, post_url_continue=None):
+        token = getattr(request, "_new_device_token", None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Device token"),
+            "opts": self.model._meta,
+            "device": obj,
+            "token": token,
+            "changelist_url": reverse("admin:members_device_changelist"),
+        }
+        response = TemplateResponse(request, "desk/admin/device_token.html", context)
+        response["Cache-Control"] = "no-store"
+        return response

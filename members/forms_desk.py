@@ -1,0 +1,185 @@
+"""Forms of the staff desk pages. They only shape input: the rules (formats, uniqueness, 4-eyes,
+transitions) live in members.services / members.validation, whose domain errors are attached back
+to the form field they name (`add_domain_error`)."""
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import MemberHubError
+from core.models import AuditLog
+
+from . import scope
+from .models import Member, Tag
+from .services import CHANGEABLE_FIELDS, STATUS_TRANSITIONS
+
+
+def add_domain_error(form: forms.Form, exc: MemberHubError) -> None:
+    """Show a domain error on the form: each named field gets its messages; the message itself goes
+    to the top of the form when no field of this form carries it."""
+    placed = False
+    for field, messages in (exc.fields or {}).items():
+        target = field if field in form.fields else None
+        for message in messages:
+            if target is None:
+                form.add_error(None, f"{field}: {message}")
+            else:
+                form.add_error(target, message)
+        placed = placed or target is not None
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"), max_length=50, required=False,
+        widget=forms.TextInput(attrs={
+            "placeholder": _("Mobile, member number, name or ID number"), "autofocus": True,
+        }),
+    )
+
+
+class DeskSignupForm(forms.Form):
+    """Desk sign-up of a personal or corporate member (MEM-1, MEM-2)."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=Member.Kind.choices, initial=Member.Kind.PERSONAL,
+                             widget=forms.RadioSelect)
+    name = forms.CharField(label=_("Name"), max_length=50, required=False,
+                           help_text=_("For a corporate member, leave empty to use the company name."))
+    mobile = forms.CharField(label=_("Mobile"), max_length=20, required=False)
+    gender = forms.ChoiceField(label=_("Gender"), choices=Member.Gender.choices, initial=Member.Gender.UNKNOWN)
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=DateInput)
+    id_number = forms.CharField(label=_("Resident ID number"), max_length=18, required=False)
+    province = forms.CharField(label=_("Province"), max_length=20, required=False)
+    city = forms.CharField(label=_("City"), max_length=20, required=False)
+    district = forms.CharField(label=_("District"), max_length=20, required=False)
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    occupation = forms.CharField(label=_("Occupation"), max_length=50, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    company_name = forms.CharField(label=_("Company name"), max_length=100, required=False)
+    credit_code = forms.CharField(label=_("Unified social credit code"), max_length=18, required=False)
+    contact_person = forms.CharField(label=_("Contact person"), max_length=50, required=False)
+    store = forms.ModelChoiceField(label=_("Home store"), queryset=None, required=False)
+    privacy_accepted = forms.BooleanField(
+        label=_("The member has read and accepts the privacy policy"), required=False
+    )
+    marketing = forms.BooleanField(label=_("The member agrees to receive marketing messages"), required=False)
+
+    PERSONAL_FIELDS = ("name", "mobile", "gender", "birthday", "id_number", "province", "city", "district",
+                       "address", "occupation", "email")
+    CORPORATE_FIELDS = ("company_name", "credit_code", "contact_person")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["store"].queryset = scope.stores_for(user)
+        own = scope.staff_store(user)
+        if scope.is_chain_wide(user):
+            self.fields["store"].initial = own
+        else:
+            # Staff of one store always register into it (MEM-9); no choice to offer.
+            del self.fields["store"]
+
+    def is_corporate(self) -> bool:
+        return self.cleaned_data.get("kind") == Member.Kind.CORPORATE
+
+    def member_data(self) -> dict:
+        data = {k: self.cleaned_data.get(k) for k in self.PERSONAL_FIELDS}
+        data = {k: v for k, v in data.items() if v not in (None, "")}
+        if self.is_corporate() and not data.get("name"):
+            data["name"] = self.cleaned_data.get("company_name", "")
+        data.setdefault("name", "")
+        data.setdefault("mobile", "")
+        return data
+
+    def corporate_data(self) -> dict | None:
+        if not self.is_corporate():
+            return None
+        return {k: self.cleaned_data.get(k, "") for k in self.CORPORATE_FIELDS}
+
+
+STATUS_ACTION_LABELS = {"suspend": _("Suspend"), "disqualify": _("Disqualify"), "reinstate": _("Reinstate")}
+
+
+class StatusForm(forms.Form):
+    """Suspend / disqualify / reinstate with a reason (MEM-5)."""
+
+    action = forms.ChoiceField(label=_("Action"), choices=[(k, STATUS_ACTION_LABELS.get(k, k)) for k in STATUS_TRANSITIONS])
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TagAddForm(forms.Form):
+    tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.filter(kind=Tag.Kind.MANUAL))
+
+    def __init__(self, *args, member: Member | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if member is not None:
+            self.fields["tag"].queryset = Tag.objects.filter(kind=Tag.Kind.MANUAL).exclude(member_tags__member=member)
+
+
+class ConsentForm(forms.Form):
+    granted = forms.TypedChoiceField(
+        label=_("Marketing messages"), coerce=lambda v: v == "1",
+        choices=[("1", _("Opt in")), ("0", _("Opt out"))],
+    )
+
+
+class ChangeRequestForm(forms.Form):
+    """变更申请 at the desk (MEM-4): only the fields filled in are proposed."""
+
+    name = forms.CharField(label=_("Name"), max_length=50, required=False)
+    gender = forms.ChoiceField(label=_("Gender"), required=False,
+                               choices=[("", _("(no change)")), *Member.Gender.choices])
+    birthday = forms.DateField(label=_("Birthday"), required=False, widget=DateInput)
+    mobile = forms.CharField(label=_("Mobile"), max_length=20, required=False)
+    id_number = forms.CharField(label=_("Resident ID number"), max_length=18, required=False)
+    province = forms.CharField(label=_("Province"), max_length=20, required=False)
+    city = forms.CharField(label=_("City"), max_length=20, required=False)
+    district = forms.CharField(label=_("District"), max_length=20, required=False)
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    occupation = forms.CharField(label=_("Occupation"), max_length=50, required=False)
+    email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.changes(cleaned):
+            raise forms.ValidationError(_("Fill in at least one field to change."))
+        return cleaned
+
+    def changes(self, cleaned: dict | None = None) -> dict:
+        cleaned = self.cleaned_data if cleaned is None else cleaned
+        out = {}
+        for key in CHANGEABLE_FIELDS:
+            value = cleaned.get(key)
+            if value not in (None, ""):
+                out[key] = value.strip() if isinstance(value, str) else value
+        return out
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+    @property
+    def approve(self) -> bool:
+        return self.cleaned_data["decision"] == "approve"
+
+
+class AuditFilterForm(forms.Form):
+    staff = forms.CharField(label=_("Staff"), max_length=150, required=False)
+    member_no = forms.CharField(label=_("Member number"), max_length=20, required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False,
+                               choices=[("", _("All actions")), *AuditLog.Action.choices])
+    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned

@@ -1,0 +1,432 @@
+"""Staff desk pages (前台): search, member 360, desk sign-up, review queues and the audit log.
+
+Every member is read through members.selectors (store scope, SEC-3) and every write goes through
+members.services; domain errors come back as field errors or messages on the page."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core import crypto
+from core.errors import MemberHubError, NotFound
+from core.errors import PermissionDenied as DomainPermissionDenied
+from core.models import AuditLog
+
+from . import ecard, scope, selectors, services
+from .forms_desk import (
+    AuditFilterForm,
+    ChangeRequestForm,
+    ConsentForm,
+    DeskSignupForm,
+    ReviewForm,
+    SearchForm,
+    StatusForm,
+    TagAddForm,
+    add_domain_error,
+)
+from .models import ChangeRequest, ConsentLog, Member, Tag
+
+PAGE_SIZE = 25
+EXPORT_LIMIT = 50_000
+REVEAL_LABELS = {"mobile": "mobile_masked", "id_number": "id_number_masked", "address": "address_masked"}
+
+# Recording a consent change or a change request on the member's behalf is the same kind of work
+# (front desk, customer service); auditors and managers only look.
+PERM_ACT_FOR_MEMBER = "members.add_changerequest"
+
+
+def staff_required(view):
+    """Logged-in, active staff only; everyone else goes to the admin login (settings.LOGIN_URL)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_authenticated and user.is_active and user.is_staff):
+            return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except DomainPermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def _need(user, perm: str) -> None:
+    if not user.has_perm(perm):
+        raise DjangoPermissionDenied(_("Your role does not allow this."))
+
+
+def _client_ip(request) -> str | None:
+    # REMOTE_ADDR only: a proxy in front must set it (e.g. gunicorn --forwarded-allow-ips), so a client
+    # cannot write its own address into the audit log with X-Forwarded-For.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# ---------------------------------------------------------------- home and search
+
+
+@staff_required
+def home(request):
+    user = request.user
+    can_review = user.has_perm("members.review_member")
+    context = {
+        "search_form": SearchForm(),
+        "can_review": can_review,
+        "pending_signups": selectors.pending_signups_for_staff(user).count() if can_review else None,
+        "pending_changes": selectors.pending_change_requests_for_staff(user).count() if can_review else None,
+        "store": scope.staff_store(user),
+        "chain_wide": scope.is_chain_wide(user),
+    }
+    return render(request, "desk/home.html", context)
+
+
+@staff_required
+def search(request):
+    _need(request.user, "members.view_member")
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    members = selectors.member_search(request.user, query).order_by("-created_at", "-pk")
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    if query and page.paginator.count == 1 and not request.GET.get("page"):
+        return redirect("desk:member", member_no=page.object_list[0].member_no)
+    return render(request, "desk/search.html", {
+        "search_form": form, "query": query, "page": page,
+        "can_export": request.user.has_perm("members.export_member"),
+    })
+
+
+@staff_required
+def search_export(request):
+    """Masked CSV of the search result (MEM-8 export), for members.export_member; audit-logged."""
+    _need(request.user, "members.export_member")
+    form = SearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    rows = selectors.member_search(request.user, query).order_by("member_no")[:EXPORT_LIMIT]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="members-{timezone.localdate():%Y%m%d}.csv"'
+    response.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly only with the BOM
+    writer = csv.writer(response)
+    writer.writerow(member_export_header())
+    count = 0
+    for member in rows:
+        writer.writerow(member_export_row(member))
+        count += 1
+    AuditLog.objects.create(
+        actor=request.user, actor_label=request.user.get_username(), action=AuditLog.Action.EXPORT,
+        field="members", detail=f"desk search export, {count} rows, query={crypto.mask_text(query, keep=3)}"[:500],
+        ip=_client_ip(request),
+    )
+    return response
+
+
+def member_export_header() -> list[str]:
+    return [_("Member number"), _("Name"), _("Mobile"), _("ID number"), _("Tier"), _("Status"), _("Kind"),
+            _("Home store"), _("Registered at")]
+
+
+def member_export_row(member: Member) -> list[str]:
+    """Masked values only (SEC-2): exports never carry a full mobile, ID number or address."""
+    return [
+        member.member_no, crypto.mask_name(member.name), member.mobile_masked, member.id_number_masked,
+        member.tier.name, member.get_status_display(), member.get_kind_display(), member.home_store.code,
+        timezone.localtime(member.created_at).strftime("%Y-%m-%d %H:%M"),
+    ]
+
+
+# ---------------------------------------------------------------- member 360
+
+
+def _member_context(request, member: Member, **forms) -> dict:
+    user = request.user
+    corporate = getattr(member, "corporate", None) if member.kind == Member.Kind.CORPORATE else None
+    payload = ecard.qr_payload(member)
+    pending = ChangeRequest.objects.filter(member=member, status=ChangeRequest.Status.PENDING).select_related(
+        "requested_by").first()
+    return {
+        "member": member,
+        "corporate": corporate,
+        "qr_svg": mark_safe(ecard.qr_svg(payload)),  # generated SVG of our own payload, no user input
+        "member_tags": member.member_tags.select_related("tag", "added_by").order_by("tag__name"),
+        "consents": member.consents.select_related("actor")[:50],
+        "changes": member.changes.select_related("actor")[:50],
+        "pending_request": pending,
+        "can_reveal": user.has_perm("members.reveal_sensitive"),
+        "can_change_status": user.has_perm("members.change_member_status"),
+        "can_tag": user.has_perm("members.add_membertag"),
+        "can_untag": user.has_perm("members.delete_membertag"),
+        "can_act": user.has_perm(PERM_ACT_FOR_MEMBER),
+        "can_review": user.has_perm("members.review_member"),
+        "status_form": forms.get("status_form") or StatusForm(),
+        "tag_form": forms.get("tag_form") or TagAddForm(member=member),
+        "consent_form": forms.get("consent_form") or ConsentForm(
+            initial={"granted": "0" if member.marketing_consent else "1"}),
+        "change_form": forms.get("change_form") or ChangeRequestForm(),
+        "reveal_fields": [
+            ("mobile", _("Mobile"), member.mobile_masked),
+            ("id_number", _("ID number"), member.id_number_masked),
+            ("address", _("Address"), member.address_masked),
+        ],
+    }
+
+
+def _get_member(request, member_no: str) -> Member:
+    _need(request.user, "members.view_member")
+    return selectors.member_get_for_staff(request.user, member_no)
+
+
+@staff_required
+def member_detail(request, member_no: str):
+    member = _get_member(request, member_no)
+    return render(request, "desk/member_detail.html", _member_context(request, member))
+
+
+@staff_required
+@require_POST
+def member_reveal(request, member_no: str, field: str):
+    """htmx: the full value of one sensitive field, audit-logged by the service (SEC-2)."""
+    if field not in REVEAL_LABELS:
+        raise Http404
+    member = _get_member(request, member_no)
+    try:
+        value = services.member_reveal(member=member, field=field, staff=request.user, ip=_client_ip(request))
+    except DomainPermissionDenied as exc:
+        return render(request, "desk/_reveal_refused.html", {"message": exc.message}, status=403)
+    return render(request, "desk/_revealed.html", {"value": value, "field": field})
+
+
+def _member_action_failed(request, member: Member, exc: MemberHubError, form_name: str, form):
+    add_domain_error(form, exc)
+    return render(request, "desk/member_detail.html", _member_context(request, member, **{form_name: form}),
+                  status=400)
+
+
+@staff_required
+@require_POST
+def member_status(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "members.change_member_status")
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/member_detail.html", _member_context(request, member, status_form=form),
+                      status=400)
+    try:
+        services.member_set_status(member=member, staff=request.user, action=form.cleaned_data["action"],
+                                   reason=form.cleaned_data["reason"])
+    except MemberHubError as exc:
+        return _member_action_failed(request, member, exc, "status_form", form)
+    messages.success(request, _("The member's status has been changed."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_tag_add(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "members.add_membertag")
+    form = TagAddForm(request.POST, member=member)
+    if not form.is_valid():
+        return render(request, "desk/member_detail.html", _member_context(request, member, tag_form=form),
+                      status=400)
+    try:
+        services.tag_add(member=member, tag=form.cleaned_data["tag"], staff=request.user)
+    except MemberHubError as exc:
+        return _member_action_failed(request, member, exc, "tag_form", form)
+    messages.success(request, _("Tag added."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_tag_remove(request, member_no: str, tag_id: int):
+    member = _get_member(request, member_no)
+    _need(request.user, "members.delete_membertag")
+    tag = get_object_or_404(Tag, pk=tag_id, kind=Tag.Kind.MANUAL)
+    services.tag_remove(member=member, tag=tag, staff=request.user)
+    messages.success(request, _("Tag removed."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_consent(request, member_no: str):
+    """Marketing consent changed at the desk (MEM-6); the service logs it with channel DESK."""
+    member = _get_member(request, member_no)
+    _need(request.user, PERM_ACT_FOR_MEMBER)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/member_detail.html", _member_context(request, member, consent_form=form),
+                      status=400)
+    services.consent_set_marketing(member=member, granted=form.cleaned_data["granted"],
+                                   channel=ConsentLog.Channel.DESK, actor_user=request.user)
+    messages.success(request, _("The marketing consent has been recorded."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_change_request(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, PERM_ACT_FOR_MEMBER)
+    form = ChangeRequestForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/member_detail.html", _member_context(request, member, change_form=form),
+                      status=400)
+    changes = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in form.changes().items()}
+    try:
+        services.change_request_submit(member=member, changes=changes,
+                                       actor=services.Actor.staff(request.user, ip=_client_ip(request)))
+    except MemberHubError as exc:
+        return _member_action_failed(request, member, exc, "change_form", form)
+    messages.success(request, _("The change request has been submitted; another staff member will review it."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+# ---------------------------------------------------------------- desk sign-up
+
+
+@staff_required
+def member_new(request):
+    _need(request.user, "members.add_member")
+    form = DeskSignupForm(request.POST or None, user=request.user)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                member = services.member_register_desk(
+                    data=form.member_data(), staff=request.user,
+                    store=form.cleaned_data.get("store") or None,
+                    marketing=form.cleaned_data["marketing"],
+                    privacy_accepted=form.cleaned_data["privacy_accepted"],
+                    corporate=form.corporate_data(),
+                )
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _(
+                    "Sign-up %(member_no)s saved. It becomes active when a second staff member approves it."
+                ) % {"member_no": member.member_no})
+                return redirect("desk:member", member_no=member.member_no)
+        status = 400
+    return render(request, "desk/member_new.html", {"form": form}, status=status)
+
+
+# ---------------------------------------------------------------- review queues (MEM-2, MEM-4)
+
+
+@staff_required
+def reviews(request):
+    _need(request.user, "members.review_member")
+    return render(request, "desk/reviews.html", {
+        "signups": selectors.pending_signups_for_staff(request.user)[:200],
+        "change_requests": selectors.pending_change_requests_for_staff(request.user)[:200],
+    })
+
+
+def _review_failed(request, exc: MemberHubError, what: str):
+    details = [m for msgs in (exc.fields or {}).values() for m in msgs]
+    text = exc.message if not details else f"{exc.message} {' '.join(details)}"
+    messages.error(request, f"{what}: {text}")
+    return redirect("desk:reviews")
+
+
+@staff_required
+@require_POST
+def review_signup(request, member_no: str):
+    _need(request.user, "members.review_member")
+    member = selectors.member_get_for_staff(request.user, member_no)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+        return redirect("desk:reviews")
+    try:
+        services.member_review(member=member, reviewer=request.user, approve=form.approve,
+                               reason=form.cleaned_data["reason"])
+    except MemberHubError as exc:
+        return _review_failed(request, exc, member.member_no)
+    if form.approve:
+        messages.success(request, _("Sign-up %(no)s approved; the member is active.") % {"no": member.member_no})
+    else:
+        messages.success(request, _("Sign-up %(no)s rejected.") % {"no": member.member_no})
+    return redirect("desk:reviews")
+
+
+@staff_required
+@require_POST
+def review_change(request, pk: int):
+    _need(request.user, "members.review_member")
+    change_request = scope.filter_by_store(
+        request.user, ChangeRequest.objects.select_related("member"), field="member__home_store"
+    ).filter(pk=pk).first()
+    if change_request is None:
+        raise Http404
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+        return redirect("desk:reviews")
+    try:
+        services.change_request_review(request=change_request, reviewer=request.user, approve=form.approve,
+                                       reason=form.cleaned_data["reason"])
+    except MemberHubError as exc:
+        return _review_failed(request, exc, change_request.member.member_no)
+    if form.approve:
+        messages.success(request, _("Change request approved and applied."))
+    else:
+        messages.success(request, _("Change request rejected."))
+    return redirect("desk:reviews")
+
+
+# ---------------------------------------------------------------- audit log (SEC-2)
+
+
+def audit_log_for_staff(user):
+    """Audit entries about members of the viewer's stores, plus member-less entries (exports, logins)
+    by staff of those stores; everything for chain-wide auditors."""
+    qs = AuditLog.objects.select_related("actor", "member")
+    ids = scope.store_ids(user)
+    if ids is None:
+        return qs
+    return qs.filter(
+        Q(member__home_store__in=ids) | Q(member__isnull=True, actor__staff_profile__store__in=ids)
+    )
+
+
+@staff_required
+def audit_log(request):
+    _need(request.user, "core.view_auditlog")
+    form = AuditFilterForm(request.GET or None)
+    qs = audit_log_for_staff(request.user)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["staff"]:
+            qs = qs.filter(actor_label__iexact=data["staff"].strip())
+        if data["member_no"]:
+            qs = qs.filter(member__member_no=data["member_no"].strip())
+        if data["action"]:
+            qs = qs.filter(action=data["action"])
+        if data["date_from"]:
+            qs = qs.filter(at__date__gte=data["date_from"])
+        if data["date_to"]:
+            qs = qs.filter(at__date__lte=data["date_to"])
+    elif form.is_bound:
+        qs = qs.none()
+    page = Paginator(qs.order_by("-at", "-pk"), 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "desk/audit_log.html", {"form": form, "page": page, "params": params.urlencode()})
+
