@@ -1,0 +1,162 @@
+"""How many points a purchase earns (PTS-1, PTS-2): the one calculation used by the purchase API
+and (later) the checkout quote, so the two can never disagree.
+
+points = floor( Σ_lines  eligible_paid(line) × tier rate × campaign multiplier(line) ) + bonuses
+
+eligible_paid spreads the amount actually paid (tenders other than coupon, gift card and points)
+over the lines in proportion to their amounts. Campaign stacking: if any applicable campaign is
+exclusive, only the best exclusive one applies (largest multiplier, then largest bonus); otherwise
+all applicable campaigns apply, multipliers multiplying and bonuses adding.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from members.models import Member, Store
+
+from .errors import PointsError
+from .models import Campaign, PointsConfig
+
+ELIGIBLE_TENDERS = {"cash", "bank_card", "wechat", "alipay", "unionpay", "other"}
+INELIGIBLE_TENDERS = {"coupon", "gift_card", "points"}
+TENDER_TYPES = ELIGIBLE_TENDERS | INELIGIBLE_TENDERS
+CENT = Decimal("0.01")
+
+
+@dataclass
+class Line:
+    amount: Decimal
+    brand: str = ""
+    category: str = ""
+
+
+@dataclass
+class Calculation:
+    amount_total: Decimal
+    amount_paid: Decimal
+    points: int
+    campaigns: list[dict] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+
+
+def parse_basket(lines: list[dict], tenders: list[dict]) -> tuple[list[Line], dict[str, Decimal]]:
+    """Validate lines and tenders; the tenders must pay exactly the bill."""
+    errors: dict[str, list[str]] = {}
+    parsed: list[Line] = []
+    if not lines:
+        errors["lines"] = [_("A purchase needs at least one line.")]
+    for i, raw in enumerate(lines or []):
+        try:
+            amount = Decimal(str(raw.get("amount"))).quantize(CENT)
+        except Exception:
+            errors[f"lines[{i}].amount"] = [_("Enter the line amount in yuan.")]
+            continue
+        if amount <= 0:
+            errors[f"lines[{i}].amount"] = [_("A line amount must be positive.")]
+            continue
+        parsed.append(Line(amount=amount, brand=str(raw.get("brand") or ""), category=str(raw.get("category") or "")))
+    paid: dict[str, Decimal] = {}
+    for i, raw in enumerate(tenders or []):
+        kind = raw.get("type")
+        if kind not in TENDER_TYPES:
+            errors[f"tenders[{i}].type"] = [_("Unknown tender type.")]
+            continue
+        try:
+            amount = Decimal(str(raw.get("amount"))).quantize(CENT)
+        except Exception:
+            errors[f"tenders[{i}].amount"] = [_("Enter the tender amount in yuan.")]
+            continue
+        if amount < 0:
+            errors[f"tenders[{i}].amount"] = [_("A tender amount cannot be negative.")]
+            continue
+        paid[kind] = paid.get(kind, Decimal(0)) + amount
+    if not errors:
+        total = sum((line.amount for line in parsed), Decimal(0))
+        if not tenders:
+            errors["tenders"] = [_("A purchase needs its tenders.")]
+        elif sum(paid.values(), Decimal(0)) != total:
+            errors["tenders"] = [_("The tenders (%(paid)s) do not add up to the lines (%(total)s).")
+                                 % {"paid": sum(paid.values(), Decimal(0)), "total": total}]
+    if errors:
+        raise PointsError(_("The purchase is not valid."), fields=errors)
+    return parsed, paid
+
+
+def is_member_day(day: dt.date, config: PointsConfig | None = None) -> bool:
+    config = config or PointsConfig.get()
+    return day.day == config.member_day_of_month
+
+
+def is_birthday(member: Member, day: dt.date) -> bool:
+    b = member.birthday
+    return bool(b) and (b.month, b.day) == (day.month, day.day)
+
+
+def active_campaigns(*, store: Store, member: Member, at: dt.datetime) -> list[Campaign]:
+    qs = Campaign.objects.filter(is_active=True, starts_at__lte=at, ends_at__gt=at).prefetch_related("stores", "tiers")
+    out = []
+    day = timezone.localtime(at).date()
+    config = PointsConfig.get()
+    for c in qs:
+        stores = {s.pk for s in c.stores.all()}
+        tiers = {t.pk for t in c.tiers.all()}
+        if stores and store.pk not in stores:
+            continue
+        if tiers and member.tier_id not in tiers:
+            continue
+        if c.member_day_only and not is_member_day(day, config):
+            continue
+        if c.birthday_only and not is_birthday(member, day):
+            continue
+        out.append(c)
+    return out
+
+
+def _matches(c: Campaign, line: Line) -> bool:
+    return (not c.brands or line.brand in c.brands) and (not c.categories or line.category in c.categories)
+
+
+def _choose(campaigns: list[Campaign]) -> list[Campaign]:
+    exclusive = [c for c in campaigns if c.stacking == Campaign.Stacking.EXCLUSIVE]
+    if exclusive:
+        return [max(exclusive, key=lambda c: (c.multiplier, c.bonus_points, -c.pk))]
+    return campaigns
+
+
+def calculate_points(
+    *, member: Member, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict]
+) -> Calculation:
+    parsed, paid = parse_basket(lines, tenders)
+    total = sum((line.amount for line in parsed), Decimal(0))
+    eligible = sum((v for k, v in paid.items() if k in ELIGIBLE_TENDERS), Decimal(0))
+    rate = member.tier.points_rate
+    campaigns = active_campaigns(store=store, member=member, at=at)
+    steps = [{"rule": "PTS-1", "detail": f"paid {eligible} of {total}; tier {member.tier.code} rate {rate}"}]
+    raw = Decimal(0)
+    applied: dict[int, Campaign] = {}
+    for line in parsed:
+        share = (line.amount * eligible / total) if total else Decimal(0)
+        chosen = _choose([c for c in campaigns if _matches(c, line)])
+        multiplier = Decimal(1)
+        for c in chosen:
+            multiplier *= c.multiplier
+            applied[c.pk] = c
+        raw += share * rate * multiplier
+    points = int(raw.to_integral_value(rounding=ROUND_FLOOR))
+    bonus = 0
+    for c in _choose(campaigns):
+        if c.bonus_points and eligible >= c.min_amount and any(_matches(c, line) for line in parsed):
+            bonus += c.bonus_points
+            applied[c.pk] = c
+    if bonus:
+        steps.append({"rule": "PTS-2", "detail": f"bonus {bonus}"})
+    summary = [{"id": c.pk, "name": c.name, "multiplier": str(c.multiplier), "bonus": c.bonus_points}
+               for c in sorted(applied.values(), key=lambda c: c.pk)]
+    if summary:
+        steps.append({"rule": "PTS-2", "detail": ", ".join(f"{c['name']} ×{c['multiplier']}" for c in summary)})
+    return Calculation(amount_total=total, amount_paid=eligible, points=points + bonus, campaigns=summary, steps=steps)
