@@ -9,17 +9,21 @@ OPERATIONS_MANAGER = "运营经理"
 AUDITOR = "审计"
 ADMINISTRATOR = "管理员"
 
+_POINTS_READ = ["points.view_entry", "points.view_pointsaccount", "points.view_lot", "points.view_purchase",
+                "points.view_refund", "points.view_campaign"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     FRONT_DESK: [
         "members.view_member", "members.add_member", "members.reveal_sensitive", "members.review_member",
         "members.view_changerequest", "members.add_changerequest", "members.view_consentlog",
         "members.view_memberchange", "members.view_tag", "members.add_membertag", "members.delete_membertag",
         "members.view_membertag", "members.view_store", "members.import_member", "members.view_corporateprofile",
+        *_POINTS_READ, "points.add_purchase", "points.add_refund",
     ],
     CUSTOMER_SERVICE: [
         "members.view_member", "members.reveal_sensitive", "members.review_member", "members.view_changerequest",
         "members.add_changerequest", "members.view_consentlog", "members.view_memberchange", "members.view_tag",
-        "members.view_membertag", "members.view_store",
+        "members.view_membertag", "members.view_store", *_POINTS_READ,
     ],
     OPERATIONS_MANAGER: [
         "members.view_member", "members.export_member", "members.change_member_status", "members.review_member",
@@ -30,11 +34,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
         "django_celery_beat.view_crontabschedule", "django_celery_beat.add_crontabschedule",
         "django_celery_beat.change_crontabschedule",
+        *_POINTS_READ, "points.view_pointsconfig", "points.change_pointsconfig", "points.add_campaign",
+        "points.change_campaign", "members.change_tier",
     ],
     AUDITOR: [
         "members.view_member", "members.view_changerequest", "members.view_memberchange",
         "members.view_consentlog", "members.view_tag", "members.view_membertag", "members.view_store",
         "members.view_staffprofile", "members.view_device", "core.view_auditlog", "core.view_jobrun",
+        *_POINTS_READ, "points.view_pointsconfig", "points.view_consumption",
     ],
 }
 

@@ -1,0 +1,225 @@
+"""Till and staff API of the points ledger (PTS-5, PTS-8, PTS-9)."""
+from __future__ import annotations
+
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFound, ValidationFailed
+from members import scope, selectors
+from members.api import _errors, device_of, member_for_caller
+from members.models import Store
+
+from .models import Entry, Lot, PointsAccount, PointsConfig, Purchase
+from .services.ledger import spendable
+from .services.purchases import purchase_post, refund_post
+
+TAGS = ["points"]
+
+
+def _caller_store(request, store_code: str | None) -> Store:
+    """A till posts for its own store; staff name a store within their scope."""
+    device = device_of(request)
+    if device is not None:
+        if store_code and store_code != device.store.code:
+            raise ValidationFailed(_("A till posts for its own store."), fields={"store": [_("Not this till's store.")]})
+        return device.store
+    if not request.user.has_perm("points.add_purchase"):
+        from core.errors import PermissionDenied
+
+        raise PermissionDenied(_("Your role does not allow posting purchases."), code="permission")
+    store = Store.objects.filter(code=store_code or "").first() if store_code else scope.staff_store(request.user)
+    if store is None:
+        raise ValidationFailed(_("Name the store."), fields={"store": [_("Unknown store.")]})
+    scope.require_store(request.user, store)
+    return store
+
+
+class MemberRefSerializer(serializers.Serializer):
+    card = serializers.CharField(required=False, allow_blank=True)
+    mobile = serializers.CharField(required=False, allow_blank=True)
+    qr = serializers.CharField(required=False, allow_blank=True)
+
+
+class LineSerializer(serializers.Serializer):
+    brand = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class TenderSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["cash", "bank_card", "wechat", "alipay", "unionpay", "other",
+                                            "coupon", "gift_card", "points"])
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class PurchaseOutputSerializer(serializers.ModelSerializer):
+    store = serializers.CharField(source="store.code")
+    member_no = serializers.CharField(source="member.member_no")
+    balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Purchase
+        fields = ["order_no", "store", "member_no", "occurred_at", "amount_total", "amount_paid", "points_earned",
+                  "campaigns", "amount_refunded", "points_reversed", "balance"]
+
+    def get_balance(self, obj) -> int:
+        account = PointsAccount.objects.filter(member_id=obj.member_id).first()
+        return account.balance if account else 0
+
+
+def _member_for_post(request, ref: dict):
+    qs = (selectors.member_list_for_till() if device_of(request) is not None
+          else selectors.member_list_for_staff(request.user))
+    return selectors.member_by_reference(qs, **{k: v for k, v in ref.items() if v})
+
+
+class PurchaseCreateApi(APIView):
+    """Post a till purchase. Idempotent on (store, order_no): a retry returns the first result (200);
+    the same order number with different content is 409 `idempotency_conflict`."""
+
+    class InputSerializer(serializers.Serializer):
+        member = MemberRefSerializer()
+        store = serializers.CharField(required=False, help_text="store code; a till's own store by default")
+        order_no = serializers.CharField(max_length=64)
+        occurred_at = serializers.DateTimeField()
+        lines = LineSerializer(many=True)
+        tenders = TenderSerializer(many=True)
+
+        class Meta:
+            ref_name = "PurchaseInput"
+
+    @extend_schema(
+        tags=TAGS, operation_id="purchases_create", request=InputSerializer,
+        responses={201: PurchaseOutputSerializer, 200: PurchaseOutputSerializer, **_errors(400, 401, 403, 404, 409)},
+        examples=[OpenApiExample("Purchase", request_only=True, value={
+            "member": {"card": "860001000011"}, "order_no": "POS1-20261123-0001",
+            "occurred_at": "2026-11-23T10:15:00+08:00",
+            "lines": [{"brand": "LANCOME", "category": "化妆品", "amount": "680.00"}],
+            "tenders": [{"type": "wechat", "amount": "580.00"}, {"type": "coupon", "amount": "100.00"}]})],
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        store = _caller_store(request, v.get("store"))
+        member = _member_for_post(request, v["member"])
+        result = purchase_post(
+            store=store, order_no=v["order_no"], member=member, occurred_at=v["occurred_at"],
+            lines=[{**line, "amount": str(line["amount"])} for line in v["lines"]],
+            tenders=[{**t, "amount": str(t["amount"])} for t in v["tenders"]],
+        )
+        return Response(PurchaseOutputSerializer(result.purchase).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class RefundCreateApi(APIView):
+    """Refund all or part of an earlier purchase; its points are reversed in proportion (PTS-5).
+    Idempotent on (store, refund_no)."""
+
+    class InputSerializer(serializers.Serializer):
+        store = serializers.CharField(required=False)
+        refund_no = serializers.CharField(max_length=64)
+        original_store = serializers.CharField(required=False, help_text="store of the original order; default this")
+        order_no = serializers.CharField(max_length=64, help_text="the original order number")
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        occurred_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "RefundInput"
+
+    class OutputSerializer(serializers.Serializer):
+        refund_no = serializers.CharField()
+        order_no = serializers.CharField(source="purchase.order_no")
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        points_reversed = serializers.IntegerField()
+        points_as_debt = serializers.IntegerField()
+        cash_deducted = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                                 help_text="yuan to keep from the refund for spent points")
+
+    @extend_schema(tags=TAGS, operation_id="refunds_create", request=InputSerializer,
+                   responses={201: OutputSerializer, 200: OutputSerializer, **_errors(400, 401, 403, 404, 409)})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        store = _caller_store(request, v.get("store"))
+        original_store = Store.objects.filter(code=v.get("original_store")).first() if v.get("original_store") else store
+        purchase = Purchase.objects.filter(store=original_store, order_no=v["order_no"]).first()
+        if purchase is None:
+            raise NotFound(_("No such order."), code="order_not_found")
+        result = refund_post(store=store, refund_no=v["refund_no"], purchase=purchase, amount=v["amount"],
+                             occurred_at=v["occurred_at"])
+        return Response(self.OutputSerializer(result.refund).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class LotSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lot
+        fields = ["points", "remaining", "earned_on", "available_on", "expires_on"]
+
+
+def points_summary(member) -> dict:
+    """Balance, spendable, pending, debt, cash value and lots expiring soon (PTS-8)."""
+    today = timezone.localdate()
+    account = PointsAccount.objects.filter(member=member).first()
+    balance = account.balance if account else 0
+    live = Lot.objects.filter(member=member, remaining__gt=0, expires_on__gte=today)
+    pending = live.filter(available_on__gt=today).aggregate(s=Sum("remaining"))["s"] or 0
+    soon = list(live.filter(expires_on__lte=today + timezone.timedelta(days=90)).order_by("expires_on")[:20])
+    config = PointsConfig.get()
+    spend = spendable(member)
+    return {
+        "member_no": member.member_no, "balance": balance, "spendable": spend, "pending": pending,
+        "debt": account.debt if account else 0,
+        "cash_value": f"{spend / config.offset_points_per_yuan:.2f}",
+        "expiring_soon": LotSerializer(soon, many=True).data,
+    }
+
+
+class PointsSummaryApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        member_no = serializers.CharField()
+        balance = serializers.IntegerField()
+        spendable = serializers.IntegerField()
+        pending = serializers.IntegerField()
+        debt = serializers.IntegerField()
+        cash_value = serializers.CharField(help_text="yuan at the offset rate")
+        expiring_soon = LotSerializer(many=True)
+
+    @extend_schema(tags=TAGS, operation_id="member_points", responses={200: OutputSerializer, **_errors(401, 404)})
+    def get(self, request, member_no: str):
+        member = member_for_caller(request, member_no)
+        return Response(self.OutputSerializer(points_summary(member)).data)
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display")
+    store = serializers.CharField(source="store.code", default=None)
+    order_no = serializers.CharField(source="purchase.order_no", default=None)
+
+    class Meta:
+        model = Entry
+        fields = ["id", "created_at", "kind", "kind_label", "points", "balance_after", "store", "order_no",
+                  "campaigns", "reason", "source_ref"]
+
+
+class PointsHistoryApi(generics.ListAPIView):
+    serializer_class = EntrySerializer
+    filterset_fields = ["kind"]
+
+    @extend_schema(tags=TAGS, operation_id="member_points_history", responses={200: EntrySerializer(many=True),
+                                                                               **_errors(401, 404)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Entry.objects.none()
+        member = member_for_caller(self.request, self.kwargs["member_no"])
+        return Entry.objects.filter(member=member).select_related("store", "purchase").order_by("-created_at", "-id")
