@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "members",
     "messaging",
     "points",
+    "tiers",
     "benefits",
     "service_desk",
     "evaluation",
