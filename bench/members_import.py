@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Throughput of the member import (MEM-8): parse + validate + encrypt + insert, in rows per second.
+
+    .venv/bin/python bench/members_import.py --rows 100000 [--format csv|xlsx] [--keep]
+
+Runs against the PostgreSQL server of DATABASE_URL (or, when unset, a throwaway embedded server as
+dev.py starts it), in a fresh database created for the run and dropped afterwards, so it never
+touches real data and its numbers never collide with existing members.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HEADERS = ["姓名", "手机号", "性别", "生日", "身份证号", "省", "市", "区", "地址", "职业", "邮箱", "门店", "营销同意"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+AREAS = ["310101", "310104", "310106", "110101", "110105", "110108"]  # valid for every birth year
+PLACES = [("上海市", "上海市", "黄浦区"), ("北京市", "北京市", "朝阳区"), ("广东省", "广州市", "天河区"),
+          ("浙江省", "杭州市", "西湖区"), ("江苏省", "南京市", "鼓楼区")]
+
+
+def generate_rows(n: int, *, store_code: str, seed: int = 1) -> list[list[str]]:
+    """n valid rows, unique mobiles; one in three has an ID number (valid check digit)."""
+    from stdnum.cn import ric
+
+    rng = random.Random(seed)
+    prefixes = ["138", "139", "150", "151", "186", "187", "135", "136", "158", "177"]
+    mobiles = rng.sample(range(10**8), n)
+    rows = []
+    seen_ids: set[str] = set()
+    for i in range(n):
+        birthday = f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        id_number = ""
+        if i % 3 == 0:
+            body = ""
+            while not body or body in seen_ids:
+                body = f"{rng.choice(AREAS)}{birthday.replace('-', '')}{rng.randrange(1000):03d}"
+            seen_ids.add(body)
+            id_number = body + ric.calc_check_digit(body + "0")  # it ignores the last character
+        province, city, district = rng.choice(PLACES)
+        rows.append([
+            rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+            f"{prefixes[i % len(prefixes)]}{mobiles[i]:08d}", rng.choice(["男", "女"]), birthday, id_number,
+            province, city, district, f"{district}人民路{rng.randint(1, 999)}号", "职员",
+            f"user{i}@example.com", store_code, rng.choice(["是", "否"]),
+        ])
+    return rows
+
+
+def to_file(rows: list[list[str]], file_format: str) -> bytes:
+    import tablib
+
+    dataset = tablib.Dataset(*rows, headers=HEADERS)
+    if file_format == "csv":
+        return dataset.export("csv").encode("utf-8-sig")
+    return dataset.export("xlsx")
+
+
+def server_url() -> tuple[str, object | None]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url, None
+    sys.path.insert(0, str(ROOT))
+    import dev
+
+    url = dev.embedded_database(Path(tempfile.mkdtemp(prefix="memberhub-bench-pg-")), throwaway=True)
+    return url, dev
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def admin_sql(url: str, sql: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    dsn = admin.replace("postgres://", "postgresql://", 1)
+    if "%2F" in parts.netloc or parts.netloc.startswith("%2F"):  # unix socket as dev.py writes it
+        from urllib.parse import unquote
+
+        host = unquote(parts.netloc.split("@", 1)[1].split(":")[0])
+        with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql)
+        return
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10000)
+    parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    parser.add_argument("--profile", action="store_true", help="print the 25 costliest functions of the import")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database (printed) for inspection")
+    args = parser.parse_args()
+
+    base_url, _dev = server_url()
+    db_name = f"memberhub_bench_{os.getpid()}"
+    admin_sql(base_url, f'CREATE DATABASE "{db_name}"')
+    os.environ["DATABASE_URL"] = with_database(base_url, db_name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "memberhub.settings.local")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate", verbosity=0, stdout=io.StringIO())
+        from members.importing import member_import_file
+        from members.models import ConsentLog, Member, MemberChange, Store
+
+        store = Store.objects.create(code="B001", name="基准店")
+        t0 = time.perf_counter()
+        content = to_file(generate_rows(args.rows, store_code=store.code), args.format)
+        gen = time.perf_counter() - t0
+        print(f"generated {args.rows} rows as {args.format} ({len(content) / 1e6:.1f} MB) in {gen:.1f} s")
+
+        t0 = time.perf_counter()
+        dry = member_import_file(content=content, filename=f"bench.{args.format}", store_default=None,
+                                 actor_user=None, dry_run=True)
+        t_dry = time.perf_counter() - t0
+        assert dry.ok, dry.as_text()[:2000]
+
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        t0 = time.perf_counter()
+        report = member_import_file(content=content, filename=f"bench.{args.format}", store_default=None,
+                                    actor_user=None, dry_run=False)
+        t_commit = time.perf_counter() - t0
+        if profiler:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        assert report.imported == args.rows, report.as_text()[:2000]
+        assert Member.objects.count() == args.rows
+        assert ConsentLog.objects.count() == 2 * args.rows and MemberChange.objects.count() == args.rows
+
+        print(f"dry run  (parse + validate + duplicate check):          {t_dry:6.2f} s  "
+              f"{args.rows / t_dry:8.0f} rows/s")
+        print(f"import   (parse + validate + encrypt + insert, 4 rows/member): {t_commit:6.2f} s  "
+              f"{args.rows / t_commit:8.0f} rows/s")
+        connections.close_all()
+    finally:
+        if args.keep:
+            print(f"kept database {db_name}")
+        else:
+            from django.db import connections
+
+            connections.close_all()
+            admin_sql(base_url, f'DROP DATABASE IF EXISTS "{db_name}"')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
