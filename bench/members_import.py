@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -79,7 +79,15 @@ def server_url() -> tuple[str, object | None]:
 
 
 def with_database(url: str, name: str) -> str:
+    """The URL of database `name` on the same server, in a form django-environ reads: it does not
+    decode a percent-encoded socket directory in the host part (as dev.py writes it), so that goes
+    into ?host=, which Django passes on to psycopg."""
     parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host, _, port = hostport.partition(":")
+    if "%2F" in host.upper():
+        query = f"host={unquote(host)}" + (f"&port={port}" if port else "")
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@", path="/" + name, query=query))
     return urlunsplit(parts._replace(path="/" + name))
 
 
@@ -89,9 +97,7 @@ def admin_sql(url: str, sql: str) -> None:
     parts = urlsplit(url)
     admin = urlunsplit(parts._replace(path="/postgres"))
     dsn = admin.replace("postgres://", "postgresql://", 1)
-    if "%2F" in parts.netloc or parts.netloc.startswith("%2F"):  # unix socket as dev.py writes it
-        from urllib.parse import unquote
-
+    if "%2F" in parts.netloc.upper():  # unix socket as dev.py writes it
         host = unquote(parts.netloc.split("@", 1)[1].split(":")[0])
         with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
             conn.execute(sql)
