@@ -61,15 +61,16 @@ def embedded_database(pgdata: Path, *, throwaway: bool) -> str:
 
     globals()["_pg_server"] = server  # keep the handle alive for the whole run
     parts = urlsplit(server.get_uri())
-    host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
-    socket_dir = quote(host, safe="") + (f":{parts.port}" if parts.port else "")
+    socket_dir = parse_qs(parts.query).get("host", [""])[0]
+    query = f"?host={quote(socket_dir, safe='/')}" if socket_dir else ""
+    netloc = "" if socket_dir else f"{parts.hostname}:{parts.port}"
+    name = "postgres"
     if not throwaway:
-        server.psql("SELECT 1")  # started
         exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'memberhub'")
         if "1 row" not in exists:
             server.psql("CREATE DATABASE memberhub")
-        return f"postgres://postgres@{socket_dir}/memberhub"
-    return f"postgres://postgres@{socket_dir}/postgres"
+        name = "memberhub"
+    return f"postgres://postgres@{netloc}/{name}{query}"
 
 
 def in_venv() -> bool:

@@ -18,7 +18,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from phonenumbers.phonemetadata import PhoneMetadata
 from psycopg.copy import QueuedLibpqWriter
 from stdnum.cn import ric
 
@@ -27,7 +26,7 @@ from core.errors import Conflict, ValidationFailed
 
 from . import scope
 from .models import ConsentLog, Member, MemberChange, Store
-from .services import _luhn_digit, entry_tier, member_numbers_allocate
+from .services import entry_tier, member_number_check_digit, member_numbers_allocate
 from .validation import clean_member_data, normalize_mobile
 
 BATCH_SIZE = 5000
@@ -165,46 +164,6 @@ def file_format_for(filename: str) -> str:
 # ---------------------------------------------------------------- checking rows
 
 
-def _china_mobile_patterns():
-    """libphonenumber's own China patterns, so the fast path follows metadata updates."""
-    md = PhoneMetadata.metadata_for_region("CN")
-    # is_valid_number also requires the length to be one the description allows.
-    must = [re.compile(d.national_number_pattern) for d in (md.general_desc, md.mobile)
-            if not d.possible_length or 11 in d.possible_length]
-    if len(must) != 2:
-        must = [re.compile(r"(?!)")]  # metadata no longer allows 11 digits: always take the full check
-    # number_type() tries these before fixed line / mobile; a match makes the number not a mobile.
-    earlier = [getattr(md, t) for t in ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number",
-                                        "pager", "uan", "voicemail")]
-    must_not = [re.compile(d.national_number_pattern) for d in earlier if d is not None and d.national_number_pattern]
-    carrier_prefix = re.compile(md.national_prefix_for_parsing) if md.national_prefix_for_parsing else None
-    return must, must_not, carrier_prefix
-
-
-_MUST, _MUST_NOT, _CARRIER_PREFIX = _china_mobile_patterns()
-_MOBILE_SHAPE = re.compile(r"1[3-9]\d{9}")
-
-
-def normalize_mobile_fast(raw: str) -> str:
-    """validation.normalize_mobile, about 30x faster for the common plain 11-digit form.
-
-    phonenumbers.parse + is_valid_number + number_type cost ~70 us a number. For a plain
-    1[3-9]xxxxxxxxx string that parsing cannot alter (no carrier-selection prefix to strip), the
-    verdict is: the general and mobile patterns match and no type checked before mobile does; we
-    apply those same metadata patterns directly. Anything else, and every rejection (for its
-    message), goes through the full check. tests/members/test_import.py compares both on every
-    five-digit prefix."""
-    value = (raw or "").strip().replace(" ", "").replace("-", "")
-    if (
-        _MOBILE_SHAPE.fullmatch(value)
-        and not (_CARRIER_PREFIX and _CARRIER_PREFIX.match(value))
-        and all(p.fullmatch(value) for p in _MUST)
-        and not any(p.fullmatch(value) for p in _MUST_NOT)
-    ):
-        return value
-    return normalize_mobile(raw)
-
-
 def _canonical(row: dict) -> dict:
     out = {}
     for key, value in row.items():
@@ -244,12 +203,12 @@ def _check_row(raw: dict, *, today: dt.date) -> tuple[dict, dict, dict[str, str]
     data["gender"] = GENDERS.get(gender.lower(), gender)
     cleaned: dict = {}
     try:
-        # partial=True so the mobile goes through the cached fast path below instead of a second parse.
+        # partial=True: the mobile is checked separately below (a missing one is its own message).
         cleaned = clean_member_data(data, partial=True, today=today)
     except ValidationFailed as exc:
         errors.update({k: v[0] for k, v in exc.fields.items()})
     try:
-        cleaned["mobile"] = normalize_mobile_fast(raw.get("mobile", ""))
+        cleaned["mobile"] = normalize_mobile(raw.get("mobile", ""))
     except ValueError as exc:
         errors["mobile"] = str(exc)
     if cleaned.get("id_number") and not cleaned.get("birthday") and "birthday" not in errors:
@@ -362,7 +321,7 @@ def _check_against_database(rows: list[_Row], report: ImportReport) -> None:
 def _keep_sequence_ahead(member_nos: list[str]) -> None:
     """A kept number that looks like one of ours ('86' + sequence + Luhn digit) must never be allocated
     again, so the sequence moves past the highest such number."""
-    ours = [int(n[2:11]) for n in member_nos if n.startswith("86") and _luhn_digit(n[:11]) == n[11]]
+    ours = [int(n[2:11]) for n in member_nos if n.startswith("86") and member_number_check_digit(n[:11]) == n[11]]
     if ours:
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval('member_no_seq', GREATEST(%s, nextval('member_no_seq')))", [max(ours)])

@@ -53,7 +53,7 @@ class Actor:
 # ---------------------------------------------------------------- numbers
 
 
-def _luhn_digit(digits: str) -> str:
+def member_number_check_digit(digits: str) -> str:
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)
@@ -72,7 +72,7 @@ def member_numbers_allocate(count: int) -> list[str]:
     out = []
     for value in values:
         body = f"86{value:09d}"
-        out.append(body + _luhn_digit(body))
+        out.append(body + member_number_check_digit(body))
     return out
 
 

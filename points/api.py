@@ -141,6 +141,9 @@ class RefundCreateApi(APIView):
         cash_deducted = serializers.DecimalField(max_digits=12, decimal_places=2,
                                                  help_text="yuan to keep from the refund for spent points")
 
+        class Meta:
+            ref_name = "RefundOutput"
+
     @extend_schema(tags=TAGS, operation_id="refunds_create", request=InputSerializer,
                    responses={201: OutputSerializer, 200: OutputSerializer, **_errors(400, 401, 403, 404, 409)})
     def post(self, request):
@@ -191,6 +194,9 @@ class PointsSummaryApi(APIView):
         debt = serializers.IntegerField()
         cash_value = serializers.CharField(help_text="yuan at the offset rate")
         expiring_soon = LotSerializer(many=True)
+
+        class Meta:
+            ref_name = "PointsSummary"
 
     @extend_schema(tags=TAGS, operation_id="member_points", responses={200: OutputSerializer, **_errors(401, 404)})
     def get(self, request, member_no: str):

@@ -35,10 +35,12 @@ def _broker_url(tmp: str) -> tuple[str, dict]:
 
 def _test_database_url() -> str:
     s = connection.settings_dict
-    host = quote(s["HOST"] or s.get("OPTIONS", {}).get("host", "") or "127.0.0.1", safe="")
+    password = f":{quote(s['PASSWORD'], safe='')}" if s["PASSWORD"] else ""
+    socket_dir = s.get("OPTIONS", {}).get("host")
+    if socket_dir:  # the embedded server listens on a unix socket
+        return f"postgres://{s['USER']}{password}@/{s['NAME']}?host={quote(socket_dir, safe='/')}"
     port = f":{s['PORT']}" if s["PORT"] else ""
-    password = f":{s['PASSWORD']}" if s["PASSWORD"] else ""
-    return f"postgres://{s['USER']}{password}@{host}{port}/{s['NAME']}"
+    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}{port}/{s['NAME']}"
 
 
 @pytest.mark.broker
