@@ -38,6 +38,7 @@ class AuditLog(models.Model):
     class Action(models.TextChoices):
         REVEAL = "reveal", _("Revealed personal data")
         EXPORT = "export", _("Exported data")
+        IMPORT = "import", _("Imported data")
         REVIEW = "review", _("Reviewed")
         STATUS = "status", _("Changed status")
         CLOSE = "close", _("Closed account")

@@ -23,6 +23,7 @@ from stdnum.cn import ric
 
 from core import crypto
 from core.errors import Conflict, ValidationFailed
+from core.models import AuditLog
 
 from . import scope
 from .models import ConsentLog, Member, MemberChange, Store
@@ -431,6 +432,11 @@ def member_import(*, rows: Iterable[dict], store_default: Store | None, actor_us
     try:
         with transaction.atomic():
             report.imported = _insert(good, actor_user=actor_user)
+            AuditLog.objects.create(
+                actor=actor_user, actor_label=actor_user.get_username() if actor_user else "command",
+                action=AuditLog.Action.IMPORT, field="members",
+                detail=f"imported {report.imported} members: {report.per_store}"[:500],
+            )
     except IntegrityError as exc:
         raise Conflict(
             _("A member with one of these numbers was registered while the file was being imported; "

@@ -26,7 +26,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.view_membertag", "members.view_store", *_POINTS_READ,
     ],
     OPERATIONS_MANAGER: [
-        "members.view_member", "members.export_member", "members.change_member_status", "members.review_member",
+        "members.view_member", "members.export_member", "members.import_member", "members.change_member_status",
+        "members.review_member",
         "members.view_changerequest", "members.view_memberchange", "members.view_consentlog",
         "members.view_tag", "members.add_tag", "members.change_tag", "members.delete_tag",
         "members.view_membertag", "members.add_membertag", "members.delete_membertag",

@@ -365,3 +365,14 @@ def test_desk_rejects_other_file_types(client, desk):
     client.force_login(desk)
     response = _upload(client, b"hello", name="members.txt")
     assert response.status_code == 200 and response.context["form"].errors["file"]
+
+
+def test_commit_writes_an_audit_record(store):
+    """SEC-2: imports of personal data are audit-logged."""
+    from core.models import AuditLog
+
+    staff = make_staff(store=store)
+    report = member_import(rows=[row()], store_default=store, actor_user=staff, dry_run=False)
+    assert report.imported == 1
+    log = AuditLog.objects.get(action="import")
+    assert log.actor == staff and "1" in log.detail
