@@ -1,4 +1,5 @@
-"""Tier rules (TIER-1..5). Placeholder hook until the tier engine lands: no immediate upgrades."""
+"""Hook from purchases into the tier engine (TIER-2 immediate upgrade). The rules live in
+tiers.services; this module only keeps the points app's import path stable."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,6 +7,8 @@ import datetime as dt
 from members.models import Member
 
 
-def tier_upgrade_on_purchase(*, member: Member, at: dt.datetime) -> None:
-    """Immediate upgrade on the purchase that crosses a threshold (TIER-2), for tiers that opt in."""
-    return None
+def tier_upgrade_on_purchase(*, member: Member, at: dt.datetime):
+    """Immediate upgrade on the purchase that crosses a threshold, for tiers that opt in."""
+    from tiers.services import tier_upgrade_on_purchase as upgrade  # tiers depend on points, not vice versa
+
+    return upgrade(member=member, at=at)

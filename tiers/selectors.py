@@ -1,0 +1,119 @@
+"""Reads of the tier engine: the rolling 12-month figures, a member's tier status, history and the
+proposal queue (store-scoped).
+
+Rolling window for business day D: purchases whose local (Asia/Shanghai) date is in (D-365, D].
+Amount = Σ (amount_paid − the refunded share of it), where the refunded share is
+amount_paid × amount_refunded / amount_total (refunds reduce what was actually paid in proportion,
+as they reverse points in proportion, PTS-5). Visits = distinct local days with at least one purchase
+that is not fully refunded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from members import scope
+from members.models import Member, Tier
+
+from .models import TierChange, TierProposal
+
+WINDOW_DAYS = 365
+
+# SQL fragments shared by the one-member read below and the set-wise nightly evaluation.
+NET_PAID_SQL = ("p.amount_paid - CASE WHEN p.amount_total > 0 "
+                "THEN ROUND(p.amount_paid * p.amount_refunded / p.amount_total, 2) ELSE 0 END")
+VISIT_DAY_SQL = "(p.occurred_at AT TIME ZONE 'Asia/Shanghai')::date"
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def window_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) as aware datetimes, so the (member, occurred_at) index serves the range."""
+    return local_midnight(day - dt.timedelta(days=WINDOW_DAYS - 1)), local_midnight(day + dt.timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Rolling:
+    amount: Decimal
+    visits: int
+
+
+def tier_rolling_for_member(*, member: Member, day: dt.date) -> Rolling:
+    start, end = window_bounds(day)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM({NET_PAID_SQL}), 0), "
+            f"COUNT(DISTINCT {VISIT_DAY_SQL}) FILTER (WHERE p.amount_refunded < p.amount_total) "
+            "FROM points_purchase p WHERE p.member_id = %s AND p.occurred_at >= %s AND p.occurred_at < %s",
+            [member.pk, start, end],
+        )
+        amount, visits = cursor.fetchone()
+    return Rolling(amount=Decimal(amount).quantize(Decimal("0.01")), visits=int(visits))
+
+
+def tier_list() -> list[Tier]:
+    return list(Tier.objects.order_by("rank"))
+
+
+def tier_next(tier: Tier, tiers: list[Tier] | None = None) -> Tier | None:
+    tiers = tiers if tiers is not None else tier_list()
+    return next((t for t in tiers if t.rank > tier.rank), None)
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    member: Member
+    tier: Tier
+    since: dt.date | None
+    protected_until: dt.date | None
+    floor: Tier | None
+    floor_until: dt.date | None
+    rolling_amount: Decimal
+    rolling_visits: int
+    next_tier: Tier | None
+    amount_to_next: Decimal | None
+    visits_to_next: int | None
+    pending_proposal: TierProposal | None
+
+
+def tier_status_for_member(*, member: Member, day: dt.date | None = None) -> TierStatus:
+    day = day or timezone.localdate()
+    tiers = tier_list()
+    tier = next(t for t in tiers if t.pk == member.tier_id)
+    rolling = tier_rolling_for_member(member=member, day=day)
+    nxt = tier_next(tier, tiers)
+    amount_to_next = visits_to_next = None
+    if nxt is not None and nxt.upgrade_amount > 0:
+        amount_to_next = max(Decimal("0.00"), nxt.upgrade_amount - rolling.amount)
+    if nxt is not None and nxt.upgrade_visits:
+        visits_to_next = max(0, nxt.upgrade_visits - rolling.visits)
+    floor_active = member.tier_floor_id and member.tier_floor_until and member.tier_floor_until >= day
+    return TierStatus(
+        member=member, tier=tier, since=member.tier_since, protected_until=member.tier_protected_until,
+        floor=next((t for t in tiers if t.pk == member.tier_floor_id), None) if floor_active else None,
+        floor_until=member.tier_floor_until if floor_active else None,
+        rolling_amount=rolling.amount, rolling_visits=rolling.visits, next_tier=nxt,
+        amount_to_next=amount_to_next, visits_to_next=visits_to_next,
+        pending_proposal=TierProposal.objects.filter(member=member, status=TierProposal.Status.PENDING)
+        .select_related("to_tier").first(),
+    )
+
+
+def tier_change_list_for_member(*, member: Member) -> QuerySet[TierChange]:
+    return (TierChange.objects.filter(member=member)
+            .select_related("from_tier", "to_tier", "decided_by").order_by("-created_at", "-id"))
+
+
+def tier_proposal_list_for_staff(*, user, status: str | None = TierProposal.Status.PENDING) -> QuerySet[TierProposal]:
+    """The operations queue; staff who are not chain-wide see their own store's members only."""
+    qs = TierProposal.objects.select_related("member", "member__home_store", "from_tier", "to_tier", "decided_by")
+    if status:
+        qs = qs.filter(status=status)
+    return scope.filter_by_store(user, qs, "member__home_store").order_by("created_on", "id")
