@@ -260,3 +260,346 @@ class ExpiryReminder(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["member", "expires_on", "days_before"], name="expiry_reminder_once")
         ]
+
+
+# ---------------------------------------------------------------- redemption (PTS-6) and adjustment (PTS-7)
+
+
+class Gift(models.Model):
+    """礼品 (PTS-6a): a catalogue item bought with points, with stock, tier restriction and a
+    per-member limit counted over the orders placed within the gift's validity window."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    points_cost = models.PositiveIntegerField(_("points per item"))
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    tiers = models.ManyToManyField("members.Tier", verbose_name=_("tiers"), blank=True,
+                                   help_text=_("empty = every tier"))
+    per_member_limit = models.PositiveSmallIntegerField(
+        _("limit per member"), null=True, blank=True,
+        help_text=_("items one member may order within the validity window; empty = no limit"),
+    )
+    valid_from = models.DateTimeField(_("orderable from"))
+    valid_to = models.DateTimeField(_("orderable until"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("gift")
+        verbose_name_plural = _("gift catalogue")
+        ordering = ["points_cost", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_cost__gt=0), name="gift_cost_positive"),
+            models.CheckConstraint(condition=Q(valid_to__gt=F("valid_from")), name="gift_window_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GiftOrder(models.Model):
+    """One redemption of a gift: reserved → collected | cancelled; collected → returned."""
+
+    class Status(models.TextChoices):
+        RESERVED = "reserved", _("Reserved, waiting for pick-up")
+        COLLECTED = "collected", _("Collected")
+        CANCELLED = "cancelled", _("Cancelled")
+        RETURNED = "returned", _("Returned")
+
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="gift_orders")
+    gift = models.ForeignKey(Gift, verbose_name=_("gift"), on_delete=models.PROTECT, related_name="orders")
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    points = models.BigIntegerField(_("points"), help_text=_("0 for a gift won in a lottery"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RESERVED,
+                              db_index=True)
+    store = models.ForeignKey("members.Store", verbose_name=_("pick-up store"), on_delete=models.PROTECT)
+    request_id = models.CharField(_("client request id"), max_length=64, unique=True)
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    return_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("ordered at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True)
+    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("handed over by"), null=True,
+                                     blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(_("cancelled / returned at"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cancelled / returned by"), null=True,
+                                  blank=True, on_delete=models.PROTECT, related_name="+")
+    close_reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("gift order")
+        verbose_name_plural = _("gift orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="gift_order_quantity_positive"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="gift_order_points_non_negative"),
+        ]
+        indexes = [models.Index(fields=["member", "gift", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.gift_id}×{self.quantity}"
+
+
+class CouponType(models.Model):
+    """礼券 (PTS-6b): a coupon kind. Validity is a number of days from issue or a fixed window."""
+
+    name = models.CharField(_("name"), max_length=100)
+    face_value = models.DecimalField(_("face value (yuan)"), max_digits=12, decimal_places=2)
+    min_spend = models.DecimalField(_("minimum spend (yuan)"), max_digits=12, decimal_places=2, default=0)
+    validity_days = models.PositiveSmallIntegerField(
+        _("valid for (days from issue)"), null=True, blank=True, help_text=_("or set a fixed window below")
+    )
+    valid_from = models.DateTimeField(_("fixed window from"), null=True, blank=True)
+    valid_to = models.DateTimeField(_("fixed window until"), null=True, blank=True)
+    stores = models.ManyToManyField("members.Store", verbose_name=_("stores"), blank=True,
+                                    help_text=_("empty = every store"))
+    points_cost = models.PositiveIntegerField(_("points cost"), default=0,
+                                              help_text=_("0 = not for sale for points, issued only"))
+    issue_limit = models.PositiveIntegerField(_("issue limit"), null=True, blank=True,
+                                              help_text=_("coupons of this type that may ever be issued; empty = no limit"))
+    issued_count = models.PositiveIntegerField(_("issued"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("coupon type")
+        verbose_name_plural = _("coupon types")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(face_value__gt=0), name="coupon_face_value_positive"),
+            models.CheckConstraint(condition=Q(min_spend__gte=0), name="coupon_min_spend_non_negative"),
+            models.CheckConstraint(
+                condition=Q(validity_days__isnull=False, validity_days__gt=0)
+                | Q(valid_from__isnull=False, valid_to__isnull=False, valid_to__gt=F("valid_from")),
+                name="coupon_type_has_validity",
+            ),
+            models.CheckConstraint(condition=Q(issue_limit__isnull=True) | Q(issued_count__lte=F("issue_limit")),
+                                   name="coupon_issue_within_limit"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Coupon(models.Model):
+    """One coupon in a member's wallet; used once, at a till, within its window and stores."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        USED = "used", _("Used")
+        EXPIRED = "expired", _("Expired")
+        VOID = "void", _("Void")
+
+    class Source(models.TextChoices):
+        POINTS = "points", _("Redeemed for points")
+        LOTTERY = "lottery", _("Lottery prize")
+        COMPENSATION = "compensation", _("Compensation")
+        CAMPAIGN = "campaign", _("Campaign")
+        MANUAL = "manual", _("Issued by staff")
+
+    type = models.ForeignKey(CouponType, verbose_name=_("coupon type"), on_delete=models.PROTECT,
+                             related_name="coupons")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="coupons")
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ISSUED,
+                              db_index=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    idem_key = models.CharField(max_length=100, unique=True, null=True, blank=True,
+                                help_text="one coupon per business event")
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              help_text=_("the points paid for it"))
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_to = models.DateTimeField(_("valid until"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    used_store = models.ForeignKey("members.Store", verbose_name=_("used in store"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    used_order_no = models.CharField(_("used on order"), max_length=64, blank=True)
+    used_bill_amount = models.DecimalField(_("bill amount"), max_digits=12, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_to__gt=F("valid_from")), name="coupon_window_ordered"),
+            models.CheckConstraint(
+                condition=~Q(status="used") | Q(used_at__isnull=False, used_store__isnull=False),
+                name="used_coupon_has_use",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "status", "valid_to"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Offset(models.Model):
+    """积分抵现 (PTS-6c): points spent as cash on one till order; idempotent on (store, order number)."""
+
+    class Status(models.TextChoices):
+        COMMITTED = "committed", _("Committed")
+        CANCELLED = "cancelled", _("Cancelled (sale voided)")
+
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="points_offsets")
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT)
+    order_no = models.CharField(_("order number"), max_length=64)
+    bill_amount = models.DecimalField(_("bill amount"), max_digits=12, decimal_places=2)
+    points = models.BigIntegerField(_("points"))
+    amount = models.DecimalField(_("cash value (yuan)"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.COMMITTED)
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancel_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("points offset")
+        verbose_name_plural = _("points offsets")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "order_no"], name="offset_idempotency"),
+            models.CheckConstraint(condition=Q(points__gt=0), name="offset_points_positive"),
+            models.CheckConstraint(condition=Q(amount__lte=F("bill_amount")), name="offset_not_over_bill"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.order_no}"
+
+
+class Lottery(models.Model):
+    """积分抽奖 (PTS-6d): each draw costs points; prizes are drawn by weight among those in stock."""
+
+    name = models.CharField(_("name"), max_length=100)
+    points_cost = models.PositiveIntegerField(_("points per draw"))
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("lottery")
+        verbose_name_plural = _("lotteries")
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(points_cost__gt=0), name="lottery_cost_positive"),
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="lottery_window_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Prize(models.Model):
+    class Kind(models.TextChoices):
+        POINTS = "points", _("Points")
+        COUPON = "coupon", _("Coupon")
+        GIFT = "gift", _("Gift")
+        NOTHING = "nothing", _("Nothing (thanks for playing)")
+
+    lottery = models.ForeignKey(Lottery, verbose_name=_("lottery"), on_delete=models.PROTECT, related_name="prizes")
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    weight = models.PositiveIntegerField(_("probability weight"),
+                                         help_text=_("chance = weight / sum of the weights of prizes in stock"))
+    stock = models.PositiveIntegerField(_("stock"), null=True, blank=True, help_text=_("empty = unlimited"))
+    points = models.PositiveIntegerField(_("points won"), null=True, blank=True)
+    coupon_type = models.ForeignKey(CouponType, verbose_name=_("coupon type"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    gift = models.ForeignKey(Gift, verbose_name=_("gift"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+    pickup_store = models.ForeignKey("members.Store", verbose_name=_("gift pick-up store"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+",
+                                     help_text=_("empty = the member's home store"))
+
+    class Meta:
+        verbose_name = _("prize")
+        verbose_name_plural = _("prizes")
+        ordering = ["lottery", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__gt=0), name="prize_weight_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="points", points__gt=0) | Q(kind="coupon", coupon_type__isnull=False)
+                | Q(kind="gift", gift__isnull=False) | Q(kind="nothing"),
+                name="prize_kind_has_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Draw(models.Model):
+    """One lottery draw, recorded with the random value and the weights it was drawn against."""
+
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="lottery_draws")
+    lottery = models.ForeignKey(Lottery, verbose_name=_("lottery"), on_delete=models.PROTECT, related_name="draws")
+    prize = models.ForeignKey(Prize, verbose_name=_("prize"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="draws")
+    points_spent = models.BigIntegerField(_("points spent"))
+    random_value = models.DecimalField(_("random value"), max_digits=20, decimal_places=18,
+                                       help_text=_("uniform in [0, 1) from the system random source"))
+    weights = models.JSONField(_("prize table at the draw"), default=list)
+    request_id = models.CharField(_("client request id"), max_length=64, unique=True)
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    prize_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    gift_order = models.ForeignKey(GiftOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("lottery draw")
+        verbose_name_plural = _("lottery draws")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.lottery_id}"
+
+
+class Adjustment(models.Model):
+    """Manual adjustment at the desk (PTS-7); above the configured size a second staff member approves."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="points_adjustments")
+    points = models.BigIntegerField(_("points"), help_text=_("positive adds, negative deducts"))
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("requested by"),
+                                     on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved / rejected by"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reject_reason = models.CharField(_("rejection reason"), max_length=200, blank=True)
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("points adjustment")
+        verbose_name_plural = _("points adjustments")
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_adjustment", _("Can approve manual points adjustments above the threshold"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(points=0), name="adjustment_not_zero"),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
+            models.CheckConstraint(condition=~Q(status="applied") | Q(entry__isnull=False),
+                                   name="applied_adjustment_has_entry"),
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")),
+                                   name="adjustment_four_eyes"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.points:+d}"

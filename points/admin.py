@@ -1,0 +1,304 @@
+"""Admin (unfold) of points: operations config (settings, campaigns, gift catalogue, coupon types,
+lotteries and their prize tables) is editable; the ledger and every record of a redemption or
+adjustment is read-only and append-only — they change only through services, which admin actions
+call. Lists are limited to the viewer's store scope."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
+
+from core.errors import MemberHubError
+from members import scope
+from members.admin import AppendOnlyAdmin, StatusActionForm, StoreScopedFKMixin
+
+from .models import (
+    Adjustment,
+    Campaign,
+    Consumption,
+    Coupon,
+    CouponType,
+    Draw,
+    Entry,
+    ExpiryReminder,
+    Gift,
+    GiftOrder,
+    Lot,
+    Lottery,
+    Offset,
+    PointsAccount,
+    PointsConfig,
+    Prize,
+    Purchase,
+    Refund,
+)
+from .services import adjustments, redemption
+
+
+class ScopedAppendOnlyAdmin(AppendOnlyAdmin):
+    """Read-only records, limited to the viewer's stores through `scope_path`."""
+
+    scope_path = "member__home_store"
+
+    def get_queryset(self, request):
+        return scope.filter_by_store(request.user, super().get_queryset(request), self.scope_path)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@admin.register(PointsConfig)
+class PointsConfigAdmin(ModelAdmin):
+    """One row of chain-wide settings (seeded by a migration): never added twice, never deleted."""
+
+    list_display = ("__str__", "expiry_months", "offset_points_per_yuan", "adjustment_approval_threshold",
+                    "refund_policy", "member_day_of_month", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return not PointsConfig.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ModelAdmin):
+    list_display = ("name", "starts_at", "ends_at", "multiplier", "bonus_points", "stacking", "is_active")
+    list_filter = ("is_active", ("stacking", ChoicesDropdownFilter))
+    search_fields = ("name",)
+    filter_horizontal = ("stores", "tiers")
+    date_hierarchy = "starts_at"
+
+
+@admin.register(Gift)
+class GiftAdmin(ModelAdmin):
+    list_display = ("name", "points_cost", "stock", "per_member_limit", "valid_from", "valid_to", "is_active")
+    list_filter = ("is_active", "tiers")
+    search_fields = ("name",)
+    filter_horizontal = ("tiers",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders reference gifts; deactivate instead
+
+
+@admin.register(CouponType)
+class CouponTypeAdmin(ModelAdmin):
+    list_display = ("name", "face_value", "min_spend", "points_cost", "validity_days", "valid_to", "issue_limit",
+                    "issued_count", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    filter_horizontal = ("stores",)
+    readonly_fields = ("issued_count",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PrizeInline(StoreScopedFKMixin, TabularInline):
+    model = Prize
+    extra = 0
+    fields = ("name", "kind", "weight", "stock", "points", "coupon_type", "gift", "pickup_store")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # draws reference prizes; set the stock to 0 instead
+
+
+@admin.register(Lottery)
+class LotteryAdmin(ModelAdmin):
+    list_display = ("name", "points_cost", "starts_at", "ends_at", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    inlines = [PrizeInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# ---------------------------------------------------------------- ledger (append-only)
+
+
+@admin.register(PointsAccount)
+class PointsAccountAdmin(ScopedAppendOnlyAdmin):
+    list_display = ("member", "balance", "debt", "updated_at")
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member",)
+
+
+@admin.register(Entry)
+class EntryAdmin(ScopedAppendOnlyAdmin):
+    list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "source_ref", "reason",
+                    "staff")
+    list_filter = (("kind", ChoicesDropdownFilter),)
+    search_fields = ("=member__member_no", "source_ref", "=idem_key")
+    list_select_related = ("member", "store", "staff")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Lot)
+class LotAdmin(ScopedAppendOnlyAdmin):
+    list_display = ("member", "points", "remaining", "earned_on", "available_on", "expires_on")
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member",)
+    date_hierarchy = "expires_on"
+
+
+@admin.register(Consumption)
+class ConsumptionAdmin(ScopedAppendOnlyAdmin):
+    scope_path = "entry__member__home_store"
+    list_display = ("entry", "lot", "points")
+    search_fields = ("=entry__member__member_no",)
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ScopedAppendOnlyAdmin):
+    scope_path = "store"
+    list_display = ("order_no", "store", "member", "occurred_at", "amount_total", "amount_paid", "points_earned",
+                    "amount_refunded", "points_reversed")
+    search_fields = ("=order_no", "=member__member_no")
+    list_select_related = ("store", "member")
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(Refund)
+class RefundAdmin(ScopedAppendOnlyAdmin):
+    scope_path = "store"
+    list_display = ("refund_no", "store", "purchase", "amount", "points_reversed", "points_as_debt", "cash_deducted",
+                    "occurred_at")
+    search_fields = ("=refund_no", "=purchase__order_no")
+    list_select_related = ("store", "purchase")
+
+
+@admin.register(ExpiryReminder)
+class ExpiryReminderAdmin(ScopedAppendOnlyAdmin):
+    list_display = ("member", "expires_on", "days_before", "points", "created_at")
+    search_fields = ("=member__member_no",)
+
+
+# ---------------------------------------------------------------- redemption records
+
+
+def _run(modeladmin, request, queryset, func, done_text) -> None:
+    done = 0
+    for obj in queryset.order_by("pk"):
+        try:
+            func(obj)
+            done += 1
+        except MemberHubError as exc:
+            modeladmin.message_user(request, f"#{obj.pk}: {exc.message}", messages.ERROR)
+    if done:
+        modeladmin.message_user(request, done_text % {"n": done}, messages.SUCCESS)
+
+
+@admin.register(GiftOrder)
+class GiftOrderAdmin(ScopedAppendOnlyAdmin):
+    list_display = ("id", "created_at", "member", "gift", "quantity", "points", "status", "store", "collected_at")
+    list_filter = (("status", ChoicesDropdownFilter), "gift")
+    search_fields = ("=member__member_no", "=request_id")
+    list_select_related = ("member", "gift", "store")
+    actions = ["collect", "cancel"]
+
+    def has_hand_over_permission(self, request):
+        return request.user.has_perm("points.change_giftorder")
+
+    @admin.action(description=_("Hand over (collected at the desk)"), permissions=["hand_over"])
+    def collect(self, request, queryset):
+        _run(self, request, queryset, lambda o: redemption.gift_order_collect(order=o, staff=request.user),
+             gettext("%(n)d gift order(s) collected."))
+
+    @admin.action(description=_("Cancel (stock and points back)"), permissions=["hand_over"])
+    def cancel(self, request, queryset):
+        _run(self, request, queryset, lambda o: redemption.gift_order_cancel(order=o, staff=request.user),
+             gettext("%(n)d gift order(s) cancelled."))
+
+
+@admin.register(Coupon)
+class CouponAdmin(ScopedAppendOnlyAdmin):
+    list_display = ("code", "type", "member", "status", "source", "valid_from", "valid_to", "used_at", "used_store",
+                    "used_order_no")
+    list_filter = (("status", ChoicesDropdownFilter), ("source", ChoicesDropdownFilter), "type")
+    search_fields = ("=code", "=member__member_no", "=used_order_no")
+    list_select_related = ("type", "member", "used_store")
+    exclude = ("idem_key",)
+    actions = ["void"]
+
+    def has_void_permission(self, request):
+        return request.user.has_perm("points.change_coupon")
+
+    @admin.action(description=_("Void unused coupons"), permissions=["void"])
+    def void(self, request, queryset):
+        reason = gettext("Voided in the admin by %(user)s") % {"user": request.user.get_username()}
+        _run(self, request, queryset, lambda c: redemption.coupon_void(coupon=c, staff=request.user, reason=reason),
+             gettext("%(n)d coupon(s) voided."))
+
+
+@admin.register(Offset)
+class OffsetAdmin(ScopedAppendOnlyAdmin):
+    scope_path = "store"
+    list_display = ("order_no", "store", "member", "bill_amount", "points", "amount", "status", "created_at")
+    list_filter = (("status", ChoicesDropdownFilter),)
+    search_fields = ("=order_no", "=member__member_no")
+    list_select_related = ("store", "member")
+
+
+@admin.register(Draw)
+class DrawAdmin(ScopedAppendOnlyAdmin):
+    """Every draw with its random value and the prize table it was drawn against (audit)."""
+
+    list_display = ("id", "created_at", "lottery", "member", "prize", "points_spent", "random_value", "coupon",
+                    "gift_order")
+    list_filter = ("lottery",)
+    search_fields = ("=member__member_no", "=request_id")
+    list_select_related = ("lottery", "member", "prize", "coupon", "gift_order")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ScopedAppendOnlyAdmin):
+    """Manual adjustments (PTS-7). Requests are made at the desk / API; here a second staff member
+    approves or rejects the pending ones."""
+
+    list_display = ("id", "requested_at", "member", "points", "reason", "status", "requested_by", "approved_by",
+                    "decided_at")
+    list_filter = (("status", ChoicesDropdownFilter),)
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member", "requested_by", "approved_by")
+    actions = ["approve", "reject"]
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(adjustments.APPROVE_PERM)
+
+    @admin.action(description=_("Approve and apply"), permissions=["approve"])
+    def approve(self, request, queryset):
+        _run(self, request, queryset,
+             lambda a: adjustments.adjustment_approve(adjustment=a, approver=request.user),
+             gettext("%(n)d adjustment(s) approved and applied."))
+
+    @admin.action(description=_("Reject with a reason"), permissions=["approve"])
+    def reject(self, request, queryset):
+        if "apply" in request.POST:
+            form = StatusActionForm(request.POST)
+            if form.is_valid():
+                reason = form.cleaned_data["reason"]
+                _run(self, request, queryset,
+                     lambda a: adjustments.adjustment_reject(adjustment=a, approver=request.user, reason=reason),
+                     gettext("%(n)d adjustment(s) rejected."))
+                return None
+        else:
+            form = StatusActionForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Reject adjustments"),
+            "opts": self.model._meta,
+            "form": form,
+            "members": [a.member for a in queryset.select_related("member")],
+            "action": request.POST.get("action"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "desk/admin/member_status_action.html", context)
