@@ -76,7 +76,7 @@ class Tier(models.Model):
     )
     protection_months = models.PositiveSmallIntegerField(_("protection after a change (months)"), default=12)
     offset_cap_percent = models.PositiveSmallIntegerField(
-        _("points offset cap (% of the bill)"), default=50
+        _("points offset cap (percent of the bill)"), default=50
     )
     immediate_upgrade = models.BooleanField(
         _("upgrade immediately on the purchase that crosses the threshold"), default=False
