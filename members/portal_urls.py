@@ -1,8 +1,22 @@
+"""Member self-service portal. No URL carries a member id: every page reads request.member (SEC-3)."""
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views_portal as views
 
 app_name = "portal"
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="home"),
-    path("login/", TemplateView.as_view(template_name="base.html"), name="login"),
+    path("", views.home, name="home"),
+    path("card/", views.ecard_refresh, name="ecard"),
+    path("signup/", views.signup, name="signup"),
+    path("signup/send-code/", views.signup_send_code, name="signup_send_code"),
+    path("login/", views.login, name="login"),
+    path("login/send-code/", views.login_send_code, name="login_send_code"),
+    path("logout/", views.logout, name="logout"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("profile/", views.profile, name="profile"),
+    path("consents/", views.consents, name="consents"),
+    path("my-data/", views.my_data, name="my_data"),
+    path("my-data/download/", views.my_data_download, name="my_data_download"),
+    path("close/", views.close_account, name="close"),
+    path("closed/", views.closed, name="closed"),
 ]

@@ -1,0 +1,323 @@
+"""Member self-service portal (MEM-1, MEM-3, MEM-4, MEM-6, SEC-3, SEC-4, SEC-5).
+
+Every page after login reads only `request.member` (set from the session by
+members.portal_auth): no portal URL carries a member id, so no member can reach another's data.
+Writes go through members.services / members.sms_codes / members.member_data."""
+from __future__ import annotations
+
+import json
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from core import crypto
+from core.errors import MemberHubError, RateLimited, ValidationFailed
+
+from . import ecard
+from .forms_portal import (
+    ChangeRequestForm,
+    CloseAccountForm,
+    LoginForm,
+    MarketingConsentForm,
+    SignupForm,
+    add_domain_error,
+    field_label,
+)
+from .member_data import member_data_download
+from .models import ChangeRequest, ConsentLog, Member, MemberChange
+from .portal_auth import member_required, portal_login, portal_logout
+from .selectors import member_by_mobile
+from .services import Actor, change_request_submit, consent_set_marketing, member_close, member_register_online
+from .sms_codes import sms_code_send, sms_code_verify
+from .validation import normalize_mobile
+
+log = logging.getLogger(__name__)
+
+# Statuses that may log in but cannot use the card (they see why on the home page).
+RESTRICTED_STATUSES = (Member.Status.SUSPENDED, Member.Status.DISQUALIFIED)
+
+
+def _ip(request) -> str | None:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _member(request) -> Member:
+    """The logged-in member as a plain model instance (request.member is a lazy proxy)."""
+    member = request.member
+    return getattr(member, "_wrapped", member)
+
+
+def portal_member_required(view):
+    """member_required, but an htmx request whose session ended is sent to the login page whole."""
+    protected = member_required(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if getattr(request, "htmx", False) and not request.member:
+            return HttpResponseClientRedirect(reverse("portal:login"))
+        return protected(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _code_status(request, *, ok: bool, message: str) -> HttpResponse:
+    return render(request, "portal/_code_status.html", {"ok": ok, "message": message})
+
+
+# ---------------------------------------------------------------- public pages
+
+
+@require_GET
+def privacy(request):
+    return render(request, "portal/privacy.html", {"privacy_version": settings.PRIVACY_POLICY_VERSION})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.member:
+        return redirect("portal:home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = member_register_online(
+                data=form.member_data(),
+                sms_code=form.cleaned_data["sms_code"],
+                store=form.cleaned_data["home_store"],
+                marketing=form.cleaned_data["marketing"],
+                privacy_accepted=form.cleaned_data["privacy_accepted"],
+                ip=_ip(request),
+            )
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            portal_login(request, member)
+            messages.success(request, _("Welcome! Your membership is active."))
+            return redirect("portal:home")
+    return render(request, "portal/signup.html", {
+        "form": form, "privacy_version": settings.PRIVACY_POLICY_VERSION,
+    })
+
+
+@require_POST
+def signup_send_code(request):
+    try:
+        sms_code_send(mobile=request.POST.get("mobile", ""), purpose="signup", ip=_ip(request))
+    except MemberHubError as exc:
+        message = exc.fields.get("mobile", [exc.message])[0] if isinstance(exc, ValidationFailed) else exc.message
+        return _code_status(request, ok=False, message=message)
+    return _code_status(request, ok=True, message=_("A code has been sent by SMS. It is valid for %(minutes)s minutes.")
+                        % {"minutes": settings.SMS_CODE_TTL_SECONDS // 60})
+
+
+def _login_send_throttle(mobile: str, ip: str | None) -> None:
+    """The limits of members.sms_codes, applied to every login request whether or not the number
+    belongs to a member: the service only counts codes it really sent, so without this a second
+    request would answer differently for members and non-members (probing, SEC-5)."""
+    key = crypto.lookup_hash(f"portal-login:{mobile}")
+    if not cache.add(f"portal:login-code:recent:{key}", 1, timeout=settings.SMS_CODE_RESEND_SECONDS):
+        raise RateLimited(_("A code was just sent; please wait a minute before asking again."), code="too_soon")
+    day_key = f"portal:login-code:day:{key}:{timezone.localdate():%Y%m%d}"
+    cache.add(day_key, 0, timeout=24 * 3600)
+    if cache.incr(day_key) > settings.SMS_CODE_MAX_PER_MOBILE_PER_DAY:
+        raise RateLimited(_("Too many codes for this number today; try again tomorrow."), code="daily_limit")
+    if ip:
+        ip_key = f"portal:login-code:ip:{ip}:{timezone.now():%Y%m%d%H}"
+        cache.add(ip_key, 0, timeout=3600)
+        if cache.incr(ip_key) > settings.SMS_CODE_MAX_PER_IP_PER_HOUR:
+            raise RateLimited(_("Too many requests from this network; try again later."), code="ip_limit")
+
+
+@require_POST
+def login_send_code(request):
+    ip = _ip(request)
+    try:
+        mobile = normalize_mobile(request.POST.get("mobile", ""))
+    except ValueError as exc:
+        return _code_status(request, ok=False, message=str(exc))
+    try:
+        _login_send_throttle(mobile, ip)
+    except RateLimited as exc:
+        return _code_status(request, ok=False, message=exc.message)
+    member = member_by_mobile(mobile)
+    if member is not None and member.status not in (Member.Status.CLOSED, Member.Status.REJECTED):
+        try:
+            sms_code_send(mobile=mobile, purpose="login", ip=ip)
+        except MemberHubError as exc:
+            # Answer as for any number; a different reply here would tell that the number is a member.
+            log.info("portal login code not sent: %s", exc.code)
+    return _code_status(request, ok=True, message=_(
+        "If this number belongs to a member, a code has been sent by SMS. It is valid for %(minutes)s minutes."
+    ) % {"minutes": settings.SMS_CODE_TTL_SECONDS // 60})
+
+
+@require_http_methods(["GET", "POST"])
+def login(request):
+    if request.member:
+        return redirect("portal:home")
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mobile = normalize_mobile(form.cleaned_data["mobile"])
+        except ValueError as exc:
+            form.add_error("mobile", str(exc))
+        else:
+            try:
+                sms_code_verify(mobile=mobile, purpose="login", code=form.cleaned_data["sms_code"])
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                member = member_by_mobile(mobile)
+                if member is None or member.status in (Member.Status.CLOSED, Member.Status.REJECTED):
+                    form.add_error("sms_code", _("The verification code is wrong or has expired."))
+                else:
+                    portal_login(request, member)
+                    return redirect("portal:home")
+    return render(request, "portal/login.html", {"form": form})
+
+
+@require_GET
+def closed(request):
+    return render(request, "portal/closed.html")
+
+
+# ---------------------------------------------------------------- member pages
+
+
+def _ecard_context(member: Member) -> dict:
+    context = {"member": member, "can_use_card": member.status == Member.Status.ACTIVE,
+               "qr_ttl_minutes": settings.MEMBER_QR_TTL_SECONDS // 60}
+    if context["can_use_card"]:
+        # The SVG comes from the qrcode library, not from user input.
+        context["qr_svg"] = mark_safe(ecard.qr_svg(ecard.qr_payload(member)))
+    return context
+
+
+@require_GET
+@portal_member_required
+def home(request):
+    member = _member(request)
+    context = _ecard_context(member)
+    context["restricted"] = member.status in RESTRICTED_STATUSES
+    return render(request, "portal/home.html", context)
+
+
+@require_GET
+@portal_member_required
+def ecard_refresh(request):
+    return render(request, "portal/_ecard.html", _ecard_context(_member(request)))
+
+
+def _profile_initial(member: Member) -> dict:
+    return {
+        "name": member.name, "mobile": crypto.decrypt(member.mobile_enc) or "", "gender": member.gender,
+        "birthday": member.birthday.isoformat() if member.birthday else "", "province": member.province,
+        "city": member.city, "district": member.district, "address": crypto.decrypt(member.address_enc) or "",
+        "occupation": member.occupation, "email": member.email,
+        "id_number": crypto.decrypt(member.id_number_enc) or "",
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@portal_member_required
+def profile(request):
+    member = _member(request)
+    current = _profile_initial(member)
+    pending = ChangeRequest.objects.filter(member=member, status=ChangeRequest.Status.PENDING).first()
+    form = ChangeRequestForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            # Send only what the member edited: the service compares with stored values, where an
+            # empty encrypted field is None, so an untouched empty address would count as a change.
+            changes = {k: v for k, v in form.member_data().items() if (v or "") != (current.get(k) or "")}
+            change_request_submit(member=member, changes=changes, actor=Actor.member(_ip(request)))
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Your change request has been sent. Nothing changes until staff approve it."))
+            return redirect("portal:profile")
+    history = [
+        {"at": c.at, "field": field_label(c.field), "old": c.old_value, "new": c.new_value,
+         "status_change": c.field == "status"}
+        for c in MemberChange.objects.filter(member=member).order_by("-at", "-id")[:100]
+    ]
+    rejected = ChangeRequest.objects.filter(member=member, status=ChangeRequest.Status.REJECTED).order_by(
+        "-requested_at"
+    )
+    rows = [(field_label(k), current[k]) for k in ("name", "mobile", "id_number", "province", "city", "district",
+                                                  "address", "occupation", "email")]
+    rows.insert(2, (field_label("gender"), member.get_gender_display()))
+    rows.insert(3, (field_label("birthday"), member.birthday.isoformat() if member.birthday else ""))
+    return render(request, "portal/profile.html", {
+        "member": member, "rows": rows, "form": form, "pending": pending, "history": history,
+        "rejected": rejected,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@portal_member_required
+def consents(request):
+    member = _member(request)
+    form = MarketingConsentForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            member = consent_set_marketing(member=member, granted=form.cleaned_data["granted"],
+                                           channel=ConsentLog.Channel.PORTAL)
+            messages.success(request, _("Your choice has been saved."))
+            return redirect("portal:consents")
+        messages.error(request, _("Choose yes or no."))
+    history = ConsentLog.objects.filter(member=member).order_by("-at", "-id")
+    return render(request, "portal/consents.html", {
+        "member": member, "history": history, "current_privacy_version": settings.PRIVACY_POLICY_VERSION,
+    })
+
+
+@require_GET
+@portal_member_required
+def my_data(request):
+    return render(request, "portal/my_data.html", {"member": _member(request)})
+
+
+@require_POST
+@portal_member_required
+def my_data_download(request):
+    member = _member(request)
+    data = member_data_download(member=member, ip=_ip(request))
+    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
+                            content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="memberhub-{member.member_no}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@portal_member_required
+def close_account(request):
+    member = _member(request)
+    form = CloseAccountForm(request.POST or None, member=member)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member_close(member=member, actor=Actor.member(_ip(request)))
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            portal_logout(request)
+            return redirect("portal:closed")
+    return render(request, "portal/close.html", {"member": member, "form": form})
+
+
+@require_POST
+def logout(request):
+    portal_logout(request)
+    return redirect("portal:login")
