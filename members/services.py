@@ -309,12 +309,13 @@ def _masked(field: str, value) -> str:
 
 
 def _current_value(member: Member, field: str):
+    # Empty encrypted fields read as "" so that resubmitting an empty value is not a change.
     if field == "mobile":
-        return crypto.decrypt(member.mobile_enc)
+        return crypto.decrypt(member.mobile_enc) or ""
     if field == "id_number":
-        return crypto.decrypt(member.id_number_enc)
+        return crypto.decrypt(member.id_number_enc) or ""
     if field == "address":
-        return crypto.decrypt(member.address_enc)
+        return crypto.decrypt(member.address_enc) or ""
     return getattr(member, field)
 
 

@@ -38,7 +38,10 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [mobile_hash])
     recent = SmsCode.objects.filter(mobile_hash=mobile_hash)
-    if recent.filter(created_at__gt=now - dt.timedelta(seconds=settings.SMS_CODE_RESEND_SECONDS)).exists():
+    # The resend wait is per purpose (a new member logging in right after sign-up need not wait);
+    # the daily cap counts every purpose, so a number cannot be flooded.
+    if recent.filter(purpose=purpose,
+                     created_at__gt=now - dt.timedelta(seconds=settings.SMS_CODE_RESEND_SECONDS)).exists():
         raise RateLimited(_("A code was just sent; please wait a minute before asking again."), code="too_soon")
     if recent.filter(created_at__gt=now - dt.timedelta(days=1)).count() >= settings.SMS_CODE_MAX_PER_MOBILE_PER_DAY:
         raise RateLimited(_("Too many codes for this number today; try again tomorrow."), code="daily_limit")

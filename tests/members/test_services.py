@@ -240,3 +240,11 @@ def test_periodic_rereview_confirms_or_suspends():
     clerk = make_staff(store=other.home_store)
     with pytest.raises(PermissionDenied):
         member_rereview(member=other, staff=clerk, outcome="disqualify", reason="x")
+
+
+def test_resubmitting_an_empty_sensitive_field_is_not_a_change():
+    """Regression: an empty address read as None made "" look like a change."""
+    member = MemberFactory()
+    with pytest.raises(ValidationFailed) as exc:
+        change_request_submit(member=member, changes={"address": ""}, actor=Actor.member())
+    assert exc.value.code == "no_change"

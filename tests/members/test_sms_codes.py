@@ -80,3 +80,10 @@ def test_code_is_stored_hashed(get_sms_code):
     code = get_sms_code(MOBILE, "login")
     stored = SmsCode.objects.get()
     assert code not in stored.code_hash and MOBILE not in stored.mobile_hash
+
+
+def test_resend_wait_is_per_purpose(get_sms_code):
+    get_sms_code(MOBILE, "signup")
+    assert get_sms_code(MOBILE, "login")  # no wait for a different purpose
+    with pytest.raises(RateLimited):
+        sms_code_send(mobile=MOBILE, purpose="login")
