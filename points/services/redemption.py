@@ -1,8 +1,8 @@
 """Redemption of points (PTS-6): (a) gift catalogue orders, (b) coupons, (c) cash offset at the
 till, (d) lottery draws. Every write spends or returns points through the ledger primitives only.
 
-Lock order (extends the ledger's): prize rows (by id) → gift rows (by id) → coupon type / coupon
-rows → offset row → PointsAccount → lots. Each service takes its business rows FOR UPDATE before
+Lock order (extends the ledger's): prize rows (by id) → gift order → gift rows (by id) → coupon
+type rows (by id) → coupon / offset row → PointsAccount → lots. Each service takes its business rows FOR UPDATE before
 it calls `credit`/`consume`, so two services can never wait on each other in a cycle.
 
 Points given back (gift cancelled or returned, offset voided) are a new credit lot with a fresh
@@ -499,9 +499,11 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
         require_can_transact(member)
         gift_ids = sorted({p.gift_id for p in prizes if p.kind == Prize.Kind.GIFT})
         gifts = {g.pk: g for g in Gift.objects.select_for_update().filter(pk__in=gift_ids).order_by("id")}
+        ctype_ids = sorted({p.coupon_type_id for p in prizes if p.kind == Prize.Kind.COUPON})
+        ctypes = {c.pk: c for c in CouponType.objects.select_for_update().filter(pk__in=ctype_ids).order_by("id")}
         live = [p for p in prizes if (p.stock is None or p.stock > 0)
                 and (p.kind != Prize.Kind.GIFT or gifts[p.gift_id].stock > 0)
-                and (p.kind != Prize.Kind.COUPON or _coupon_type_can_issue(p.coupon_type_id))]
+                and (p.kind != Prize.Kind.COUPON or _coupon_type_can_issue(ctypes[p.coupon_type_id]))]
         if not live:
             raise Conflict(_("All prizes of this lottery are gone."), code="lottery_sold_out")
         value = _random.random()
@@ -519,9 +521,7 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
         if prize.stock is not None:
             prize.stock -= 1
             prize.save(update_fields=["stock"])
-        ctype = None
-        if prize.kind == Prize.Kind.COUPON:
-            ctype = CouponType.objects.select_for_update().get(pk=prize.coupon_type_id)  # before the account
+        ctype = ctypes.get(prize.coupon_type_id) if prize.kind == Prize.Kind.COUPON else None
         source = Source(store_id=getattr(store, "pk", None), staff_id=getattr(staff, "pk", None),
                         ref=f"draw:{draw.pk}", reason=_("Lottery: %(name)s") % {"name": lottery.name})
         fields = ["entry"]
@@ -550,9 +550,8 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
         return draw, True
 
 
-def _coupon_type_can_issue(coupon_type_id: int) -> bool:
-    ctype = CouponType.objects.filter(pk=coupon_type_id).first()
-    if ctype is None or not ctype.is_active:
+def _coupon_type_can_issue(ctype: CouponType) -> bool:
+    if not ctype.is_active:
         return False
     if ctype.issue_limit is not None and ctype.issued_count >= ctype.issue_limit:
         return False

@@ -252,3 +252,22 @@ def test_admin_lists_points_records_read_only_and_config_editable():
     assert r.status_code == 200
     adj.refresh_from_db()
     assert adj.status == "applied" and adj.approved_by == admin_user and balance(member) == 2100
+
+
+def test_gift_catalogue_query_count_does_not_grow_with_gifts(till, django_assert_max_num_queries):
+    """No query per gift: the catalogue for a member takes the same queries for 2 or 12 gifts."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, _store = till
+    member = rich_member(100)
+    counts = []
+    for n in (2, 10):
+        for i in range(n):
+            Gift.objects.create(name=f"g{n}-{i}", points_cost=10, stock=1, **window())
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/api/v1/members/{member.member_no}/gifts/").status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[1] <= counts[0]
+    with django_assert_max_num_queries(counts[1]):
+        client.get(f"/api/v1/members/{member.member_no}/gifts/")

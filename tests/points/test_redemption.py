@@ -553,3 +553,15 @@ def test_purchase_points_can_be_redeemed():
     buy(member, store, "600.00", order_no="P1")
     order, _ = redemption.gift_order_place(member=member, gift=make_gift(), quantity=1, store=store, request_id="e")
     assert order.points == 500 and balance(member) == 100 and not reconcile()
+
+
+def test_draw_skips_coupon_prizes_whose_type_is_all_issued():
+    """PTS-6d: a coupon prize counts as out of stock when its coupon type reached its issue limit."""
+    member = MemberFactory()
+    give(member, 1000)
+    ctype = make_coupon_type(points_cost=0, issue_limit=1, issued_count=1)
+    lottery = make_lottery()
+    Prize.objects.create(lottery=lottery, name="券", kind=Prize.Kind.COUPON, coupon_type=ctype, weight=1000)
+    nothing = Prize.objects.create(lottery=lottery, name="谢谢", kind=Prize.Kind.NOTHING, weight=1)
+    draw, _ = redemption.lottery_draw(member=member, lottery=lottery, request_id="q1")
+    assert draw.prize == nothing and [w["prize"] for w in draw.weights] == [nothing.pk]
