@@ -1,4 +1,4 @@
-"""Nightly points jobs: expiry (PTS-4) set-wise in SQL, and reminders ahead of expiry.
+"""Nightly points jobs: expiry (PTS-4) set-wise in SQL, and reminders ahead of expiry (points.reminders).
 
 expire_points for business date D expires every live lot whose last valid day is before D. Each
 batch (a range of member ids) is one transaction of a few statements: lock the accounts, zero the
@@ -76,3 +76,11 @@ def expire_points_for(day, *, run_id: int | None = None, progress=None) -> dict:
 @register_job("expire_points")
 def expire_points(ctx: JobContext) -> dict:
     return expire_points_for(ctx.date, run_id=ctx.run.pk, progress=ctx.progress)
+
+
+@register_job("remind_expiring_points")
+def remind_expiring_points(ctx: JobContext) -> dict:
+    """PTS-4 reminders ahead of expiry; see points.reminders."""
+    from .reminders import remind_expiring_points_for
+
+    return remind_expiring_points_for(ctx.date, progress=ctx.progress)

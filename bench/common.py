@@ -1,0 +1,172 @@
+"""Shared set-up for the benchmarks: a throwaway database on a PostgreSQL server, Django configured
+against it, and set-wise loaders of members that skip the per-row services (set-up speed only:
+what a bench measures always goes through the real code).
+
+The server is DATABASE_URL's (e.g. postgres://postgres@127.0.0.1:5432/postgres) or, when unset, a
+throwaway embedded one started the way dev.py does. Each run creates `memberhub_bench_<name>_<pid>`
+and drops it at the end, so a bench never touches real data.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_SMS_BACKEND = "bench.common.DiscardSmsBackend"
+
+
+class DiscardSmsBackend:
+    """Counts SMS instead of printing them: a bench sends tens of thousands."""
+
+    sent = 0
+
+    def send(self, message) -> str:
+        DiscardSmsBackend.sent += 1
+        return "bench"
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    import dev
+
+    return dev.embedded_database(Path(tempfile.mkdtemp(prefix="memberhub-bench-pg-")), throwaway=True)
+
+
+def with_database(url: str, name: str) -> str:
+    """The URL of database `name` on the same server, in a form django-environ reads (a socket
+    directory percent-encoded in the host part goes into ?host=)."""
+    parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    host, _, port = hostport.partition(":")
+    if "%2F" in host.upper():
+        query = f"host={unquote(host)}" + (f"&port={port}" if port else "")
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@", path="/" + name, query=query))
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def admin_sql(url: str, sql: str) -> None:
+    """Run one statement on the server's `postgres` database, outside any transaction."""
+    import psycopg
+
+    parts = urlsplit(url)
+    kwargs = {"user": unquote(parts.username or "postgres"), "dbname": "postgres", "autocommit": True}
+    if parts.password:
+        kwargs["password"] = unquote(parts.password)
+    socket_dir = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("host")
+    if socket_dir:
+        kwargs["host"] = unquote(socket_dir)
+    elif parts.hostname and "%2f" in (parts.netloc.split("@")[-1]).lower():
+        kwargs["host"] = unquote(parts.netloc.split("@")[-1].split(":")[0])
+    else:
+        kwargs["host"] = parts.hostname or "127.0.0.1"
+        kwargs["port"] = parts.port or 5432
+    with psycopg.connect(**kwargs) as conn:
+        conn.execute(sql)
+
+
+@contextlib.contextmanager
+def throwaway_database(name: str, *, keep: bool = False):
+    """Create a fresh database, point DATABASE_URL at it, yield its URL, drop it afterwards."""
+    base = server_url()
+    db_name = f"memberhub_bench_{name}_{os.getpid()}"
+    admin_sql(base, f'CREATE DATABASE "{db_name}"')
+    url = with_database(base, db_name)
+    os.environ["DATABASE_URL"] = url
+    try:
+        yield url
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connections
+
+            connections.close_all()
+        if keep:
+            print(f"kept database {db_name}")
+        else:
+            admin_sql(base, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def django_setup(settings_module: str = "memberhub.settings.local", *, migrate: bool = True) -> None:
+    """Configure Django for a bench process (DEBUG off, quiet logs, SMS counted not printed)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    os.environ.setdefault("DJANGO_DEBUG", "false")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("SMS_BACKEND", BENCH_SMS_BACKEND)
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, stdout=io.StringIO())
+
+
+# ---------------------------------------------------------------- set-wise loaders
+
+
+_FILL_BY_TYPE = {"boolean": "false", "date": "current_date", "timestamp with time zone": "now()",
+                 "jsonb": "'{}'::jsonb"}
+
+
+def _not_null_fillers(cursor, table: str, given: set[str]) -> dict[str, str]:
+    """SQL literals for NOT NULL columns without a default that the loader does not set (so a
+    column added by another app later does not break the bench)."""
+    cursor.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
+        "AND is_nullable = 'NO' AND column_default IS NULL", [table])
+    fill = {}
+    for column, data_type in cursor.fetchall():
+        if column in given:
+            continue
+        if data_type in ("character varying", "text"):
+            fill[column] = "''"
+        elif data_type in ("integer", "bigint", "smallint", "numeric"):
+            fill[column] = "0"
+        elif data_type in _FILL_BY_TYPE:
+            fill[column] = _FILL_BY_TYPE[data_type]
+        else:
+            raise RuntimeError(f"bench loader: cannot fill {table}.{column} ({data_type})")
+    return fill
+
+
+def load_members(n: int, *, store_code: str = "B001", with_mobile: bool = True) -> tuple[int, list[str]]:
+    """n active members in one statement; card numbers '9' + 11 digits (never a real sequence
+    number). All share one encrypted mobile (SMS paths decrypt it; lookups by mobile are not
+    benchmarked). Returns (store id, card numbers)."""
+    from django.db import connection
+
+    from core import crypto
+    from members.models import Store, Tier
+
+    store, _ = Store.objects.get_or_create(code=store_code, defaults={"name": "基准店"})
+    tier = Tier.objects.order_by("rank").first()
+    given = {"id", "member_no", "kind", "status", "name", "gender", "mobile_enc", "mobile_masked", "home_store_id",
+             "tier_id", "channel", "privacy_version", "marketing_consent", "created_at", "updated_at"}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM members_member")
+        (offset,) = cursor.fetchone()
+        fill = _not_null_fillers(cursor, "members_member", given)
+        extra_cols = "".join(f", {c}" for c in fill)
+        extra_vals = "".join(f", {v}" for v in fill.values())
+        cursor.execute(
+            f"""INSERT INTO members_member (member_no, kind, status, name, gender, mobile_enc, mobile_masked,
+                    home_store_id, tier_id, channel, privacy_version, marketing_consent, created_at, updated_at
+                    {extra_cols})
+                SELECT '9' || lpad((%(offset)s + g)::text, 11, '0'), 'personal', 'active', '会员' || g,
+                       CASE WHEN g %% 2 = 0 THEN 'F' ELSE 'M' END, %(mobile)s, '138****0000', %(store)s, %(tier)s,
+                       'import', '2026-11', false, now(), now() {extra_vals}
+                FROM generate_series(1, %(n)s) g
+                RETURNING member_no""",
+            {"offset": offset, "n": n, "store": store.pk, "tier": tier.pk,
+             "mobile": crypto.encrypt("13800000000") if with_mobile else None})
+        cards = [row[0] for row in cursor.fetchall()]
+    return store.pk, cards
