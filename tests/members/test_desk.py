@@ -152,6 +152,20 @@ def test_member_page_renders_masked_with_ecard_and_slots(client, desk, member):
     assert url("member_reveal", member.member_no, "mobile") in body
 
 
+def test_member_page_query_count_does_not_grow_with_tags_and_history(client, desk, member,
+                                                                     django_assert_max_num_queries):
+    for i in range(8):
+        tag = Tag.objects.create(name=f"标签{i}")
+        client.force_login(desk)
+        client.post(url("member_tag_add", member.member_no), {"tag": tag.pk})
+        client.post(url("member_consent", member.member_no), {"granted": "1" if i % 2 == 0 else "0"})
+    assert MemberTag.objects.filter(member=member).count() == 8
+    assert ConsentLog.objects.filter(member=member).count() == 8
+    with django_assert_max_num_queries(14):
+        response = client.get(url("member", member.member_no))
+    assert response.status_code == 200
+
+
 def test_member_page_of_another_store_is_404(client, desk):
     stranger = MemberFactory()
     client.force_login(desk)
