@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("points.urls")),
+    path("api/v1/", include("tiers.urls")),
     path("portal/", include("members.portal_urls")),
     path("desk/import/", include("members.import_urls")),
     path("desk/", include("members.desk_urls")),

@@ -10,7 +10,9 @@ AUDITOR = "审计"
 ADMINISTRATOR = "管理员"
 
 _POINTS_READ = ["points.view_entry", "points.view_pointsaccount", "points.view_lot", "points.view_purchase",
-                "points.view_refund", "points.view_campaign"]
+                "points.view_refund", "points.view_campaign", "points.view_gift", "points.view_giftorder",
+                "points.view_coupontype", "points.view_coupon", "points.view_offset", "points.view_lottery",
+                "points.view_prize", "points.view_draw", "points.view_adjustment"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     FRONT_DESK: [
@@ -18,12 +20,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.view_changerequest", "members.add_changerequest", "members.view_consentlog",
         "members.view_memberchange", "members.view_tag", "members.add_membertag", "members.delete_membertag",
         "members.view_membertag", "members.view_store", "members.import_member", "members.view_corporateprofile",
-        *_POINTS_READ, "points.add_purchase", "points.add_refund",
+        *_POINTS_READ, "points.add_purchase", "points.add_refund", "tiers.view_tierchange",
+        "points.add_giftorder", "points.change_giftorder", "points.add_coupon", "points.change_coupon",
+        "points.add_offset", "points.change_offset", "points.add_draw", "points.add_adjustment",
     ],
     CUSTOMER_SERVICE: [
         "members.view_member", "members.reveal_sensitive", "members.review_member", "members.view_changerequest",
         "members.add_changerequest", "members.view_consentlog", "members.view_memberchange", "members.view_tag",
-        "members.view_membertag", "members.view_store", *_POINTS_READ,
+        "members.view_membertag", "members.view_store", *_POINTS_READ, "tiers.view_tierchange",
+        "points.add_adjustment", "points.add_coupon",
     ],
     OPERATIONS_MANAGER: [
         "members.view_member", "members.export_member", "members.import_member", "members.change_member_status",
@@ -37,12 +42,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "django_celery_beat.change_crontabschedule",
         *_POINTS_READ, "points.view_pointsconfig", "points.change_pointsconfig", "points.add_campaign",
         "points.change_campaign", "members.change_tier",
+        "tiers.view_tierchange", "tiers.grant_tier", "tiers.view_tierproposal", "tiers.decide_tierproposal",
+        "points.add_gift", "points.change_gift", "points.add_coupontype", "points.change_coupontype",
+        "points.add_lottery", "points.change_lottery", "points.add_prize", "points.change_prize",
+        "points.change_giftorder", "points.change_coupon", "points.add_adjustment", "points.approve_adjustment",
     ],
     AUDITOR: [
         "members.view_member", "members.view_changerequest", "members.view_memberchange",
         "members.view_consentlog", "members.view_tag", "members.view_membertag", "members.view_store",
         "members.view_staffprofile", "members.view_device", "core.view_auditlog", "core.view_jobrun",
         *_POINTS_READ, "points.view_pointsconfig", "points.view_consumption",
+        "tiers.view_tierchange", "tiers.view_tierproposal",
     ],
 }
 

@@ -205,6 +205,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MemberStatusEnum": "members.models.Member.Status",
         "ChangeRequestStatusEnum": "members.models.ChangeRequest.Status",
+        "LedgerEntryKindEnum": "points.models.Entry.Kind",
+        "PrizeKindEnum": "points.models.Prize.Kind",
+        "TierChangeKindEnum": "tiers.models.ChangeKind",
     },
 }
 

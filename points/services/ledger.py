@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,9 +67,11 @@ def _entry(account: PointsAccount, *, kind: str, points: int, debt_delta: int, i
 
 def credit(
     *, member: Member, points: int, idem_key: str, source: Source, kind: str = Entry.Kind.CREDIT,
-    earned_on: dt.date | None = None, config: PointsConfig | None = None,
+    earned_on: dt.date | None = None, config: PointsConfig | None = None, expires_on: dt.date | None = None,
 ) -> Entry:
-    """Add a lot of `points` (> 0). An outstanding debt is paid first from the new points."""
+    """Add a lot of `points` (> 0). An outstanding debt is paid first from the new points.
+
+    `expires_on` overrides the validity (points given back keep the expiry of what was spent)."""
     assert transaction.get_connection().in_atomic_block, "credit() must run inside a transaction"
     if points <= 0:
         raise PointsError(_("Points to credit must be positive."))
@@ -83,7 +85,7 @@ def credit(
     lot = Lot.objects.create(
         member_id=member.pk, entry=entry, points=points, remaining=points, earned_on=earned_on,
         available_on=earned_on + dt.timedelta(days=config.pending_days),
-        expires_on=earned_on + relativedelta(months=config.expiry_months),
+        expires_on=max(expires_on, earned_on) if expires_on else earned_on + relativedelta(months=config.expiry_months),
     )
     if account.debt:
         settle = min(account.debt, points)
@@ -96,6 +98,15 @@ def credit(
         Consumption.objects.create(entry=settlement, lot=lot, points=settle)
     account.save(update_fields=["balance", "debt", "updated_at"])
     return entry
+
+
+def restored_expiry(spent: Entry | None) -> dt.date | None:
+    """The latest expiry among the lots a debit consumed: points given back keep their validity
+    (never a fresh period, never already past: at least today)."""
+    if spent is None:
+        return None
+    latest = Consumption.objects.filter(entry=spent).aggregate(m=Max("lot__expires_on"))["m"]
+    return max(latest, timezone.localdate()) if latest else None
 
 
 def spendable(member: Member, *, on: dt.date | None = None) -> int:

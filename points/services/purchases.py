@@ -19,7 +19,7 @@ from ..models import Entry, Lot, PointsConfig, Purchase, Refund
 from .ledger import Source, add_debt, consume, credit, require_can_transact, safe_create
 
 
-def _hash(payload: dict) -> str:
+def purchase_request_hash(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -40,7 +40,7 @@ def purchase_post(
         raise PointsError(_("The till's order number is required."), fields={"order_no": [_("Required.")]})
     if timezone.is_naive(occurred_at):
         raise PointsError(_("The purchase time needs a time zone."), fields={"occurred_at": [_("Add a UTC offset.")]})
-    request_hash = _hash({"member": member.member_no, "at": occurred_at.isoformat(), "lines": lines,
+    request_hash = purchase_request_hash({"member": member.member_no, "at": occurred_at.isoformat(), "lines": lines,
                           "tenders": tenders})
     with transaction.atomic():
         existing = Purchase.objects.filter(store=store, order_no=order_no).first()
@@ -101,7 +101,7 @@ def refund_post(
         raise PointsError(_("Enter the refund amount in yuan."), fields={"amount": [_("Invalid amount.")]}) from None
     if amount <= 0:
         raise PointsError(_("A refund amount must be positive."), fields={"amount": [_("Must be positive.")]})
-    request_hash = _hash({"purchase": purchase.pk, "amount": str(amount), "at": occurred_at.isoformat()})
+    request_hash = purchase_request_hash({"purchase": purchase.pk, "amount": str(amount), "at": occurred_at.isoformat()})
     with transaction.atomic():
         purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)  # business object first
         existing = Refund.objects.filter(store=store, refund_no=refund_no).first()

@@ -39,7 +39,7 @@ from ..models import (
     PointsConfig,
     Prize,
 )
-from .ledger import Source, consume, credit, require_can_transact, safe_create, spendable
+from .ledger import Source, consume, credit, require_can_transact, restored_expiry, safe_create, spendable
 
 # ---------------------------------------------------------------- (a) gifts
 
@@ -155,6 +155,7 @@ def _gift_order_close(*, order: GiftOrder, from_status: str, to_status: str, sta
         if order.points:
             order.return_entry = credit(
                 member=order.member, points=order.points, idem_key=f"gift-return:{order.pk}",
+                expires_on=restored_expiry(order.entry),
                 source=Source(store_id=order.store_id, staff_id=getattr(staff, "pk", None), ref=f"gift:{order.pk}",
                               reason=reason),
             )
@@ -167,7 +168,7 @@ def _gift_order_close(*, order: GiftOrder, from_status: str, to_status: str, sta
 
 
 def gift_order_cancel(*, order: GiftOrder, staff=None, reason: str = "") -> GiftOrder:
-    """A reserved order not picked up: stock back, points back once (a new lot, fresh validity)."""
+    """A reserved order not picked up: stock back, points back once (keeping their expiry)."""
     return _gift_order_close(order=order, from_status=GiftOrder.Status.RESERVED, to_status=GiftOrder.Status.CANCELLED,
                              staff=staff, reason=reason or _("Gift order cancelled"))
 
@@ -439,7 +440,7 @@ def _same_offset(existing: Offset, member: Member, points: int) -> Offset:
 
 
 def offset_cancel(*, store: Store, order_no: str) -> Offset:
-    """The till voided the sale: the points come back once (a new lot with a fresh validity)."""
+    """The till voided the sale: the points come back once, keeping their expiry."""
     with transaction.atomic():
         offset = Offset.objects.select_for_update().filter(store=store, order_no=(order_no or "").strip()).first()
         if offset is None:
@@ -448,6 +449,7 @@ def offset_cancel(*, store: Store, order_no: str) -> Offset:
             return offset
         offset.cancel_entry = credit(
             member=offset.member, points=offset.points, idem_key=f"offset-cancel:{offset.pk}",
+            expires_on=restored_expiry(offset.entry),
             source=Source(store_id=store.pk, ref=offset.order_no,
                           reason=_("Points offset on order %(no)s cancelled") % {"no": offset.order_no}),
         )

@@ -565,3 +565,27 @@ def test_draw_skips_coupon_prizes_whose_type_is_all_issued():
     nothing = Prize.objects.create(lottery=lottery, name="谢谢", kind=Prize.Kind.NOTHING, weight=1)
     draw, _ = redemption.lottery_draw(member=member, lottery=lottery, request_id="q1")
     assert draw.prize == nothing and [w["prize"] for w in draw.weights] == [nothing.pk]
+
+
+def test_points_given_back_keep_the_expiry_of_what_was_spent():
+    """PTS-4: a cancelled gift order does not extend the validity of the points it returns."""
+    import datetime as dt
+
+    from django.db import transaction as tx
+    from django.utils import timezone as tz
+
+    from points.models import Gift, Lot
+    from points.services.ledger import Source, credit
+    from points.services.redemption import gift_order_cancel, gift_order_place
+    from tests.factories import MemberFactory, StoreFactory
+
+    member, store = MemberFactory(), StoreFactory()
+    earned = tz.localdate() - dt.timedelta(days=600)
+    with tx.atomic():
+        lot_entry = credit(member=member, points=500, idem_key="old-lot", source=Source(), earned_on=earned)
+    original_expiry = Lot.objects.get(entry=lot_entry).expires_on
+    gift = Gift.objects.create(name="保温杯", points_cost=300, stock=5, valid_from=tz.now() - dt.timedelta(days=1),
+                               valid_to=tz.now() + dt.timedelta(days=30))
+    order, _created = gift_order_place(member=member, gift=gift, quantity=1, store=store, request_id="keep-expiry")
+    order = gift_order_cancel(order=order)
+    assert Lot.objects.get(entry=order.return_entry).expires_on == original_expiry

@@ -34,8 +34,7 @@ from core import crypto
 from core.errors import MemberHubError
 from members.models import Member, Store
 from members.validation import normalize_mobile
-from points.services.purchases import _hash as purchase_request_hash
-from points.services.purchases import purchase_post
+from points.services.purchases import purchase_post, purchase_request_hash
 
 CHUNK = 5000
 REQUIRED = ("member_ref", "order_no", "datetime", "amount_paid")
