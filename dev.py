@@ -98,7 +98,9 @@ def cmd_test(extra: list[str]) -> int:
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded_database(Path(tempfile.mkdtemp(prefix="memberhub-pg-")), throwaway=True)
     ensure_chromium()
-    code = subprocess.call([str(VENV_PY), "-m", "pytest", *extra], cwd=ROOT)
+    # Both cores by default (each xdist worker gets its own test database); any argument overrides.
+    args = extra or ["-n", "auto"]
+    code = subprocess.call([str(VENV_PY), "-m", "pytest", *args], cwd=ROOT)
     if code == 5:
         print("pytest collected no tests: that is a failure.", file=sys.stderr)
         return 1
