@@ -290,6 +290,15 @@ def seed_change_request(demo: Demo) -> ChangeRequest | None:
                                  actor=Actor.staff(demo.staff["desk"]))
 
 
+def seed_purchase_history(demo: Demo) -> dict:
+    """Two years of purchases with points for every active member, the demo member included."""
+    from points.demo import seed_purchases
+    from points.models import PointsConfig
+
+    ids = list(Member.objects.filter(status=Member.Status.ACTIVE).values_list("pk", flat=True))
+    return seed_purchases(ids, seed=demo.seed, expiry_months=PointsConfig.get().expiry_months)
+
+
 class Command(BaseCommand):
     help = "Load deterministic demo data: stores, staff logins, members, pending reviews."
 
@@ -320,10 +329,12 @@ class Command(BaseCommand):
             step("demo member", seed_demo_member)
             pending = step("sign-ups", seed_pending_signups)
             change = step("change request", seed_change_request)
+            history = step("purchases", seed_purchase_history)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Demo data: {len(demo.stores)} stores, {len(demo.staff)} staff logins, {len(demo.member_ids)} members "
             f"+ demo member {DEMO_MEMBER_MOBILE}, {len(pending)} pending sign-ups, "
-            f"{1 if change else 0} pending change request in {elapsed:.1f} s "
+            f"{1 if change else 0} pending change request, {history['purchases']} purchases with points "
+            f"in {elapsed:.1f} s "
             f"({', '.join(timings)})."
         )
