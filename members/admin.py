@@ -166,10 +166,51 @@ class StaffProfileAdmin(StoreScopedFKMixin, ModelAdmin):
         return readonly
 
 
+class TierAdminForm(forms.ModelForm):
+    """Every tier rule with what it means for the nightly evaluation (TIER-1..4)."""
+
+    class Meta:
+        model = Tier
+        fields = ("code", "name", "rank", "upgrade_amount", "upgrade_visits", "retention_amount", "points_rate",
+                  "confirmation", "protection_months", "offset_cap_percent", "immediate_upgrade")
+        help_texts = {
+            "rank": _("Order of the tiers: 0 is the entry tier, higher is better. Upgrades go up, downgrades one "
+                      "step down."),
+            "upgrade_amount": _("Paid amount (after refunds) in the rolling 12 months that reaches this tier. "
+                                "0 means no amount threshold: the tier is then reached by visits only, or only "
+                                "by a manual grant."),
+            "upgrade_visits": _("Shopping days in the rolling 12 months that reach this tier; empty means no "
+                                "visits threshold. Reaching either threshold qualifies."),
+            "retention_amount": _("At the member's yearly evaluation date, a rolling amount below this moves "
+                                  "the member one tier down (not while protected, not below a manual tier). "
+                                  "0 means the tier is always kept."),
+            "points_rate": _("Points per yuan actually paid for members of this tier (fractions round down)."),
+            "confirmation": _("Manual confirmation applies to changes INTO this tier (upgrades and downgrades "
+                              "to it): the nightly evaluation puts them in the tier proposal queue for an "
+                              "operations manager instead of applying them."),
+            "protection_months": _("After a change into this tier, no downgrade for this many months. "
+                                   "0 protection months means none."),
+            "offset_cap_percent": _("At most this percentage of a bill can be paid with points (cash offset) "
+                                    "by members of this tier."),
+            "immediate_upgrade": _("Upgrade on the purchase that crosses the threshold instead of the next "
+                                   "nightly evaluation (only when the tier's changes are automatic)."),
+        }
+
+
 @admin.register(Tier)
 class TierAdmin(ModelAdmin):
-    list_display = ("rank", "code", "name")
+    form = TierAdminForm
+    list_display = ("rank", "code", "name", "upgrade_amount", "upgrade_visits", "retention_amount", "points_rate",
+                    "confirmation", "protection_months", "offset_cap_percent", "immediate_upgrade")
+    list_display_links = ("rank", "code", "name")
     ordering = ("rank",)
+    fieldsets = (
+        (None, {"fields": ("code", "name", "rank")}),
+        (_("Upgrade"), {"fields": ("upgrade_amount", "upgrade_visits", "immediate_upgrade")}),
+        (_("Downgrade and protection"), {"fields": ("retention_amount", "protection_months")}),
+        (_("Confirmation"), {"fields": ("confirmation",)}),
+        (_("Points"), {"fields": ("points_rate", "offset_cap_percent")}),
+    )
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,0 +1,259 @@
+"""Forms of the desk's points and tier pages (PTS-5..8, TIER-4). They only shape input: the rules
+(idempotency, eligibility, four-eyes, thresholds) live in points.services and tiers.services, whose
+domain errors are put back on the form with `members.forms_desk.add_domain_error`."""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from points.calculation import CENT
+from points.models import Entry
+
+from . import scope
+from .forms_desk import DateInput
+from .models import Tier
+
+TENDER_CHOICES = [
+    ("", "—"),
+    ("cash", _("Cash")),
+    ("bank_card", _("Bank card")),
+    ("wechat", _("WeChat Pay")),
+    ("alipay", _("Alipay")),
+    ("unionpay", _("UnionPay")),
+    ("other", _("Other payment")),
+    ("coupon", _("Coupon")),
+    ("gift_card", _("Gift card")),
+    ("points", _("Points offset")),
+]
+
+# A clock a few minutes fast must not block the desk; anything later is a typing mistake.
+FUTURE_SLACK = timezone.timedelta(minutes=10)
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+def _now_minute():
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+def _new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class StoreChoiceMixin:
+    """Staff of one store always act for it; chain-wide staff choose a store within their scope."""
+
+    store_label = _("Store")
+
+    def _setup_store(self, user) -> None:
+        self.user = user
+        if scope.is_chain_wide(user):
+            self.fields["store"] = forms.ModelChoiceField(label=self.store_label, queryset=scope.stores_for(user),
+                                                          initial=scope.staff_store(user))
+
+    def acting_store(self):
+        if "store" in self.fields:
+            return self.cleaned_data["store"]
+        return scope.staff_store(self.user)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "store" not in self.fields and scope.staff_store(self.user) is None:
+            raise forms.ValidationError(_("Your staff profile has no store; ask an administrator to set it."))
+        return cleaned
+
+
+def _yuan(value: Decimal) -> str:
+    return str(Decimal(value).quantize(CENT))
+
+
+# ---------------------------------------------------------------- offline purchase and refund
+
+
+class PurchaseLineForm(forms.Form):
+    brand = forms.CharField(label=_("Brand"), max_length=64, required=False)
+    category = forms.CharField(label=_("Category"), max_length=64, required=False)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+                                required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("brand") or cleaned.get("category")) and cleaned.get("amount") is None:
+            self.add_error("amount", _("Enter the line amount."))
+        return cleaned
+
+
+class TenderForm(forms.Form):
+    type = forms.ChoiceField(label=_("Payment"), choices=TENDER_CHOICES, required=False)
+    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=12, decimal_places=2, min_value=0,
+                                required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("type") and cleaned.get("amount") is None:
+            self.add_error("amount", _("Enter the amount paid."))
+        elif not cleaned.get("type") and cleaned.get("amount") is not None:
+            self.add_error("type", _("Choose how it was paid."))
+        return cleaned
+
+
+LineFormSet = forms.formset_factory(PurchaseLineForm, extra=4, max_num=20, validate_max=True)
+TenderFormSet = forms.formset_factory(TenderForm, extra=3, max_num=10, validate_max=True)
+
+
+class OfflinePurchaseForm(StoreChoiceMixin, forms.Form):
+    """A till order entered at the desk while the till was offline (PTS-1, PTS-9)."""
+
+    order_no = forms.CharField(label=_("Till order number"), max_length=64,
+                               help_text=_("Exactly as printed on the receipt; the same number is never credited twice."))
+    occurred_at = forms.DateTimeField(label=_("Time of the purchase"), widget=DateTimeLocalInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["occurred_at"].initial = _now_minute
+        self._setup_store(user)
+        self.lines = LineFormSet(*args, prefix="lines")
+        self.tenders = TenderFormSet(*args, prefix="tenders")
+
+    def clean_order_no(self):
+        return self.cleaned_data["order_no"].strip()
+
+    def clean_occurred_at(self):
+        value = self.cleaned_data["occurred_at"]
+        if value > timezone.now() + FUTURE_SLACK:
+            raise forms.ValidationError(_("The purchase time is in the future."))
+        return value
+
+    def is_valid(self) -> bool:
+        valid = all([super().is_valid(), self.lines.is_valid(), self.tenders.is_valid()])
+        if valid and not self.line_data():
+            self.add_error(None, _("Enter at least one line with an amount."))
+            valid = False
+        if valid and not self.tender_data():
+            self.add_error(None, _("Enter at least one payment."))
+            valid = False
+        return valid
+
+    def line_data(self) -> list[dict]:
+        """Lines as the till sends them (amounts as strings with two decimals, so a resubmission of
+        the same receipt hashes the same)."""
+        return [{"brand": row.get("brand", ""), "category": row.get("category", ""), "amount": _yuan(row["amount"])}
+                for row in self.lines.cleaned_data if row and row.get("amount") is not None]
+
+    def tender_data(self) -> list[dict]:
+        return [{"type": row["type"], "amount": _yuan(row["amount"])}
+                for row in self.tenders.cleaned_data if row and row.get("type")]
+
+
+class OfflineRefundForm(StoreChoiceMixin, forms.Form):
+    """A refund entered at the desk (PTS-5): the points of the original order are reversed in proportion."""
+
+    order_no = forms.CharField(label=_("Original order number"), max_length=64)
+    original_store = forms.ModelChoiceField(
+        label=_("Store of the original order"), queryset=None, required=False,
+        help_text=_("Only needed when the member has orders with this number in several stores."),
+    )
+    refund_no = forms.CharField(label=_("Refund number"), max_length=64)
+    amount = forms.DecimalField(label=_("Refund amount (yuan)"), max_digits=12, decimal_places=2,
+                                min_value=Decimal("0.01"))
+    occurred_at = forms.DateTimeField(label=_("Time of the refund"), widget=DateTimeLocalInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .models import Store
+
+        self.fields["original_store"].queryset = Store.objects.order_by("code")
+        self.fields["occurred_at"].initial = _now_minute
+        self._setup_store(user)
+
+    def clean_order_no(self):
+        return self.cleaned_data["order_no"].strip()
+
+    def clean_refund_no(self):
+        return self.cleaned_data["refund_no"].strip()
+
+
+# ---------------------------------------------------------------- redemption
+
+
+class GiftOrderForm(StoreChoiceMixin, forms.Form):
+    """Order a gift for the member (PTS-6a); the request id makes a double click one order."""
+
+    store_label = _("Pick-up store")
+
+    gift = forms.ModelChoiceField(label=_("Gift"), queryset=None, empty_label=None)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=99, initial=1)
+    request_id = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, user, gifts, **kwargs):
+        super().__init__(*args, **kwargs)
+        from points.models import Gift
+
+        self.fields["gift"].queryset = Gift.objects.filter(pk__in=[g.pk for g in gifts])
+        self.fields["gift"].label_from_instance = lambda g: gettext("%(name)s — %(points)s points") % {
+            "name": g.name, "points": g.points_cost}
+        self.fields["request_id"].initial = _new_request_id
+        self._setup_store(user)
+
+
+class CouponRedeemForm(forms.Form):
+    """Issue a coupon into the member's wallet, paid in points (PTS-6b)."""
+
+    coupon_type = forms.ModelChoiceField(label=_("Coupon"), queryset=None, empty_label=None)
+    request_id = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, coupon_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coupon_type"].queryset = coupon_types
+        self.fields["coupon_type"].label_from_instance = lambda c: gettext(
+            "%(name)s (%(value)s yuan) — %(points)s points") % {
+            "name": c.name, "value": c.face_value, "points": c.points_cost}
+        self.fields["request_id"].initial = _new_request_id
+
+
+class GiftOrderCloseForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+# ---------------------------------------------------------------- adjustment (PTS-7)
+
+
+class AdjustmentForm(forms.Form):
+    points = forms.IntegerField(label=_("Points"), help_text=_("Positive adds points, negative deducts them."))
+    reason = forms.CharField(label=_("Reason"), max_length=200, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_points(self):
+        value = self.cleaned_data["points"]
+        if value == 0:
+            raise forms.ValidationError(_("Enter a positive or negative number of points."))
+        return value
+
+    def clean_reason(self):
+        value = self.cleaned_data["reason"].strip()
+        if not value:
+            raise forms.ValidationError(_("Say why the points are adjusted."))
+        return value
+
+
+# ---------------------------------------------------------------- tiers (TIER-4)
+
+
+class TierGrantForm(forms.Form):
+    tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.order_by("rank"), empty_label=None)
+    until = forms.DateField(label=_("Until"), widget=DateInput,
+                            help_text=_("The member keeps at least this tier through this date."))
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class HistoryFilterForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All kinds")), *Entry.Kind.choices])

@@ -1,0 +1,477 @@
+"""Desk pages of points and tiers (PTS-5..9, TIER-4..5): the member 360 points panel, full history,
+offline purchase and refund, redemption at the desk, manual adjustments with their approval queue,
+manual tier grants and the tier proposal queue.
+
+Members are read through members.selectors (store scope: another store's member is a 404); every
+write goes through points.services / tiers.services, and their domain errors come back on the form
+or as a message. Each action checks the permission its service needs before calling it."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from core.errors import MemberHubError
+from points.api import points_summary
+from points.errors import IdempotencyConflict
+from points.models import Adjustment, Campaign, Entry, GiftOrder, Purchase
+from points.services import adjustments as adjustment_services
+from points.services import redemption
+from points.services.ledger import spendable
+from points.services.purchases import purchase_post, refund_post
+from tiers import services as tier_services
+from tiers.selectors import tier_change_list_for_member, tier_proposal_list_for_staff, tier_status_for_member
+
+from . import scope
+from .forms_desk import ReviewForm, add_domain_error
+from .forms_desk_points import (
+    AdjustmentForm,
+    CouponRedeemForm,
+    GiftOrderCloseForm,
+    GiftOrderForm,
+    HistoryFilterForm,
+    OfflinePurchaseForm,
+    OfflineRefundForm,
+    TierGrantForm,
+)
+from .models import Member
+from .views_desk import _get_member, _need, staff_required
+
+PERM_VIEW_POINTS = "points.view_entry"
+PANEL_ENTRIES = 20
+HISTORY_PAGE_SIZE = 50
+QUEUE_LIMIT = 200
+
+
+def _points_url(member: Member) -> str:
+    return reverse("desk:member", args=[member.member_no]) + "#panel-points"
+
+
+def _with_campaign_names(entries: list[Entry]) -> list[Entry]:
+    """Campaign ids on the entries → names, in one query for the whole list."""
+    ids = {cid for e in entries for cid in (e.campaigns or []) if isinstance(cid, int)}
+    names = dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for entry in entries:
+        entry.campaign_names = [names.get(cid, f"#{cid}") for cid in (entry.campaigns or [])]
+    return entries
+
+
+def _entries(member: Member):
+    return Entry.objects.filter(member=member).select_related("store", "purchase", "staff").order_by(
+        "-created_at", "-id")
+
+
+def points_panel_context(user, member: Member) -> dict:
+    """Everything the member 360 points panel shows, in a bounded number of queries."""
+    context = {
+        "member": member,
+        "summary": points_summary(member),
+        "entries": _with_campaign_names(list(_entries(member)[:PANEL_ENTRIES])),
+        "pending_adjustments": list(Adjustment.objects.filter(member=member, status=Adjustment.Status.PENDING)
+                                    .select_related("requested_by").order_by("requested_at", "id")),
+        "can_purchase": user.has_perm("points.add_purchase"),
+        "can_refund": user.has_perm("points.add_refund"),
+        "can_redeem": user.has_perm("points.add_giftorder") or user.has_perm("points.add_coupon"),
+        "can_adjust": user.has_perm("points.add_adjustment"),
+        "can_approve": user.has_perm("points.approve_adjustment"),
+        "can_grant": user.has_perm("tiers.grant_tier"),
+        "can_see_tiers": user.has_perm("tiers.view_tierchange"),
+    }
+    if context["can_see_tiers"]:
+        context["tier_status"] = tier_status_for_member(member=member)
+        context["tier_history"] = list(tier_change_list_for_member(member=member)[:10])
+    return context
+
+
+# ---------------------------------------------------------------- panel and history (PTS-8, TIER-5)
+
+
+@staff_required
+def points_panel(request, member_no: str):
+    """htmx fragment loaded into the member 360 page's points panel."""
+    member = _get_member(request, member_no)
+    _need(request.user, PERM_VIEW_POINTS)
+    return render(request, "desk/points/_panel.html", points_panel_context(request.user, member))
+
+
+@staff_required
+def points_history(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, PERM_VIEW_POINTS)
+    form = HistoryFilterForm(request.GET or None)
+    qs = _entries(member)
+    if form.is_valid() and form.cleaned_data["kind"]:
+        qs = qs.filter(kind=form.cleaned_data["kind"])
+    page = Paginator(qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    _with_campaign_names(list(page.object_list))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "desk/points/history.html", {
+        "member": member, "form": form, "page": page, "params": params.urlencode(),
+        "summary": points_summary(member),
+    })
+
+
+# ---------------------------------------------------------------- offline purchase and refund (PTS-5, PTS-9)
+
+
+@staff_required
+def purchase_new(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "points.add_purchase")
+    form = OfflinePurchaseForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = purchase_post(
+                    store=form.acting_store(), order_no=form.cleaned_data["order_no"], member=member,
+                    occurred_at=form.cleaned_data["occurred_at"], lines=form.line_data(),
+                    tenders=form.tender_data(), source="desk",
+                )
+            except IdempotencyConflict as exc:
+                form.add_error("order_no", exc.message)
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                purchase = result.purchase
+                if result.created:
+                    messages.success(request, _(
+                        "Order %(no)s posted: %(paid)s yuan paid, %(points)s points earned."
+                    ) % {"no": purchase.order_no, "paid": purchase.amount_paid, "points": purchase.points_earned})
+                else:
+                    messages.warning(request, _(
+                        "Order %(no)s was already posted; no points were credited again "
+                        "(%(points)s points were earned the first time)."
+                    ) % {"no": purchase.order_no, "points": purchase.points_earned})
+                return redirect(_points_url(member))
+        return render(request, "desk/points/purchase.html", {"member": member, "form": form}, status=400)
+    return render(request, "desk/points/purchase.html", {"member": member, "form": form})
+
+
+def _purchase_for_refund(member: Member, form: OfflineRefundForm) -> Purchase | None:
+    purchases = Purchase.objects.filter(member=member, order_no=form.cleaned_data["order_no"]).select_related("store")
+    if form.cleaned_data.get("original_store"):
+        purchases = purchases.filter(store=form.cleaned_data["original_store"])
+    found = list(purchases[:2])
+    if not found:
+        form.add_error("order_no", _("This member has no order with this number."))
+        return None
+    if len(found) > 1:
+        form.add_error("original_store", _("Orders with this number exist in several stores; choose the store."))
+        return None
+    return found[0]
+
+
+@staff_required
+def refund_new(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "points.add_refund")
+    form = OfflineRefundForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        if form.is_valid() and (purchase := _purchase_for_refund(member, form)) is not None:
+            try:
+                result = refund_post(store=form.acting_store(), refund_no=form.cleaned_data["refund_no"],
+                                     purchase=purchase, amount=form.cleaned_data["amount"],
+                                     occurred_at=form.cleaned_data["occurred_at"])
+            except IdempotencyConflict as exc:
+                form.add_error("refund_no", exc.message)
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                refund = result.refund
+                text = _("Refund %(no)s of order %(order)s: %(amount)s yuan, %(points)s points reversed.") % {
+                    "no": refund.refund_no, "order": purchase.order_no, "amount": refund.amount,
+                    "points": refund.points_reversed}
+                if refund.points_as_debt:
+                    text += " " + _("%(debt)s points were already spent and are owed (debt).") % {
+                        "debt": refund.points_as_debt}
+                if refund.cash_deducted:
+                    text += " " + _("Deduct %(cash)s yuan from the refund for points already spent.") % {
+                        "cash": refund.cash_deducted}
+                if not result.created:
+                    text = _("This refund was already posted; nothing changed.") + " " + text
+                (messages.success if result.created else messages.warning)(request, text)
+                return redirect(_points_url(member))
+        return render(request, "desk/points/refund.html", {"member": member, "form": form}, status=400)
+    return render(request, "desk/points/refund.html", {"member": member, "form": form})
+
+
+# ---------------------------------------------------------------- redemption at the desk (PTS-6 a, b)
+
+
+def _gift_choices(member: Member) -> tuple[list, list]:
+    """The catalogue for this member: (all items with eligible flag and reason, eligible gifts)."""
+    items = redemption.gift_list_for_member(member=member)
+    can_redeem = redemption.member_can_redeem(member)
+    have = spendable(member) if can_redeem else 0
+    for item in items:
+        if not can_redeem:
+            item.eligible, item.reason = False, _("The member cannot redeem points now.")
+        elif item.eligible and item.gift.points_cost > have:
+            item.eligible = False
+            item.reason = _("Not enough points: %(need)s needed, %(have)s available.") % {
+                "need": item.gift.points_cost, "have": have}
+    return items, [item.gift for item in items if item.eligible]
+
+
+def _redeem_context(request, member: Member, *, gift_form=None, coupon_form=None) -> dict:
+    user = request.user
+    items, eligible = _gift_choices(member)
+    coupon_types = redemption.coupon_types_for_points()
+    return {
+        "member": member,
+        "summary": points_summary(member),
+        "gift_items": items,
+        "gift_form": gift_form or (GiftOrderForm(user=user, gifts=eligible) if eligible else None),
+        "coupon_form": coupon_form or CouponRedeemForm(coupon_types=coupon_types),
+        "has_coupon_types": coupon_types.exists(),
+        "gift_orders": GiftOrder.objects.filter(member=member).select_related("gift", "store", "created_by")[:50],
+        "coupons": redemption.coupons_in_wallet(member=member, include_past=True)[:50],
+        "can_order_gift": user.has_perm("points.add_giftorder"),
+        "can_change_order": user.has_perm("points.change_giftorder"),
+        "can_issue_coupon": user.has_perm("points.add_coupon"),
+        "close_form": GiftOrderCloseForm(),
+    }
+
+
+@staff_required
+def redeem(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "points.view_giftorder")
+    return render(request, "desk/points/redeem.html", _redeem_context(request, member))
+
+
+def _redeem_url(member: Member) -> str:
+    return reverse("desk:points_redeem", args=[member.member_no])
+
+
+@staff_required
+@require_POST
+def gift_order_new(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "points.add_giftorder")
+    _items, eligible = _gift_choices(member)
+    form = GiftOrderForm(request.POST, user=request.user, gifts=eligible)
+    if form.is_valid():
+        try:
+            order, created = redemption.gift_order_place(
+                member=member, gift=form.cleaned_data["gift"], quantity=form.cleaned_data["quantity"],
+                store=form.acting_store(), request_id=form.cleaned_data["request_id"], staff=request.user,
+            )
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            if created:
+                messages.success(request, _("Gift order #%(id)s placed: %(gift)s × %(n)s for %(points)s points.")
+                                 % {"id": order.pk, "gift": order.gift.name, "n": order.quantity, "points": order.points})
+            else:
+                messages.warning(request, _("Gift order #%(id)s was already placed; no points were spent again.")
+                                 % {"id": order.pk})
+            return redirect(_redeem_url(member))
+    return render(request, "desk/points/redeem.html", _redeem_context(request, member, gift_form=form), status=400)
+
+
+GIFT_ORDER_ACTIONS = {
+    "collect": (redemption.gift_order_collect, gettext_lazy("Gift order #%(id)s handed over.")),
+    "cancel": (redemption.gift_order_cancel, gettext_lazy("Gift order #%(id)s cancelled; stock and points are back.")),
+    "return": (redemption.gift_order_return, gettext_lazy("Gift order #%(id)s returned; stock and points are back.")),
+}
+
+
+@staff_required
+@require_POST
+def gift_order_action(request, member_no: str, pk: int, action: str):
+    member = _get_member(request, member_no)
+    if action not in GIFT_ORDER_ACTIONS:
+        raise Http404
+    _need(request.user, "points.change_giftorder")
+    order = GiftOrder.objects.filter(pk=pk, member=member).select_related("store").first()
+    if order is None:
+        raise Http404
+    service, done = GIFT_ORDER_ACTIONS[action]
+    form = GiftOrderCloseForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    kwargs = {"order": order, "staff": request.user}
+    if action != "collect":
+        kwargs["reason"] = reason
+    try:
+        service(**kwargs)
+    except MemberHubError as exc:
+        messages.error(request, f"#{order.pk}: {exc.message}")
+    else:
+        messages.success(request, str(done) % {"id": order.pk})
+    return redirect(_redeem_url(member))
+
+
+@staff_required
+@require_POST
+def coupon_redeem(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "points.add_coupon")
+    form = CouponRedeemForm(request.POST, coupon_types=redemption.coupon_types_for_points())
+    if form.is_valid():
+        try:
+            coupon, created = redemption.coupon_redeem_for_points(
+                member=member, coupon_type=form.cleaned_data["coupon_type"],
+                request_id=form.cleaned_data["request_id"], store=scope.staff_store(request.user),
+                staff=request.user,
+            )
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            if created:
+                messages.success(request, _("Coupon %(code)s (%(name)s) issued for %(points)s points.") % {
+                    "code": coupon.code, "name": coupon.type.name, "points": coupon.type.points_cost})
+            else:
+                messages.warning(request, _("Coupon %(code)s was already issued; no points were spent again.")
+                                 % {"code": coupon.code})
+            return redirect(_redeem_url(member))
+    return render(request, "desk/points/redeem.html", _redeem_context(request, member, coupon_form=form), status=400)
+
+
+# ---------------------------------------------------------------- manual adjustment (PTS-7)
+
+
+@staff_required
+def adjustment_new(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "points.add_adjustment")
+    form = AdjustmentForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                adjustment = adjustment_services.adjustment_request(
+                    member=member, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
+                    staff=request.user,
+                )
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                if adjustment.status == Adjustment.Status.APPLIED:
+                    messages.success(request, _("%(points)+d points applied.") % {"points": adjustment.points})
+                else:
+                    messages.warning(request, _(
+                        "%(points)+d points are above the approval threshold: the adjustment waits for "
+                        "a second staff member to approve it."
+                    ) % {"points": adjustment.points})
+                return redirect(_points_url(member))
+        return render(request, "desk/points/adjust.html", _adjust_context(member, form), status=400)
+    return render(request, "desk/points/adjust.html", _adjust_context(member, form))
+
+
+def _adjust_context(member: Member, form) -> dict:
+    from points.models import PointsConfig
+
+    return {"member": member, "form": form, "summary": points_summary(member),
+            "threshold": PointsConfig.get().adjustment_approval_threshold}
+
+
+def _adjustment_queue(user):
+    return scope.filter_by_store(
+        user,
+        Adjustment.objects.filter(status=Adjustment.Status.PENDING).select_related(
+            "member", "member__home_store", "requested_by", "store"),
+        field="member__home_store",
+    ).order_by("requested_at", "id")
+
+
+@staff_required
+def adjustment_queue(request):
+    _need(request.user, "points.view_adjustment")
+    return render(request, "desk/points/adjustments.html", {
+        "adjustments": _adjustment_queue(request.user)[:QUEUE_LIMIT],
+        "can_approve": request.user.has_perm("points.approve_adjustment"),
+    })
+
+
+@staff_required
+@require_POST
+def adjustment_decide(request, pk: int):
+    _need(request.user, "points.approve_adjustment")
+    adjustment = _adjustment_queue(request.user).filter(pk=pk).first()
+    if adjustment is None:
+        raise Http404
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+        return redirect("desk:points_adjustments")
+    try:
+        if form.approve:
+            adjustment_services.adjustment_approve(adjustment=adjustment, approver=request.user)
+        else:
+            adjustment_services.adjustment_reject(adjustment=adjustment, approver=request.user,
+                                                  reason=form.cleaned_data["reason"])
+    except MemberHubError as exc:
+        messages.error(request, f"{adjustment.member.member_no}: {exc.message}")
+    else:
+        if form.approve:
+            messages.success(request, _("Adjustment of %(points)+d points for %(no)s approved and applied.") % {
+                "points": adjustment.points, "no": adjustment.member.member_no})
+        else:
+            messages.success(request, _("Adjustment for %(no)s rejected.") % {"no": adjustment.member.member_no})
+    return redirect("desk:points_adjustments")
+
+
+# ---------------------------------------------------------------- tiers (TIER-4)
+
+
+@staff_required
+def tier_grant(request, member_no: str):
+    member = _get_member(request, member_no)
+    _need(request.user, "tiers.grant_tier")
+    form = TierGrantForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                change = tier_services.tier_floor_grant(
+                    member=member, tier=form.cleaned_data["tier"], until=form.cleaned_data["until"],
+                    reason=form.cleaned_data["reason"], staff=request.user,
+                )
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Manual tier %(tier)s granted until %(until)s (%(kind)s).") % {
+                    "tier": change.to_tier.name, "until": change.floor_until, "kind": change.get_kind_display()})
+                return redirect(_points_url(member))
+        return render(request, "desk/points/tier_grant.html", {"member": member, "form": form}, status=400)
+    return render(request, "desk/points/tier_grant.html", {"member": member, "form": form})
+
+
+@staff_required
+def tier_proposals(request):
+    _need(request.user, "tiers.decide_tierproposal")
+    qs = tier_proposal_list_for_staff(user=request.user)
+    page = Paginator(qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "desk/points/tier_proposals.html", {"page": page})
+
+
+@staff_required
+@require_POST
+def tier_proposals_decide(request):
+    """Approve or reject one proposal (row buttons) or the selected ones (bulk), each in its own
+    transaction; a refused one is reported and does not hold back the others."""
+    _need(request.user, "tiers.decide_tierproposal")
+    ids = sorted({int(v) for v in request.POST.getlist("proposal") if v.isdigit()})
+    form = ReviewForm(request.POST)
+    if not ids:
+        messages.error(request, _("Select at least one proposal."))
+    elif not form.is_valid():
+        messages.error(request, _("Choose approve or reject."))
+    else:
+        try:
+            result = tier_services.tier_proposals_decide(proposal_ids=ids, staff=request.user,
+                                                         approve=form.approve, reason=form.cleaned_data["reason"])
+        except MemberHubError as exc:
+            messages.error(request, exc.message)
+        else:
+            if result.done:
+                text = (_("%(n)s proposal(s) approved.") if form.approve else _("%(n)s proposal(s) rejected."))
+                messages.success(request, text % {"n": len(result.done)})
+            for pk, error in sorted(result.errors.items()):
+                messages.error(request, _("Proposal #%(id)s: %(error)s") % {"id": pk, "error": error})
+    return redirect("desk:tier_proposals")
