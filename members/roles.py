@@ -17,6 +17,7 @@ _POINTS_READ = ["points.view_entry", "points.view_pointsaccount", "points.view_l
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     FRONT_DESK: [
         "members.view_member", "members.add_member", "members.reveal_sensitive", "members.review_member",
+        "members.add_consentlog",
         "members.view_changerequest", "members.add_changerequest", "members.view_consentlog",
         "members.view_memberchange", "members.view_tag", "members.add_membertag", "members.delete_membertag",
         "members.view_membertag", "members.view_store", "members.import_member", "members.view_corporateprofile",
@@ -26,6 +27,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     CUSTOMER_SERVICE: [
         "members.view_member", "members.reveal_sensitive", "members.review_member", "members.view_changerequest",
+        "members.add_consentlog",
         "members.add_changerequest", "members.view_consentlog", "members.view_memberchange", "members.view_tag",
         "members.view_membertag", "members.view_store", *_POINTS_READ, "tiers.view_tierchange",
         "points.add_adjustment", "points.add_coupon",

@@ -47,6 +47,7 @@ REVEAL_LABELS = {"mobile": "mobile_masked", "id_number": "id_number_masked", "ad
 # Recording a consent change or a change request on the member's behalf is the same kind of work
 # (front desk, customer service); auditors and managers only look.
 PERM_ACT_FOR_MEMBER = "members.add_changerequest"
+PERM_CONSENT = "members.add_consentlog"
 
 
 def staff_required(view):
@@ -171,6 +172,7 @@ def _member_context(request, member: Member, **forms) -> dict:
         "can_tag": user.has_perm("members.add_membertag"),
         "can_untag": user.has_perm("members.delete_membertag"),
         "can_act": user.has_perm(PERM_ACT_FOR_MEMBER),
+        "can_consent": user.has_perm(PERM_CONSENT),
         "can_review": user.has_perm("members.review_member"),
         "status_form": forms.get("status_form") or StatusForm(),
         "tag_form": forms.get("tag_form") or TagAddForm(member=member),
@@ -267,7 +269,7 @@ def member_tag_remove(request, member_no: str, tag_id: int):
 def member_consent(request, member_no: str):
     """Marketing consent changed at the desk (MEM-6); the service logs it with channel DESK."""
     member = _get_member(request, member_no)
-    _need(request.user, PERM_ACT_FOR_MEMBER)
+    _need(request.user, PERM_CONSENT)
     form = ConsentForm(request.POST)
     if not form.is_valid():
         return render(request, "desk/member_detail.html", _member_context(request, member, consent_form=form),

@@ -84,3 +84,11 @@ def remind_expiring_points(ctx: JobContext) -> dict:
     from .reminders import remind_expiring_points_for
 
     return remind_expiring_points_for(ctx.date, progress=ctx.progress)
+
+
+@register_job("expire_coupons")
+def expire_coupons(ctx: JobContext) -> dict:
+    """Issued coupons past their window become expired (they are refused at the till already)."""
+    from .services.redemption import coupons_expire
+
+    return {"coupons": coupons_expire()}

@@ -186,14 +186,17 @@ class Entry(models.Model):
     store = models.ForeignKey("members.Store", verbose_name=_("store"), null=True, blank=True,
                               on_delete=models.PROTECT)
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
-    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    # Nothing filters entries by refund, staff or job run: no index (each one slows every insert).
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
+                               db_index=False)
     campaigns = models.JSONField(_("campaigns"), default=list, blank=True)
     reason = models.CharField(_("reason / source"), max_length=200, blank=True)
     source_ref = models.CharField(_("source reference"), max_length=64, blank=True,
                                   help_text=_("order number, gift order, coupon, draw, job run ..."))
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
-                              on_delete=models.PROTECT, related_name="+")
-    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+                              on_delete=models.PROTECT, related_name="+", db_index=False)
+    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
     idem_key = models.CharField(max_length=100, unique=True, help_text="one entry per business event")
 
     class Meta:
@@ -242,7 +245,6 @@ class Consumption(models.Model):
         verbose_name = _("lot consumption")
         verbose_name_plural = _("lot consumptions")
         constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="consumption_positive")]
-        indexes = [models.Index(fields=["lot"])]
 
 
 class ExpiryReminder(models.Model):

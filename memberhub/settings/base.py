@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "members.views_portal_points.portal_nav",
             ],
         },
     }
@@ -218,6 +219,7 @@ UNFOLD = {
     "SITE_TITLE": _("MemberHub staff"),
     "SITE_HEADER": _("MemberHub"),
     "SHOW_LANGUAGES": True,
+    "SITE_URL": "/desk/",
 }
 
 LOGGING = {
