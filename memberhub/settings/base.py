@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "tiers",
     "benefits",
     "service_desk",
+    "care",
     "evaluation",
 ]
 
