@@ -1,51 +1,369 @@
-"""Member notices (MSG-2 service notices): portal inbox + SMS, once per event.
+"""Messages to members (MSG-1..3, MEM-6): the one way anything in MemberHub sends an SMS, e-mail
+or portal-inbox notice.
 
-The messaging issue grows this into templates, channels, consent and quiet hours; every notice in
-MemberHub already goes through `notify_member`, so that is the one place to grow."""
+`message_send` renders a template, applies consent and quiet hours, writes the Message row once
+per (event, member, channel) and queues its delivery after commit; `messaging.delivery` sends it.
+`notify_member` / `notify_members_bulk` (service notices of the other apps) and
+`message_send_security_code` (OTP codes) are built on the same path."""
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+import datetime as dt
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import crypto
-from members.models import Member
+from core.errors import NotFound, ValidationFailed
+from members.models import ConsentLog, Member
 
-from .models import Notice
-from .sms import send_sms
+from .defaults import DEFAULT_TEMPLATES
+from .models import InboundMessage, Message, MessageChannel, MessageKind, MessageTemplate, MessagingConfig, Notice
+from .templating import member_params, render
+
+ENQUEUE_BATCH = 200
+OPT_OUT_WORDS = {"TD", "T", "退订", "N"}
+_INSERT_BATCH = 1000
+_INSERT_FIELDS = [f for f in Message._meta.concrete_fields if not f.primary_key]
+
+
+# ---------------------------------------------------------------- templates
+
+
+def template_get(*, code: str, channel: str) -> MessageTemplate:
+    """The active template for code + channel; the built-in default when the database has none."""
+    template = MessageTemplate.objects.filter(code=code, channel=channel).first()
+    if template is None and (code, channel) in DEFAULT_TEMPLATES:
+        kind, name, subject, body, names = DEFAULT_TEMPLATES[(code, channel)]
+        return MessageTemplate(code=code, channel=channel, kind=kind, name=name, subject=subject, body=body,
+                               provider_param_names=names)
+    if template is None:
+        raise NotFound(_("There is no message template %(code)s for %(channel)s.") % {"code": code, "channel": channel})
+    if not template.active:
+        raise ValidationFailed(_("The message template %(code)s is switched off.") % {"code": code},
+                               code="template_inactive")
+    return template
+
+
+def message_preview(*, template: MessageTemplate, member: Member | None, params: dict | None = None) -> dict:
+    """What `member` would receive from `template` (admin preview); placeholders the sample lacks
+    are shown as "{name}" rather than failing, and listed in `missing`."""
+    values = {**member_params(member), **(params or {})}
+    missing = sorted({n for n in re.findall(r"\{(\w+)\}", f"{template.subject} {template.body}") if n not in values})
+    values.update({n: f"{{{n}}}" for n in missing})
+    text = render(template.body, values)
+    if template.kind == MessageKind.MARKETING and template.channel == MessageChannel.SMS:
+        text = _with_opt_out(text, MessagingConfig.get())
+    return {"subject": render(template.subject, values), "text": text, "missing": missing,
+            "length": len(text), "sms_parts": (len(text) + 66) // 67 if len(text) > 70 else 1}
+
+
+# ---------------------------------------------------------------- rules
+
+
+def quiet_hours_release(*, now: dt.datetime, config: MessagingConfig) -> dt.datetime | None:
+    """If `now` falls in quiet hours (local time, default 21:00-08:00), the moment they end."""
+    if not config.quiet_hours_enabled or config.quiet_start == config.quiet_end:
+        return None
+    local = timezone.localtime(now)
+    t, start, end = local.time(), config.quiet_start, config.quiet_end
+    quiet = (t >= start or t < end) if start > end else (start <= t < end)
+    if not quiet:
+        return None
+    day = local.date() if t < end else local.date() + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(day, end), timezone.get_current_timezone())
+
+
+def _with_opt_out(text: str, config: MessagingConfig) -> str:
+    line = config.opt_out_line.strip()
+    return text if not line or text.rstrip().endswith(line) else f"{text.rstrip()}{line}"
+
+
+def _waits_for_quiet_hours(kind: str, template: MessageTemplate) -> bool:
+    if kind in (MessageKind.MARKETING, MessageKind.GREETING):
+        return True
+    return kind == MessageKind.SERVICE and template.respects_quiet_hours
+
+
+def _skip_reason(member: Member, kind: str, channel: str) -> str:
+    if member.status == Member.Status.CLOSED:
+        return "Account closed."
+    if kind in (MessageKind.MARKETING, MessageKind.GREETING) and member.status != Member.Status.ACTIVE:
+        return "Member is not active."
+    if kind == MessageKind.MARKETING and not member.marketing_consent:
+        return "No marketing consent (MEM-6)."
+    if channel == MessageChannel.SMS and not member.mobile_enc:
+        return "No mobile number."
+    if channel == MessageChannel.EMAIL and not member.email:
+        return "No e-mail address."
+    return ""
+
+
+@dataclass
+class _Context:
+    template: MessageTemplate
+    channel: str
+    kind: str
+    config: MessagingConfig
+    now: dt.datetime
+    release: dt.datetime | None
+    campaign_id: int | None
+
+
+def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, text: str | None = None,
+         mobile: str | None = None) -> dict:
+    values = {**member_params(member), **params}
+    subject = render(ctx.template.subject, values)[:200]
+    text = render(ctx.template.body, values) if text is None else text
+    if ctx.kind == MessageKind.MARKETING and ctx.channel == MessageChannel.SMS:
+        text = _with_opt_out(text, ctx.config)
+    row = {
+        "member_id": member.pk if member else None, "mobile_hash": "", "mobile_enc": "",
+        "channel": ctx.channel, "kind": ctx.kind, "template_id": ctx.template.pk, "event_key": event_key[:150],
+        "subject": subject, "text": text, "campaign_id": ctx.campaign_id,
+        # Only what the provider template needs is kept (the text already holds the rest).
+        "params": {n: str(values.get(n, "")) for n in (ctx.template.provider_param_names or [])},
+        "status": Message.Status.QUEUED, "provider": "", "provider_id": "", "error": "", "attempts": 0,
+        "next_attempt_at": ctx.now, "scheduled_for": None, "created_at": ctx.now, "claimed_at": None,
+        "sent_at": None, "delivered_at": None,
+    }
+    if mobile is not None:
+        row["mobile_hash"], row["mobile_enc"] = crypto.lookup_hash(mobile), crypto.encrypt(mobile)
+    reason = _skip_reason(member, ctx.kind, ctx.channel) if member is not None else ""
+    if reason:
+        row.update(status=Message.Status.SKIPPED, error=reason, next_attempt_at=None)
+    elif ctx.channel == MessageChannel.INBOX:
+        row.update(status=Message.Status.DELIVERED, provider="inbox", sent_at=ctx.now, delivered_at=ctx.now,
+                   next_attempt_at=None)
+    elif ctx.release and _waits_for_quiet_hours(ctx.kind, ctx.template):
+        row.update(scheduled_for=ctx.release, next_attempt_at=ctx.release)
+    return row
+
+
+def _insert(rows: list[dict]) -> list[tuple]:
+    """INSERT ... ON CONFLICT DO NOTHING: returns (id, member_id, event_key, channel, status,
+    scheduled_for) of the rows that were new; an event already recorded is left as it is."""
+    created: list[tuple] = []
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _INSERT_FIELDS)
+    one = "(" + ", ".join(["%s"] * len(_INSERT_FIELDS)) + ")"
+    for start in range(0, len(rows), _INSERT_BATCH):
+        chunk = rows[start:start + _INSERT_BATCH]
+        params = [f.get_db_prep_save(row[f.attname], connection) for row in chunk for f in _INSERT_FIELDS]
+        sql = (f"INSERT INTO {Message._meta.db_table} ({columns}) VALUES {', '.join([one] * len(chunk))} "
+               "ON CONFLICT DO NOTHING RETURNING id, member_id, event_key, channel, status, scheduled_for")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            created.extend(cursor.fetchall())
+    return created
+
+
+def _after_insert(created: list[tuple], rows_by_key: dict) -> None:
+    """Inbox rows become notices now (same transaction); queued SMS/e-mail go to the queue after commit."""
+    notices, to_queue = [], []
+    for pk, member_id, event_key, channel, status, scheduled_for in created:
+        if channel == MessageChannel.INBOX and status == Message.Status.DELIVERED:
+            row = rows_by_key[(event_key, member_id, channel)]
+            kind, _sep, ref = event_key.partition(":")
+            notices.append(Notice(member_id=member_id, kind=kind[:32], ref=ref[:100],
+                                  title=(row["subject"] or row["text"])[:100], body=row["text"],
+                                  sms_sent=row.get("notice_sms_sent", False)))
+        elif status == Message.Status.QUEUED and scheduled_for is None:
+            to_queue.append(pk)
+    if notices:
+        Notice.objects.bulk_create(notices, ignore_conflicts=True)
+    if to_queue:
+        transaction.on_commit(lambda: messages_enqueue(to_queue))
+
+
+def messages_enqueue(message_ids: list[int]) -> None:
+    """Hand message ids to the `sms` queue in batches (a task delivers hundreds)."""
+    from .tasks import deliver_messages_task
+
+    for start in range(0, len(message_ids), ENQUEUE_BATCH):
+        deliver_messages_task.delay(list(message_ids[start:start + ENQUEUE_BATCH]))
+
+
+# ---------------------------------------------------------------- sending
+
+
+def _context(template_code: str, channel: str, kind: str | None, campaign_id: int | None = None) -> _Context:
+    if channel not in MessageChannel.values:
+        raise ValidationFailed(_("Unknown channel %(channel)s.") % {"channel": channel}, code="bad_channel")
+    template = template_get(code=template_code, channel=channel)
+    config = MessagingConfig.get()
+    now = timezone.now()
+    return _Context(template=template, channel=channel, kind=kind or template.kind, config=config, now=now,
+                    release=quiet_hours_release(now=now, config=config), campaign_id=campaign_id)
+
+
+def _existing(*, member_id: int | None, event_key: str, channel: str) -> Message:
+    return Message.objects.get(event_key=event_key[:150], member_id=member_id, channel=channel)
+
+
+@transaction.atomic
+def message_send(*, member: Member, template_code: str, channel: str, event_key: str, params: dict | None = None,
+                 kind: str | None = None, campaign_id: int | None = None) -> Message:
+    """Send one message about one event. Idempotent: asking again for the same (event, member,
+    channel) returns the first Message (`created` False) and sends nothing."""
+    ctx = _context(template_code, channel, kind, campaign_id)
+    row = _row(ctx, member=member, event_key=event_key, params=params or {})
+    created = _insert([row])
+    _after_insert(created, {(row["event_key"], member.pk, channel): row})
+    message = _existing(member_id=member.pk, event_key=event_key, channel=channel)
+    message.created = bool(created)
+    return message
+
+
+@transaction.atomic
+def messages_send_bulk(*, template_code: str, channel: str, recipients: Iterable[tuple[Member, str, dict]],
+                       kind: str | None = None, campaign_id: int | None = None,
+                       _notice_sms_sent: bool = False) -> list[int]:
+    """Set-wise `message_send` for jobs and campaigns: (member, event_key, params) per recipient.
+    Returns the ids of the messages that are new; events already recorded are skipped."""
+    ctx = _context(template_code, channel, kind, campaign_id)
+    rows = [_row(ctx, member=m, event_key=key, params=params or {}) for m, key, params in recipients]
+    for row in rows:
+        row["notice_sms_sent"] = _notice_sms_sent
+    created = _insert(rows)
+    _after_insert(created, {(r["event_key"], r["member_id"], r["channel"]): r for r in rows})
+    return [c[0] for c in created]
+
+
+@transaction.atomic
+def message_send_security_code(*, mobile: str, text: str, kind: str = "otp", params: dict | None = None,
+                               event_key: str | None = None) -> Message:
+    """A security code to a number that may not belong to a member yet: sent at once, whatever the
+    hour; the number is kept encrypted with its lookup hash. `params` feed the provider template
+    (e.g. {"code": "123456"}); without them the first run of digits in the text is the code."""
+    ctx = _context("security_code", MessageChannel.SMS, MessageKind.SECURITY)
+    if params is None:
+        digits = re.search(r"\d{4,8}", text)
+        params = {"code": digits.group(0)} if digits else {}
+    params = {"text": text, **params}
+    event_key = event_key or f"{kind}:{uuid.uuid4().hex}"
+    row = _row(ctx, member=None, event_key=event_key, params=params, text=text, mobile=mobile)
+    created = _insert([row])
+    _after_insert(created, {(row["event_key"], None, row["channel"]): row})
+    message = _existing(member_id=None, event_key=event_key, channel=MessageChannel.SMS)
+    message.created = bool(created)
+    return message
+
+
+@transaction.atomic
+def message_retry(*, message: Message) -> Message:
+    """Staff: send a failed message again (admin action). Attempts start over."""
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.status != Message.Status.FAILED:
+        raise ValidationFailed(_("Only failed messages can be retried."), code="not_failed")
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.QUEUED, attempts=0,
+                                                 next_attempt_at=timezone.now(),
+                                                 error=f"[retried by staff] {message.error}"[:2000])
+    transaction.on_commit(lambda: messages_enqueue([message.pk]))
+    message.refresh_from_db()
+    return message
+
+
+# ---------------------------------------------------------------- provider callbacks
+
+
+def message_receipts_apply(*, provider: str, receipts: Iterable[tuple[str, bool, str, dt.datetime | None]]) -> int:
+    """Delivery receipts (provider id, delivered?, error, time): sent -> delivered / failed.
+    Idempotent: a receipt for a message already delivered or failed changes nothing."""
+    updated = 0
+    for provider_id, delivered, error, at in receipts:
+        if not provider_id:
+            continue
+        qs = Message.objects.filter(provider=provider, provider_id=provider_id,
+                                    status__in=[Message.Status.SENT, Message.Status.SENDING])
+        if delivered:
+            updated += qs.update(status=Message.Status.DELIVERED, delivered_at=at or timezone.now())
+        else:
+            updated += qs.update(status=Message.Status.FAILED, error=f"Receipt: {error}"[:2000])
+    return updated
+
+
+def _is_opt_out(text: str) -> bool:
+    return re.sub(r"[\s\u3000]+", "", text or "").upper() in OPT_OUT_WORDS
+
+
+@transaction.atomic
+def inbound_sms_record(*, provider: str, mobile: str, text: str, received_at: dt.datetime | None = None,
+                       provider_msg_id: str = "") -> InboundMessage:
+    """An SMS from a member (provider callback). "TD"/"T"/"退订" withdraws marketing consent at
+    once (MEM-6), logged with channel SMS. Idempotent on the provider's message id."""
+    from members.services import consent_set_marketing
+    from members.validation import normalize_mobile
+
+    if provider_msg_id:
+        existing = InboundMessage.objects.filter(provider=provider, provider_msg_id=provider_msg_id).first()
+        if existing:
+            return existing
+    raw = re.sub(r"^(\+?86)(?=1\d{10}$)", "", (mobile or "").strip())
+    try:
+        mobile = normalize_mobile(raw)
+    except ValueError:
+        mobile = raw
+    mobile_hash = crypto.lookup_hash(mobile)
+    member = Member.objects.filter(mobile_hash=mobile_hash).first()
+    action = InboundMessage.Action.NONE
+    if _is_opt_out(text):
+        if member is None:
+            action = InboundMessage.Action.UNKNOWN_SENDER
+        elif not member.marketing_consent:
+            action = InboundMessage.Action.ALREADY_OUT
+        else:
+            consent_set_marketing(member=member, granted=False, channel=ConsentLog.Channel.SMS)
+            action = InboundMessage.Action.OPT_OUT
+    inbound, _created = InboundMessage.objects.get_or_create(
+        provider=provider, provider_msg_id=provider_msg_id or f"local-{uuid.uuid4().hex}",
+        defaults={"mobile_hash": mobile_hash, "mobile_masked": crypto.mask_mobile(mobile), "member": member,
+                  "text": (text or "")[:500], "received_at": received_at or timezone.now(), "action": action},
+    )
+    return inbound
+
+
+# ---------------------------------------------------------------- service notices (callers in other apps)
 
 
 def notify_member(*, member: Member, kind: str, ref: str, title: str, body: str, sms: bool = True) -> Notice | None:
-    """Record the notice (portal inbox) and send the SMS after commit. Returns None if this event
+    """A service notice: portal inbox + SMS, once per event (kind + ref). Returns None if this event
     was already announced to this member (idempotent under re-runs and concurrent jobs)."""
-    try:
-        with transaction.atomic():
-            notice = Notice.objects.create(member=member, kind=kind, ref=ref, title=title, body=body, sms_sent=sms)
-    except IntegrityError:
-        return None
-    mobile = crypto.decrypt(member.mobile_enc)
-    if sms and mobile:
-        transaction.on_commit(lambda: send_sms(mobile=mobile, text=f"{title}: {body}", kind=kind))
-    return notice
+    event_key = f"{kind}:{ref}"
+    params = {"title": title, "body": body}
+    with transaction.atomic():
+        inbox = message_send(member=member, template_code="notice", channel=MessageChannel.INBOX,
+                             event_key=event_key, params=params, kind=MessageKind.SERVICE)
+        if not inbox.created:
+            return None
+        if sms:
+            message_send(member=member, template_code="notice", channel=MessageChannel.SMS, event_key=event_key,
+                         params=params, kind=MessageKind.SERVICE)
+            Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).update(sms_sent=True)
+    return Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).first()
 
 
 def notify_members_bulk(notices: list[Notice], *, sms: bool = True) -> int:
-    """Set-wise variant for nightly jobs: insert all, skip events already announced; SMS for the new ones."""
+    """Set-wise variant for nightly jobs: announce the events not yet announced (inbox + SMS).
+    Returns how many were new."""
     if not notices:
         return 0
-    keys = {(n.kind, n.ref, n.member_id) for n in notices}
-    existing = set(
-        Notice.objects.filter(kind__in={k for k, _, _ in keys}, ref__in={r for _, r, _ in keys},
-                              member_id__in={m for _, _, m in keys}).values_list("kind", "ref", "member_id")
-    )
-    fresh = [n for n in notices if (n.kind, n.ref, n.member_id) not in existing]
-    Notice.objects.bulk_create(fresh, ignore_conflicts=True)
-    if sms and fresh:
-        members = {m.pk: m for m in Member.objects.filter(pk__in={n.member_id for n in fresh})}
-
-        def send():
-            for n in fresh:
-                mobile = crypto.decrypt(members[n.member_id].mobile_enc)
-                if mobile:
-                    send_sms(mobile=mobile, text=f"{n.title}: {n.body}", kind=n.kind)
-
-        transaction.on_commit(send)
-    return len(fresh)
+    with transaction.atomic():
+        existing = set(
+            Notice.objects.filter(kind__in={n.kind for n in notices}, ref__in={n.ref for n in notices},
+                                  member_id__in={n.member_id for n in notices}).values_list("kind", "ref", "member_id")
+        )
+        fresh = [n for n in notices if (n.kind, n.ref, n.member_id) not in existing]
+        if not fresh:
+            return 0
+        members = Member.objects.in_bulk({n.member_id for n in fresh})
+        recipients = [(members[n.member_id], f"{n.kind}:{n.ref}", {"title": n.title, "body": n.body}) for n in fresh]
+        created = messages_send_bulk(template_code="notice", channel=MessageChannel.INBOX, recipients=recipients,
+                                     kind=MessageKind.SERVICE, _notice_sms_sent=sms)
+        if sms:
+            messages_send_bulk(template_code="notice", channel=MessageChannel.SMS, recipients=recipients,
+                               kind=MessageKind.SERVICE)
+        return len(created)

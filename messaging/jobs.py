@@ -1,0 +1,74 @@
+"""Messaging jobs (run_job / beat): release quiet-hours holds and due retries; greetings."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from core.jobs import JobContext, register_job
+
+from .delivery import due_message_ids, fail_stuck_sending
+from .models import MessagingConfig
+
+BATCH = 200
+MAX_PER_RUN = 200_000
+
+
+@register_job("retry_due_messages")
+def retry_due_messages(ctx: JobContext) -> dict:
+    """Queue what is due: messages held by quiet hours whose window opened, retries whose back-off
+    has passed, first sends whose task was lost. Idempotent: delivery claims each message once,
+    so a re-run (or a run next to the tasks) sends nothing twice."""
+    from .services import messages_enqueue
+
+    now = timezone.now()
+    stuck = fail_stuck_sending(now=now, config=MessagingConfig.get())
+    ids = due_message_ids(now=now, limit=MAX_PER_RUN)
+    ctx.progress(0, len(ids))
+    for start in range(0, len(ids), BATCH):
+        messages_enqueue(ids[start:start + BATCH])
+        ctx.progress(min(start + BATCH, len(ids)))
+    return {"queued": len(ids), "stuck_failed": stuck}
+
+
+@register_job("send_greetings")
+def send_greetings(ctx: JobContext) -> dict:
+    """Birthday greetings for members born on this day, holiday greetings on a calendar holiday
+    (MSG-2). Once per member and year (event key), held until quiet hours end like all greetings."""
+    from members.models import Member
+
+    from .models import Holiday
+    from .services import messages_send_bulk
+
+    day: dt.date = ctx.date
+    counts = {"birthday": 0, "holiday": 0}
+    active = Member.objects.filter(status=Member.Status.ACTIVE, mobile_enc__isnull=False).order_by("pk")
+    born = active.filter(birthday__month=day.month, birthday__day=day.day)
+    if day.month == 2 and day.day == 28 and not _is_leap(day.year):
+        born = active.filter(birthday__month=2, birthday__day__in=[28, 29])
+    for chunk in _chunks(born.iterator(chunk_size=2000), 2000):
+        counts["birthday"] += len(messages_send_bulk(
+            template_code="birthday_greeting", channel="sms",
+            recipients=[(m, f"birthday:{day.year}", {}) for m in chunk]))
+    holiday = Holiday.objects.filter(date=day, active=True).first()
+    if holiday:
+        for chunk in _chunks(active.iterator(chunk_size=2000), 2000):
+            counts["holiday"] += len(messages_send_bulk(
+                template_code=holiday.template_code, channel="sms",
+                recipients=[(m, f"holiday:{holiday.date.isoformat()}", {"holiday": holiday.name}) for m in chunk]))
+    return counts
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _chunks(iterable, size):
+    chunk = []
+    for item in iterable:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
