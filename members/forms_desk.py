@@ -10,7 +10,7 @@ from core.errors import MemberHubError
 from core.models import AuditLog
 
 from . import scope
-from .models import Member, Tag
+from .models import Member, Tag, Tier
 from .services import CHANGEABLE_FIELDS, STATUS_TRANSITIONS
 
 
@@ -41,6 +41,26 @@ class SearchForm(forms.Form):
             "placeholder": _("Mobile, member number, name or ID number"), "autofocus": True,
         }),
     )
+    # Tags, tier and status filter a search or, without a search text, list members (MEM-7).
+    tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.all(), required=False)
+    tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.all(), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=[("", "—"), *Member.Status.choices], required=False)
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {k: data.get(k) for k in ("tag", "tier", "status") if data.get(k)}
+
+
+class BuyerLinkForm(forms.Form):
+    buyer_no = forms.CharField(label=_("Buyer's member number"), max_length=20)
+    action = forms.ChoiceField(choices=[("link", _("Link")), ("unlink", _("Unlink"))], initial="link")
+
+
+class RereviewForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=[
+        ("confirmed", _("Data confirmed")), ("suspend", _("Suspend")), ("disqualify", _("Disqualify")),
+    ])
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
 class DeskSignupForm(forms.Form):

@@ -164,3 +164,18 @@ def member_by_reference(qs: QuerySet[Member], *, mobile: str = "", card: str = "
     if member is None:
         raise NotFound(_("No such member."))
     return member
+
+
+def member_filter(user, query: str = "", *, tag=None, tier=None, status: str = "") -> QuerySet[Member]:
+    """Desk search with filters: a search text narrows by mobile / number / name; tags, tier and
+    status filter (and without a text, list) the staff member's members."""
+    qs = member_search(user, query) if query else (
+        member_list_for_staff(user) if (tag or tier or status) else Member.objects.none()
+    )
+    if tag:
+        qs = qs.filter(member_tags__tag=tag)
+    if tier:
+        qs = qs.filter(tier=tier)
+    if status:
+        qs = qs.filter(status=status)
+    return qs

@@ -29,9 +29,11 @@ from core.models import AuditLog
 from . import ecard, scope, selectors, services
 from .forms_desk import (
     AuditFilterForm,
+    BuyerLinkForm,
     ChangeRequestForm,
     ConsentForm,
     DeskSignupForm,
+    RereviewForm,
     ReviewForm,
     SearchForm,
     StatusForm,
@@ -102,12 +104,15 @@ def search(request):
     _need(request.user, "members.view_member")
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    members = selectors.member_search(request.user, query).order_by("-created_at", "-pk")
+    filters = form.filters()
+    members = selectors.member_filter(request.user, query, **filters).order_by("-created_at", "-pk")
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     if query and page.paginator.count == 1 and not request.GET.get("page"):
         return redirect("desk:member", member_no=page.object_list[0].member_no)
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(request, "desk/search.html", {
-        "search_form": form, "query": query, "page": page,
+        "search_form": form, "query": query or bool(filters), "page": page, "params": params.urlencode(),
         "can_export": request.user.has_perm("members.export_member"),
     })
 
@@ -118,7 +123,7 @@ def search_export(request):
     _need(request.user, "members.export_member")
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    rows = selectors.member_search(request.user, query).order_by("member_no")[:EXPORT_LIMIT]
+    rows = selectors.member_filter(request.user, query, **form.filters()).order_by("member_no")[:EXPORT_LIMIT]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="members-{timezone.localdate():%Y%m%d}.csv"'
     response.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly only with the BOM
@@ -297,6 +302,57 @@ def member_change_request(request, member_no: str):
         return _member_action_failed(request, member, exc, "change_form", form)
     messages.success(request, _("The change request has been submitted; another staff member will review it."))
     return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_buyer_link(request, member_no: str):
+    """Link or unlink a personal member as a buyer of this corporate member (企业会员)."""
+    _need(request.user, PERM_ACT_FOR_MEMBER)
+    company = _get_member(request, member_no)
+    form = BuyerLinkForm(request.POST)
+    if form.is_valid():
+        try:
+            buyer = selectors.member_get_for_staff(request.user, form.cleaned_data["buyer_no"].strip())
+            services.corporate_buyer_link(company=company, buyer=buyer, staff=request.user,
+                                          link=form.cleaned_data["action"] == "link")
+        except MemberHubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Buyers updated."))
+    else:
+        messages.error(request, _("Enter the buyer's member number."))
+    return redirect("desk:member", member_no=company.member_no)
+
+
+# ---------------------------------------------------------------- periodic re-review (MEM-5)
+
+
+@staff_required
+def rereviews(request):
+    _need(request.user, "members.review_member")
+    due = selectors.rereview_due_for_staff(request.user)
+    page = Paginator(due, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "desk/rereviews.html", {"page": page, "form": RereviewForm()})
+
+
+@staff_required
+@require_POST
+def rereview_member(request, member_no: str):
+    _need(request.user, "members.review_member")
+    member = _get_member(request, member_no)
+    form = RereviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an outcome."))
+        return redirect("desk:rereviews")
+    try:
+        services.member_rereview(member=member, staff=request.user, outcome=form.cleaned_data["outcome"],
+                                 reason=form.cleaned_data["reason"])
+    except MemberHubError as exc:
+        messages.error(request, f"{member.member_no}: {exc.message}")
+    else:
+        messages.success(request, _("Re-review of %(no)s recorded.") % {"no": member.member_no})
+    return redirect("desk:rereviews")
 
 
 # ---------------------------------------------------------------- desk sign-up
