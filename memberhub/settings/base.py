@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "service_desk",
     "care",
     "evaluation",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
