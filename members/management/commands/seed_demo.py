@@ -307,8 +307,10 @@ class Command(BaseCommand):
         parser.add_argument("--stores", type=int, default=4, choices=range(1, len(STORES) + 1), metavar="K")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--if-empty", action="store_true", help="do nothing if any member exists")
+        parser.add_argument("--no-purchases", action="store_true",
+                            help="members only (no purchase history, points or tiers' spend)")
 
-    def handle(self, *args, members, stores, seed, if_empty, **options):
+    def handle(self, *args, members, stores, seed, if_empty, no_purchases=False, **options):
         if if_empty and Member.objects.exists():
             self.stdout.write("Members exist already; demo data not loaded.")
             return
@@ -329,7 +331,7 @@ class Command(BaseCommand):
             step("demo member", seed_demo_member)
             pending = step("sign-ups", seed_pending_signups)
             change = step("change request", seed_change_request)
-            history = step("purchases", seed_purchase_history)
+            history = {"purchases": 0} if no_purchases else step("purchases", seed_purchase_history)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Demo data: {len(demo.stores)} stores, {len(demo.staff)} staff logins, {len(demo.member_ids)} members "
