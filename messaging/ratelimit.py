@@ -53,7 +53,7 @@ def reserve(provider: str, rate: float, *, max_wait: float) -> float | None:
         wait = float(client.eval(_GCRA_LUA, 1, key, interval, burst, max_wait))
         return None if wait < 0 else wait
     with _local_lock:
-        now = time.time()
+        now = time.monotonic()  # immune to wall-clock jumps
         tat = max(_local_tat.get(key, 0.0), now)
         new_tat = tat + interval
         wait = max(0.0, new_tat - burst * interval - now)
