@@ -23,7 +23,7 @@ from core import crypto
 
 from . import ratelimit
 from .backends import SmsMessage, SmsSendError, get_backend
-from .models import Message, MessageChannel, MessagingConfig, Notice
+from .models import Message, MessageChannel, MessageKind, MessagingConfig, Notice
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,12 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
         max_rate_wait = getattr(settings, "SMS_RATE_MAX_WAIT_SECONDS", 5.0)
     messages = list(Message.objects.filter(pk__in=ids).select_related("member", "template").order_by("pk"))
     for message in messages:
+        if message.kind == MessageKind.MARKETING and message.member_id and not message.member.marketing_consent:
+            # Consent withdrawn while the message waited (quiet hours, a campaign queue): not sent.
+            Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+                status=Message.Status.SKIPPED, error="Marketing consent withdrawn before sending.",
+                next_attempt_at=None)
+            continue
         if message.channel == MessageChannel.SMS and rate:
             wait = ratelimit.reserve(backend.name, rate, max_wait=max_rate_wait)
             if wait is None:

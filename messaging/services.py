@@ -210,6 +210,7 @@ def message_send(*, member: Member, template_code: str, channel: str, event_key:
     """Send one message about one event. Idempotent: asking again for the same (event, member,
     channel) returns the first Message (`created` False) and sends nothing."""
     ctx = _context(template_code, channel, kind, campaign_id)
+    member = Member.objects.get(pk=member.pk)  # consent and status as they are now, not as the caller saw them
     row = _row(ctx, member=member, event_key=event_key, params=params or {})
     created = _insert([row])
     _after_insert(created, {(row["event_key"], member.pk, channel): row})
