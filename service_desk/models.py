@@ -1,1 +1,390 @@
-"""Models arrive with their issue; the app exists so the layout is stable."""
+"""Service desk (SPEC 5, SD-1..4): complaints with time limits, their log, escalations and staff
+notices, compensation, ratings and follow-up calls; consultations and suggestions; the FAQ.
+
+Deadlines are stored on the complaint at intake (accept_due, reply_due, close_due) so that lists
+sort by the nearest one in SQL. Every step of a complaint or consultation writes an event row in
+the same transaction (append-only). Writes go through service_desk.services only."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    DESK = "desk", _("Front desk")
+    HOTLINE = "hotline", _("Hotline")
+    PORTAL = "portal", _("Portal")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("E-mail")
+
+
+class ComplaintCategory(models.TextChoices):
+    QUALITY = "quality", _("Product quality")
+    ATTITUDE = "attitude", _("Service attitude")
+    PAYMENT = "payment", _("Payment")
+    RETURNS = "returns", _("Returns and exchanges")
+    OTHER = "other", _("Other")
+
+
+class Severity(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    SERIOUS = "serious", _("Serious")
+    URGENT = "urgent", _("Urgent")
+
+
+class Department(models.Model):
+    """Where a complaint can be transferred (customer service, floor, finance, logistics...)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaPolicy(models.Model):
+    """SD-2 time limits per category and severity, in hours from intake (defaults 24 / 48 / 72)."""
+
+    category = models.CharField(_("category"), max_length=16, choices=ComplaintCategory.choices)
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices)
+    accept_hours = models.PositiveSmallIntegerField(_("accept within (hours)"), default=24)
+    reply_hours = models.PositiveSmallIntegerField(_("first reply within (hours)"), default=48)
+    close_hours = models.PositiveSmallIntegerField(_("close within (hours)"), default=72)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("complaint time limit")
+        verbose_name_plural = _("complaint time limits")
+        ordering = ["category", "severity"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "severity"], name="sla_policy_unique"),
+            models.CheckConstraint(
+                condition=Q(accept_hours__gt=0) & Q(reply_hours__gte=models.F("accept_hours"))
+                & Q(close_hours__gte=models.F("reply_hours")),
+                name="sla_policy_hours_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} / {self.get_severity_display()}"
+
+
+class TierSlaShortening(models.Model):
+    """Optional: members of a tier get every time limit shortened by a percentage."""
+
+    tier = models.OneToOneField("members.Tier", verbose_name=_("tier"), on_delete=models.CASCADE,
+                                related_name="sla_shortening")
+    percent = models.PositiveSmallIntegerField(_("shorter by (percent)"), default=0,
+                                               validators=[MaxValueValidator(90)])
+
+    class Meta:
+        verbose_name = _("time limit shortening per tier")
+        verbose_name_plural = _("time limit shortening per tier")
+        constraints = [models.CheckConstraint(condition=Q(percent__lte=90), name="tier_sla_percent_max_90")]
+
+    def __str__(self) -> str:
+        return f"{self.tier}: -{self.percent}%"
+
+
+class ComplaintStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    ACCEPTED = "accepted", _("Accepted")
+    IN_PROGRESS = "in_progress", _("In progress")
+    REPLIED = "replied", _("Replied")
+    CLOSED = "closed", _("Closed")
+
+
+class Complaint(models.Model):
+    """投诉 (SD-1). A member is required from the portal and optional at the desk (walk-ins)."""
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    category = models.CharField(_("category"), max_length=16, choices=ComplaintCategory.choices)
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, default=Severity.NORMAL)
+    status = models.CharField(_("status"), max_length=16, choices=ComplaintStatus.choices,
+                              default=ComplaintStatus.RECEIVED)
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT,
+                              related_name="complaints")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="complaints")
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True,
+                                    help_text=_("for walk-in customers who are not members"))
+    order_no = models.CharField(_("order number"), max_length=40, blank=True)
+    description = models.TextField(_("description"))
+    department = models.ForeignKey(Department, verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="complaints")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="assigned_complaints")
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    accept_due = models.DateTimeField(_("accept by"))
+    reply_due = models.DateTimeField(_("reply by"))
+    close_due = models.DateTimeField(_("close by"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    first_replied_at = models.DateTimeField(_("first reply at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    reply = models.TextField(_("latest reply to the member"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    request_id = models.CharField(_("request id"), max_length=64, null=True, blank=True, unique=True,
+                                  help_text=_("idempotency key of the intake"))
+    loop_closed_at = models.DateTimeField(_("follow-up completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["store", "status"]),
+            models.Index(fields=["status", "accept_due"]),
+            models.Index(fields=["member", "-received_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accept_due__gte=models.F("received_at")) & Q(reply_due__gte=models.F("accept_due"))
+                & Q(close_due__gte=models.F("reply_due")),
+                name="complaint_deadlines_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(member__isnull=False) | ~Q(channel="portal"), name="complaint_portal_has_member"
+            ),
+        ]
+        permissions = [
+            ("handle_complaint", _("Can accept, transfer, reply to, close and reopen complaints")),
+            ("compensate_complaint", _("Can grant compensation on a complaint")),
+            ("view_compliance_report", _("Can see complaint time-limit compliance")),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_category_display()}"
+
+
+class ComplaintEvent(models.Model):
+    """Append-only log of every step of a complaint (who, when, from -> to, note)."""
+
+    class Action(models.TextChoices):
+        INTAKE = "intake", _("Received")
+        ACCEPT = "accept", _("Accepted")
+        START = "start", _("Work started")
+        TRANSFER = "transfer", _("Transferred")
+        REPLY = "reply", _("Replied")
+        CLOSE = "close", _("Closed")
+        REOPEN = "reopen", _("Reopened")
+        COMPENSATE = "compensate", _("Compensation granted")
+        RATE = "rate", _("Rated by the member")
+        FOLLOW_UP = "follow_up", _("Follow-up call")
+        BREACH = "breach", _("Time limit breached")
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(_("time"))
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(_("by"), max_length=150)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("complaint event")
+        verbose_name_plural = _("complaint events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["complaint", "at"])]
+
+
+class BreachKind(models.TextChoices):
+    ACCEPT = "accept", _("Not accepted in time")
+    REPLY = "reply", _("Not replied in time")
+    CLOSE = "close", _("Not closed in time")
+
+
+class Escalation(models.Model):
+    """A breached time limit, escalated once per complaint and kind to the store's manager (SD-2)."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="escalations")
+    kind = models.CharField(_("breach"), max_length=8, choices=BreachKind.choices)
+    due = models.DateTimeField(_("was due"))
+    at = models.DateTimeField(_("escalated at"))
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("store manager"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        ordering = ["-at"]
+        constraints = [models.UniqueConstraint(fields=["complaint", "kind"], name="escalation_once_per_kind")]
+
+
+class StaffNotice(models.Model):
+    """A notice to a staff user (escalations for now), shown on the desk complaint queue."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.CASCADE,
+                             related_name="service_notices")
+    complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(_("kind"), max_length=32)
+    text = models.CharField(_("text"), max_length=300)
+    created_at = models.DateTimeField(_("time"))
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff notice")
+        verbose_name_plural = _("staff notices")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "complaint", "kind"], name="staff_notice_once_per_event")
+        ]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+
+class Compensation(models.Model):
+    """Compensation on a complaint, at most one of each kind, always through the ledger/coupon services."""
+
+    class Kind(models.TextChoices):
+        POINTS = "points", _("Points")
+        COUPON = "coupon", _("Coupon")
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="compensations")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    points = models.BigIntegerField(_("points"), null=True, blank=True)
+    entry = models.ForeignKey("points.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    coupon = models.ForeignKey("points.Coupon", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.PROTECT,
+                              related_name="+")
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("compensation")
+        verbose_name_plural = _("compensations")
+        constraints = [models.UniqueConstraint(fields=["complaint", "kind"], name="compensation_once_per_kind")]
+
+
+class ComplaintRating(models.Model):
+    """The member's rating of the handling (1-5 plus comment), once per complaint."""
+
+    complaint = models.OneToOneField(Complaint, on_delete=models.PROTECT, related_name="rating")
+    score = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("complaint rating")
+        verbose_name_plural = _("complaint ratings")
+        constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="rating_1_to_5")]
+
+
+class FollowUpCall(models.Model):
+    """回访电话 after a complaint is closed; a call that reached the customer closes the loop."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="follow_ups")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.PROTECT,
+                              related_name="+")
+    at = models.DateTimeField(_("time"))
+    reached = models.BooleanField(_("customer reached"))
+    outcome = models.TextField(_("outcome"))
+
+    class Meta:
+        verbose_name = _("follow-up call")
+        verbose_name_plural = _("follow-up calls")
+        ordering = ["at", "id"]
+
+
+# ---------------------------------------------------------------- consultations and suggestions (SD-4)
+
+
+class Consultation(models.Model):
+    """咨询 / 建议: logged like complaints, simpler workflow (received -> answered -> closed)."""
+
+    class Kind(models.TextChoices):
+        CONSULTATION = "consultation", _("Consultation")
+        SUGGESTION = "suggestion", _("Suggestion")
+
+    class Category(models.TextChoices):
+        MEMBERSHIP = "membership", _("Membership and tiers")
+        POINTS = "points", _("Points and gifts")
+        PRODUCTS = "products", _("Products")
+        STORE = "store", _("Store services and facilities")
+        EVENTS = "events", _("Events and promotions")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT,
+                              related_name="consultations")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="consultations")
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
+    question = models.TextField(_("question or suggestion"))
+    answer = models.TextField(_("answer"), blank=True)
+    faq = models.ForeignKey("FaqArticle", verbose_name=_("FAQ article"), null=True, blank=True,
+                            on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("consultation or suggestion")
+        verbose_name_plural = _("consultations and suggestions")
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["store", "status"])]
+
+
+class ConsultationEvent(models.Model):
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(_("time"))
+    action = models.CharField(_("action"), max_length=16)
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(_("by"), max_length=150)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("consultation event")
+        verbose_name_plural = _("consultation events")
+        ordering = ["at", "id"]
+
+
+class FaqArticle(models.Model):
+    """Knowledge base article. `title_tokens` / `body_tokens` are character unigrams and bigrams
+    (service_desk.search) kept by the service; `tokens` is their union under a GIN index, so search
+    needs no database extension."""
+
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    category = models.CharField(_("category"), max_length=16, choices=Consultation.Category.choices)
+    published = models.BooleanField(_("published"), default=False)
+    title_tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False)
+    body_tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False)
+    tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("FAQ article")
+        verbose_name_plural = _("FAQ articles")
+        ordering = ["title"]
+        indexes = [GinIndex(fields=["tokens"], name="faq_tokens_gin")]
+
+    def __str__(self) -> str:
+        return self.title

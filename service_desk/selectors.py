@@ -1,0 +1,175 @@
+"""Reads of the service desk: scoped lists sorted by the nearest open deadline, the clocks shown on
+every list and page, the member's own complaints, FAQ search and the compliance report (SD-2)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import Case, Count, F, Q, QuerySet, When
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import NotFound
+from members import scope
+from members.models import Member
+
+from . import search
+from .models import Complaint, ComplaintStatus, Consultation, FaqArticle, StaffNotice
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+NEXT_DUE = Case(
+    When(accepted_at__isnull=True, then=F("accept_due")),
+    When(first_replied_at__isnull=True, then=F("reply_due")),
+    When(closed_at__isnull=True, then=F("close_due")),
+    default=None,
+)
+
+
+def complaint_list_for_staff(user) -> QuerySet[Complaint]:
+    qs = Complaint.objects.select_related("store", "member", "member__tier", "department", "assignee")
+    return scope.filter_by_store(user, qs, field="store")
+
+
+def complaint_queue(user, *, status: str = "", store_id: int | None = None, category: str = "",
+                    open_only: bool = True) -> QuerySet[Complaint]:
+    """The desk queue: nearest open deadline first, closed complaints last."""
+    qs = complaint_list_for_staff(user).annotate(next_due=NEXT_DUE)
+    if status:
+        qs = qs.filter(status=status)
+    elif open_only:
+        qs = qs.exclude(status=ComplaintStatus.CLOSED)
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if category:
+        qs = qs.filter(category=category)
+    return qs.order_by(F("next_due").asc(nulls_last=True), "pk")
+
+
+def complaint_get_for_staff(user, complaint_id) -> Complaint:
+    complaint = complaint_list_for_staff(user).filter(pk=complaint_id).first()
+    if complaint is None:
+        raise NotFound(_("No such complaint."))
+    return complaint
+
+
+def complaints_for_member(member: Member) -> QuerySet[Complaint]:
+    return Complaint.objects.filter(member=member).select_related("store", "rating").order_by("-received_at", "-pk")
+
+
+def complaint_get_for_member(member: Member, complaint_id) -> Complaint:
+    """Another member's complaint looks like a missing one (SEC-3)."""
+    try:
+        complaint_id = int(complaint_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("No such complaint.")) from None
+    complaint = complaints_for_member(member).filter(pk=complaint_id).first()
+    if complaint is None:
+        raise NotFound(_("No such complaint."))
+    return complaint
+
+
+def unread_notices(user) -> QuerySet[StaffNotice]:
+    return StaffNotice.objects.filter(user=user, read_at__isnull=True).select_related("complaint")
+
+
+def consultation_list_for_staff(user) -> QuerySet[Consultation]:
+    qs = Consultation.objects.select_related("store", "member")
+    return scope.filter_by_store(user, qs, field="store")
+
+
+def faq_search(query: str, *, published_only: bool = True) -> QuerySet[FaqArticle]:
+    qs = FaqArticle.objects.all()
+    if published_only:
+        qs = qs.filter(published=True)
+    return search.rank(qs, query)
+
+
+# ---------------------------------------------------------------- clocks
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One time limit as shown: `state` is met / late (done after the limit) / open / overdue."""
+
+    label: str
+    due: dt.datetime
+    done_at: dt.datetime | None
+    state: str
+    minutes: int  # left (open), over (overdue / late), 0 when met
+
+    @property
+    def text(self) -> str:
+        return {
+            "met": _("met"),
+            "late": _("late by %(t)s") % {"t": duration(self.minutes)},
+            "open": _("%(t)s left") % {"t": duration(self.minutes)},
+            "overdue": _("overdue by %(t)s") % {"t": duration(self.minutes)},
+        }[self.state]
+
+    @property
+    def due_local(self) -> dt.datetime:
+        return self.due.astimezone(SHANGHAI)
+
+
+def duration(minutes: int) -> str:
+    hours, mins = divmod(max(minutes, 0), 60)
+    return _("%(h)d h %(m)02d min") % {"h": hours, "m": mins}
+
+
+def _clock(label: str, due: dt.datetime, done_at: dt.datetime | None, now: dt.datetime) -> Clock:
+    if done_at is not None:
+        late = int((done_at - due).total_seconds() // 60)
+        return Clock(label, due, done_at, "late" if late > 0 else "met", max(late, 0))
+    left = (due - now).total_seconds()
+    if left >= 0:
+        return Clock(label, due, None, "open", int(left // 60))
+    return Clock(label, due, None, "overdue", int(-left // 60) or 1)
+
+
+def complaint_clocks(complaint: Complaint, *, now: dt.datetime | None = None) -> list[Clock]:
+    now = now or timezone.now()
+    return [
+        _clock(_("Accept"), complaint.accept_due, complaint.accepted_at, now),
+        _clock(_("Reply"), complaint.reply_due, complaint.first_replied_at, now),
+        _clock(_("Close"), complaint.close_due, complaint.closed_at, now),
+    ]
+
+
+def complaint_current_clock(complaint: Complaint, *, now: dt.datetime | None = None) -> Clock | None:
+    """The clock of the next step still to do (None when closed)."""
+    for clock in complaint_clocks(complaint, now=now):
+        if clock.done_at is None:
+            return clock
+    return None
+
+
+# ---------------------------------------------------------------- compliance (SD-2 report)
+
+
+def compliance_rates(user, *, start: dt.date, end: dt.date, now: dt.datetime | None = None,
+                     by_month: bool = False) -> list[dict]:
+    """Accepted / replied / closed on time per store (and month) for complaints received from `start`
+    to `end` inclusive (Shanghai dates). A step counts once it is done or its limit has passed: the
+    rate is done-in-time ÷ (done + overdue); steps still within their limit are left out."""
+    now = now or timezone.now()
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=SHANGHAI)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI)
+    qs = complaint_list_for_staff(user).filter(received_at__gte=lo, received_at__lt=hi)
+    keys = ["store_id", "store__code", "store__name"]
+    if by_month:
+        qs = qs.annotate(month=TruncMonth("received_at", tzinfo=SHANGHAI))
+        keys.append("month")
+    aggregates = {"total": Count("pk")}
+    for step, due, done in (("accept", "accept_due", "accepted_at"), ("reply", "reply_due", "first_replied_at"),
+                            ("close", "close_due", "closed_at")):
+        aggregates[f"{step}_counted"] = Count("pk", filter=Q(**{f"{done}__isnull": False}) | Q(**{f"{due}__lt": now}))
+        aggregates[f"{step}_on_time"] = Count("pk", filter=Q(**{f"{done}__lte": F(due)}))
+    rows = list(qs.order_by().values(*keys).annotate(**aggregates).order_by("store__code", *keys[3:]))
+    for row in rows:
+        for step in ("accept", "reply", "close"):
+            counted = row[f"{step}_counted"]
+            row[f"{step}_rate"] = round(100 * row[f"{step}_on_time"] / counted, 1) if counted else None
+    return rows

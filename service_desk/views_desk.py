@@ -1,0 +1,327 @@
+"""Desk pages of the service desk (SD-1..4): complaint queue with clocks and the manager's notices,
+intake, the complaint page with its actions, consultations, FAQ search and the compliance report.
+
+Reads go through service_desk.selectors (store scope); writes through service_desk.services. A
+domain error re-renders the page with the message and its status (409 for an illegal step)."""
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.errors import MemberHubError, NotFound
+from members.models import Member
+from members.views_desk import _need, staff_required
+
+from . import selectors, services
+from .forms import (
+    CompensationForm,
+    ComplaintIntakeForm,
+    ConsultationAnswerForm,
+    ConsultationForm,
+    FollowUpForm,
+    QueueFilterForm,
+    ReportForm,
+    TransferForm,
+    TransitionForm,
+    add_domain_error,
+)
+from .models import ComplaintStatus, Consultation, StaffNotice
+
+PAGE_SIZE = 50
+S = ComplaintStatus
+
+# Buttons the complaint page offers per status (the service enforces the same table).
+ACTIONS_BY_STATUS = {
+    S.RECEIVED: ["accept"],
+    S.ACCEPTED: ["start", "transfer", "reply"],
+    S.IN_PROGRESS: ["transfer", "reply"],
+    S.REPLIED: ["close", "reopen"],
+    S.CLOSED: ["reopen"],
+}
+
+
+def _member_by_no(member_no: str) -> Member | None:
+    member_no = (member_no or "").strip()
+    if not member_no:
+        return None
+    member = Member.objects.filter(member_no=member_no).select_related("tier").first()
+    if member is None:
+        raise MemberHubError(_("No such member."), fields={"member_no": [_("No such member.")]})
+    return member
+
+
+# ---------------------------------------------------------------- complaints
+
+
+@staff_required
+def complaint_queue(request):
+    _need(request.user, "service_desk.view_complaint")
+    form = QueueFilterForm(request.GET or None, user=request.user)
+    values = form.cleaned_data if form.is_valid() else {}
+    store = values.get("store")
+    qs = selectors.complaint_queue(request.user, status=values.get("status", ""),
+                                   store_id=store.pk if store else None, category=values.get("category", ""))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [(c, selectors.complaint_current_clock(c, now=now)) for c in page.object_list]
+    return render(request, "service_desk/desk/queue.html", {
+        "form": form, "page": page, "rows": rows,
+        "notices": selectors.unread_notices(request.user)[:50],
+        "can_add": request.user.has_perm("service_desk.add_complaint"),
+    })
+
+
+@staff_required
+@require_POST
+def notice_read(request):
+    StaffNotice.objects.filter(user=request.user, pk=request.POST.get("id") or 0, read_at__isnull=True).update(
+        read_at=timezone.now())
+    return redirect("sd_desk:queue")
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def complaint_new(request):
+    _need(request.user, "service_desk.add_complaint")
+    form = ComplaintIntakeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint = services.complaint_file(
+                channel=data["channel"], category=data["category"], severity=data["severity"], store=data["store"],
+                member=_member_by_no(data["member_no"]), contact_name=data["contact_name"],
+                order_no=data["order_no"], description=data["description"], department=data["department"],
+                assignee=data["assignee"], staff=request.user,
+            )
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Complaint #%(id)s recorded.") % {"id": complaint.pk})
+            return redirect(f"{_url('complaint')}?id={complaint.pk}")
+    return render(request, "service_desk/desk/complaint_new.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+def _url(name: str) -> str:
+    from django.urls import reverse
+
+    return reverse(f"sd_desk:{name}")
+
+
+def _detail_context(request, complaint, **extra) -> dict:
+    user = request.user
+    context = {
+        "complaint": complaint,
+        "clocks": selectors.complaint_clocks(complaint),
+        "events": complaint.events.select_related("actor"),
+        "compensations": complaint.compensations.select_related("coupon__type", "staff"),
+        "follow_ups": complaint.follow_ups.select_related("staff"),
+        "rating": getattr(complaint, "rating", None),
+        "actions": ACTIONS_BY_STATUS.get(complaint.status, []) if user.has_perm("service_desk.handle_complaint")
+        else [],
+        "transition_form": TransitionForm(),
+        "transfer_form": TransferForm(user=user),
+        "can_compensate": user.has_perm("service_desk.compensate_complaint") and complaint.member_id
+        and complaint.status != S.RECEIVED,
+        "compensation_form": CompensationForm(),
+        "can_follow_up": user.has_perm("service_desk.add_followupcall") and complaint.status == S.CLOSED
+        and complaint.loop_closed_at is None,
+        "follow_up_form": FollowUpForm(),
+    }
+    context.update(extra)
+    return context
+
+
+def _complaint(request, value):
+    try:
+        return selectors.complaint_get_for_staff(request.user, int(value))
+    except (TypeError, ValueError):
+        raise NotFound(_("No such complaint.")) from None
+
+
+@staff_required
+def complaint_detail(request):
+    _need(request.user, "service_desk.view_complaint")
+    complaint = _complaint(request, request.GET.get("id"))
+    return render(request, "service_desk/desk/complaint.html", _detail_context(request, complaint))
+
+
+def _redisplay(request, complaint, exc: MemberHubError, **forms):
+    complaint = selectors.complaint_get_for_staff(request.user, complaint.pk)
+    return render(request, "service_desk/desk/complaint.html",
+                  _detail_context(request, complaint, action_error=exc.message, **forms), status=exc.status)
+
+
+@staff_required
+@require_POST
+def complaint_action(request):
+    _need(request.user, "service_desk.handle_complaint")
+    complaint = _complaint(request, request.POST.get("id"))
+    action = request.POST.get("action", "")
+    transfer = TransferForm(request.POST, user=request.user) if action == "transfer" else None
+    department = assignee = None
+    if transfer is not None:
+        if not transfer.is_valid():
+            return _redisplay(request, complaint, MemberHubError(_("Choose a department or an assignee.")),
+                              transfer_form=transfer)
+        department, assignee = transfer.cleaned_data["department"], transfer.cleaned_data["assignee"]
+    try:
+        services.complaint_transition(complaint=complaint, action=action, staff=request.user,
+                                      note=request.POST.get("note", ""), department=department, assignee=assignee)
+    except MemberHubError as exc:
+        return _redisplay(request, complaint, exc)
+    messages.success(request, _("Done."))
+    return redirect(f"{_url('complaint')}?id={complaint.pk}")
+
+
+@staff_required
+@require_POST
+def complaint_compensate(request):
+    _need(request.user, "service_desk.compensate_complaint")
+    complaint = _complaint(request, request.POST.get("id"))
+    form = CompensationForm(request.POST)
+    if not form.is_valid():
+        return _redisplay(request, complaint, MemberHubError(_("Please correct the marked fields.")),
+                          compensation_form=form)
+    try:
+        services.complaint_compensate(complaint=complaint, staff=request.user, reason=form.cleaned_data["reason"],
+                                      points=form.cleaned_data["points"], coupon_type=form.cleaned_data["coupon_type"])
+    except MemberHubError as exc:
+        add_domain_error(form, exc)
+        return _redisplay(request, complaint, exc, compensation_form=form)
+    messages.success(request, _("Compensation granted."))
+    return redirect(f"{_url('complaint')}?id={complaint.pk}")
+
+
+@staff_required
+@require_POST
+def complaint_follow_up(request):
+    _need(request.user, "service_desk.add_followupcall")
+    complaint = _complaint(request, request.POST.get("id"))
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        return _redisplay(request, complaint, MemberHubError(_("Write the outcome of the call.")),
+                          follow_up_form=form)
+    try:
+        services.complaint_follow_up(complaint=complaint, staff=request.user, reached=form.cleaned_data["reached"],
+                                     outcome=form.cleaned_data["outcome"])
+    except MemberHubError as exc:
+        return _redisplay(request, complaint, exc, follow_up_form=form)
+    messages.success(request, _("Follow-up call recorded."))
+    return redirect(f"{_url('complaint')}?id={complaint.pk}")
+
+
+# ---------------------------------------------------------------- consultations and FAQ
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def consultations(request):
+    _need(request.user, "service_desk.view_consultation")
+    form = ConsultationForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        _need(request.user, "service_desk.add_consultation")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.consultation_log(
+                    kind=data["kind"], category=data["category"], channel=data["channel"], store=data["store"],
+                    member=_member_by_no(data["member_no"]), contact_name=data["contact_name"],
+                    question=data["question"], staff=request.user)
+            except MemberHubError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _("Recorded."))
+                return redirect("sd_desk:consultations")
+    status = request.GET.get("status", "")
+    qs = selectors.consultation_list_for_staff(request.user)
+    if status in Consultation.Status.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs.order_by("-received_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "service_desk/desk/consultations.html", {
+        "form": form, "page": page, "status": status, "statuses": Consultation.Status.choices,
+        "answer_form": ConsultationAnswerForm(),
+    }, status=400 if form.errors else 200)
+
+
+@staff_required
+@require_POST
+def consultation_action(request):
+    _need(request.user, "service_desk.change_consultation")
+    item = selectors.consultation_list_for_staff(request.user).filter(pk=request.POST.get("id") or 0).first()
+    if item is None:
+        raise NotFound(_("No such consultation."))
+    form = ConsultationAnswerForm(request.POST)
+    form.is_valid()
+    try:
+        services.consultation_transition(consultation=item, action=request.POST.get("action", ""), staff=request.user,
+                                         answer=form.cleaned_data.get("answer", ""), faq=form.cleaned_data.get("faq"))
+    except MemberHubError as exc:
+        messages.error(request, exc.message)
+        return redirect("sd_desk:consultations")
+    messages.success(request, _("Done."))
+    return redirect("sd_desk:consultations")
+
+
+@staff_required
+def faq(request):
+    _need(request.user, "service_desk.view_faqarticle")
+    query = request.GET.get("q", "").strip()[:100]
+    results = selectors.faq_search(query, published_only=False)[:30] if query else []
+    return render(request, "service_desk/desk/faq.html", {"query": query, "results": results})
+
+
+# ---------------------------------------------------------------- compliance report
+
+
+@staff_required
+def compliance_report(request):
+    _need(request.user, "service_desk.view_compliance_report")
+    form = ReportForm(request.GET or None)
+    start, end = form.period()
+    by_month = form.is_valid() and form.cleaned_data.get("by_month")
+    rows = selectors.compliance_rates(request.user, start=start, end=end, by_month=by_month)
+    if request.GET.get("format") == "csv":
+        return _report_csv(rows, start, end, by_month)
+    chart = {
+        "labels": [r["store__code"] + (f" {r['month']:%Y-%m}" if by_month else "") for r in rows],
+        "series": [
+            {"name": _("Accepted on time"), "data": [r["accept_rate"] for r in rows]},
+            {"name": _("Replied on time"), "data": [r["reply_rate"] for r in rows]},
+            {"name": _("Closed on time"), "data": [r["close_rate"] for r in rows]},
+        ],
+    }
+    return render(request, "service_desk/desk/report.html", {
+        "form": form, "rows": rows, "start": start, "end": end, "by_month": by_month,
+        "chart": chart,
+        "csv_query": request.GET.urlencode(),
+    })
+
+
+def _report_csv(rows, start, end, by_month) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="complaint-compliance-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    header = [_("Store"), _("Name")] + ([_("Month")] if by_month else []) + [
+        _("Complaints"), _("Accepted on time"), _("Accept counted"), _("Accepted on time (%)"),
+        _("Replied on time"), _("Reply counted"), _("Replied on time (%)"),
+        _("Closed on time"), _("Close counted"), _("Closed on time (%)")]
+    writer.writerow(header)
+    for r in rows:
+        writer.writerow([r["store__code"], r["store__name"]] + ([f"{r['month']:%Y-%m}"] if by_month else []) + [
+            r["total"], r["accept_on_time"], r["accept_counted"], _pct(r["accept_rate"]),
+            r["reply_on_time"], r["reply_counted"], _pct(r["reply_rate"]),
+            r["close_on_time"], r["close_counted"], _pct(r["close_rate"])])
+    return response
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value:.1f}"

@@ -1,0 +1,97 @@
+"""Portal pages of the service desk: file a complaint, follow my complaints with their clocks, rate
+the handling, search the FAQ. Every complaint is read through request.member (SEC-3): another
+member's complaint id answers 404 like a missing one."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.errors import MemberHubError, NotFound
+from members.views_portal import _member, portal_member_required
+
+from . import selectors, services
+from .forms import PortalComplaintForm, RatingForm, add_domain_error
+from .models import Channel, Severity
+
+SECTION = {"portal_section": "service"}
+
+
+def _get(member, value):
+    try:
+        return selectors.complaint_get_for_member(member, value)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+@portal_member_required
+def my_complaints(request):
+    member = _member(request)
+    now = timezone.now()
+    rows = [(c, selectors.complaint_current_clock(c, now=now)) for c in selectors.complaints_for_member(member)[:100]]
+    return render(request, "service_desk/portal/complaints.html", {"rows": rows, **SECTION})
+
+
+@portal_member_required
+@require_http_methods(["GET", "POST"])
+def complaint_new(request):
+    member = _member(request)
+    form = PortalComplaintForm(request.POST or None, initial={"store": member.home_store_id})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            complaint = services.complaint_file(
+                channel=Channel.PORTAL, category=data["category"], severity=Severity.NORMAL, store=data["store"],
+                member=member, order_no=data["order_no"], description=data["description"], staff=None,
+            )
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Thank you. Your complaint #%(id)s has been received.") % {"id": complaint.pk})
+            return redirect(f"{reverse('sd_portal:complaint')}?id={complaint.pk}")
+    return render(request, "service_desk/portal/complaint_new.html", {"form": form, **SECTION},
+                  status=400 if form.errors else 200)
+
+
+def _detail(request, complaint, form=None, status=200):
+    rating = getattr(complaint, "rating", None)
+    can_rate = rating is None and complaint.status in services.RATABLE
+    return render(request, "service_desk/portal/complaint.html", {
+        "complaint": complaint, "clocks": selectors.complaint_clocks(complaint), "rating": rating,
+        "can_rate": can_rate, "form": form or RatingForm(),
+        "events": complaint.events.exclude(action="breach").only("at", "action", "to_status"), **SECTION,
+    }, status=status)
+
+
+@portal_member_required
+def complaint_detail(request):
+    return _detail(request, _get(_member(request), request.GET.get("id")))
+
+
+@portal_member_required
+@require_POST
+def complaint_rate(request):
+    member = _member(request)
+    complaint = _get(member, request.POST.get("id"))
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, complaint, form, status=400)
+    try:
+        services.complaint_rate(complaint_id=complaint.pk, member=member, score=form.cleaned_data["score"],
+                                comment=form.cleaned_data["comment"])
+    except MemberHubError as exc:
+        add_domain_error(form, exc)
+        return _detail(request, _get(member, complaint.pk), form, status=exc.status)
+    messages.success(request, _("Thank you for your rating."))
+    return redirect(f"{reverse('sd_portal:complaint')}?id={complaint.pk}")
+
+
+@portal_member_required
+def faq(request):
+    query = request.GET.get("q", "").strip()[:100]
+    results = selectors.faq_search(query)[:20] if query else []
+    return render(request, "service_desk/portal/faq.html", {"query": query, "results": results, **SECTION})
