@@ -1,0 +1,1 @@
+"""Writes of member care; one module per concept (visits, surveys, improvement actions)."""
