@@ -1,0 +1,140 @@
+"""RFM (EVAL-1), computed set-wise in PostgreSQL and stored as a snapshot per as-of date.
+
+Definitions, for as-of date D and window W days (defaults: yesterday, 365):
+- A purchase is a points_purchase row whose local (Asia/Shanghai) date lies in (D − W, D]. Refunds
+  are not purchases, and an order refunded in full by the end of D is not a purchase either.
+- The population is the members with at least one purchase.
+- R = D − local date of the member's last purchase (days); F = number of purchases (orders);
+  M = Σ (amount_paid − the refunded share of it) over those purchases. The refunded share is
+  amount_paid × refunded / amount_total (refunds are made against the bill, which includes coupons
+  and the points offset; the tier engine deducts them the same way). Only refunds made by the end
+  of D count, so recomputing a past date gives the same figures.
+- Scores: ceil(5 × CUME_DIST()) over the population, ordered so that a higher score is better
+  (R by days descending, F and M ascending). CUME_DIST gives peers the same value, so equal values
+  get equal scores.
+- Classes: each of R, F, M is "high" or "low" against the population mean (R is high when the days
+  are below the mean, F and M when above it; equal to the mean is low), mapped by
+  models.RFM_CLASS_BY_FLAGS.
+
+The whole computation is one INSERT ... SELECT in one transaction, after deleting that date's rows:
+a re-run replaces the snapshot, and readers never see half of one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.errors import ValidationFailed
+
+from .models import RFM_CLASS_BY_FLAGS, RfmRun
+
+DEFAULT_WINDOW_DAYS = 365
+LOCAL_DAY_SQL = "(p.occurred_at AT TIME ZONE 'Asia/Shanghai')::date"
+# Memory for the hash aggregate and the three window sorts of a million members; the default 4 MB
+# makes PostgreSQL spill them to disk. Set only inside the job's transaction.
+JOB_WORK_MEM = "256MB"
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def window_bounds(as_of: dt.date, window_days: int) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) as aware datetimes covering the local dates (D − W, D]."""
+    return local_midnight(as_of - dt.timedelta(days=window_days - 1)), local_midnight(as_of + dt.timedelta(days=1))
+
+
+def _class_case() -> str:
+    whens = []
+    for (r, f, m), cls in RFM_CLASS_BY_FLAGS.items():
+        whens.append(f"WHEN {'' if r else 'NOT '}r_high AND {'' if f else 'NOT '}f_high "
+                     f"AND {'' if m else 'NOT '}m_high THEN '{cls.value}'")
+    return "CASE " + " ".join(whens) + " END"
+
+
+# Net paid of one purchase, refunds made by the end of the as-of date deducted in proportion.
+NET_PAID_SQL = ("p.amount_paid - CASE WHEN p.amount_total > 0 "
+                "THEN ROUND(p.amount_paid * COALESCE(rf.amount, 0) / p.amount_total, 2) ELSE 0 END")
+
+def purchases_sql(start: str = "start", end: str = "end") -> str:
+    """Purchases with local dates in [%(start)s, %(end)s), their refunds as of %(end)s deducted;
+    fully refunded orders left out. Shared with closeness, which also reads the previous year."""
+    return f"""
+    SELECT p.member_id, {LOCAL_DAY_SQL} AS day, {NET_PAID_SQL} AS net
+    FROM points_purchase p
+    LEFT JOIN (SELECT r.purchase_id, SUM(r.amount) AS amount FROM points_refund r
+               WHERE r.occurred_at < %(end)s GROUP BY r.purchase_id) rf ON rf.purchase_id = p.id
+    WHERE p.occurred_at >= %({start})s AND p.occurred_at < %({end})s
+      AND COALESCE(rf.amount, 0) < p.amount_total
+"""
+
+
+# ROUND(..., 9) before CEIL: 5 × CUME_DIST is computed in floating point, and a product that is a
+# whole number in exact arithmetic (5 × 3/5) must not become 3.0000000000000004 and score 4.
+_SNAPSHOT_SQL = f"""
+WITH agg AS (
+    SELECT p.member_id, %(day)s::date - MAX(p.day) AS recency_days, COUNT(*) AS frequency,
+           SUM(p.net) AS monetary
+    FROM ({purchases_sql()}) p
+    GROUP BY p.member_id
+), scored AS (
+    SELECT a.*,
+           CEIL(ROUND((5 * CUME_DIST() OVER (ORDER BY a.recency_days DESC))::numeric, 9)) AS r_score,
+           CEIL(ROUND((5 * CUME_DIST() OVER (ORDER BY a.frequency))::numeric, 9)) AS f_score,
+           CEIL(ROUND((5 * CUME_DIST() OVER (ORDER BY a.monetary))::numeric, 9)) AS m_score,
+           a.recency_days < AVG(a.recency_days) OVER () AS r_high,
+           a.frequency > AVG(a.frequency) OVER () AS f_high,
+           a.monetary > AVG(a.monetary) OVER () AS m_high
+    FROM agg a
+)
+INSERT INTO evaluation_rfmsnapshot (member_id, as_of, window_days, recency_days, frequency, monetary,
+                                    r_score, f_score, m_score, rfm_class, store_id, tier_id)
+SELECT s.member_id, %(day)s, %(window)s, s.recency_days, s.frequency, s.monetary,
+       s.r_score, s.f_score, s.m_score, {_class_case()}, m.home_store_id, m.tier_id
+FROM scored s JOIN members_member m ON m.id = s.member_id
+"""
+
+_RUN_SQL = """
+SELECT COUNT(*), COALESCE(AVG(recency_days), 0), COALESCE(AVG(frequency), 0), COALESCE(AVG(monetary), 0)
+FROM evaluation_rfmsnapshot WHERE as_of = %s
+"""
+
+
+@dataclass(frozen=True)
+class RfmResult:
+    as_of: dt.date
+    window_days: int
+    population: int
+    seconds: float
+
+
+def default_as_of() -> dt.date:
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+def rfm_compute(*, as_of: dt.date | None = None, window_days: int = DEFAULT_WINDOW_DAYS) -> RfmResult:
+    """Compute and store the RFM snapshot of `as_of`, replacing any earlier one of that date."""
+    as_of = as_of or default_as_of()
+    if window_days < 1 or window_days > 3660:
+        raise ValidationFailed("The window must be between 1 and 3660 days.", code="rfm_window")
+    start, end = window_bounds(as_of, window_days)
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
+        cursor.execute("DELETE FROM evaluation_rfmsnapshot WHERE as_of = %s", [as_of])
+        cursor.execute(_SNAPSHOT_SQL, {"day": as_of, "window": window_days, "start": start, "end": end})
+        cursor.execute(_RUN_SQL, [as_of])
+        population, mean_r, mean_f, mean_m = cursor.fetchone()
+        seconds = time.perf_counter() - started
+        RfmRun.objects.update_or_create(as_of=as_of, defaults={
+            "window_days": window_days, "population": population, "seconds": seconds,
+            "mean_recency_days": Decimal(mean_r).quantize(Decimal("0.0001")),
+            "mean_frequency": Decimal(mean_f).quantize(Decimal("0.0001")),
+            "mean_monetary": Decimal(mean_m).quantize(Decimal("0.0001")),
+        })
+    return RfmResult(as_of=as_of, window_days=window_days, population=population, seconds=seconds)
