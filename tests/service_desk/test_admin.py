@@ -1,0 +1,27 @@
+"""Unfold admin of the service desk: policy editable, FAQ saved through the service, records read-only."""
+from __future__ import annotations
+
+import pytest
+
+from service_desk import selectors, services
+from service_desk.models import Complaint, FaqArticle, SlaPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def test_admin_pages_load_and_faq_save_indexes(admin_client, store, agent):
+    """SD-2: 15 seeded time-limit rows; SD-4: an article saved in the admin is searchable at once."""
+    assert SlaPolicy.objects.count() == 15
+    services.complaint_file(channel="desk", category="other", store=store, description="其他问题投诉",
+                            contact_name="甲", staff=agent)
+    for path in ["slapolicy", "complaint", "complaintevent", "escalation", "faqarticle", "consultation",
+                 "staffnotice", "department", "tierslashortening"]:
+        assert admin_client.get(f"/admin/service_desk/{path}/").status_code == 200, path
+    complaint = Complaint.objects.get()
+    assert admin_client.get(f"/admin/service_desk/complaint/{complaint.pk}/change/").status_code == 200
+    r = admin_client.post("/admin/service_desk/faqarticle/add/", {
+        "title": "积分过期规则", "body": "积分有效期24个月", "category": "points", "published": "on"})
+    assert r.status_code == 302
+    assert FaqArticle.objects.get().tokens
+    assert list(selectors.faq_search("积分过期"))[0].title == "积分过期规则"
+    assert admin_client.get("/admin/service_desk/complaint/add/").status_code == 403
