@@ -46,7 +46,6 @@ def _demo_survey() -> Survey:
 
 
 def seed_care(member_ids: list[int], *, seed: int) -> dict:
-    rng = random.Random(seed)
     today = timezone.localdate()
     scheduled = visits_schedule(day=today)
     # Outcomes for about a third of the open visits of the given members (done by their assignee).
@@ -56,6 +55,7 @@ def seed_care(member_ids: list[int], *, seed: int) -> dict:
     now = timezone.now()
     done = []
     for visit in open_visits:
+        rng = random.Random(f"{seed}:visit:{visit.pk}")  # per row, so a re-run decides the same way
         if rng.random() < 0.35:
             reached = rng.random() < 0.8
             visit.status, visit.done_at, visit.done_by_id = Visit.Status.DONE, now, visit.assignee_id
@@ -75,6 +75,7 @@ def seed_care(member_ids: list[int], *, seed: int) -> dict:
     answered = 0
     members = Member.objects.filter(pk__in=member_ids, status=Member.Status.ACTIVE).order_by("pk")
     for member in members:
+        rng = random.Random(f"{seed}:survey:{member.pk}")
         if rng.random() >= 0.3:
             continue
         base = rng.choice([3, 4, 4, 5])

@@ -52,7 +52,7 @@ def visit_list(request):
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.visit_list_for_staff(request.user, mine=mine).aggregate(
         open=Count("id", filter=Q(status=Visit.Status.OPEN)),
-        overdue=Count("id", filter=Q(overdue=True)),
+        overdue=Count("id", filter=Q(status=Visit.Status.OPEN, due_on__lt=timezone.localdate())),
     )
     query = request.GET.copy()
     query.pop("page", None)
