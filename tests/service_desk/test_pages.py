@@ -178,6 +178,12 @@ def test_compliance_rates_hand_checked(client, store, other_store, agent):
         assert (b["total"], b["accept_counted"], b["accept_rate"]) == (1, 0, None)
         assert "compliance-chart" in response.content.decode() and "vendor/echarts.min.js" in response.content.decode()
         exported = client.get(url("sd_desk:report"), {"start": "2026-11-01", "end": "2026-11-30", "format": "csv"})
+        monthly = client.get(url("sd_desk:report"), {"start": "2026-10-01", "end": "2026-11-30", "by_month": "on"})
+        months = sorted((r["store__code"], f"{r['month']:%Y-%m}", r["total"]) for r in monthly.context["rows"])
+        assert months == sorted([(store.code, "2026-10", 1), (store.code, "2026-11", 3),
+                                 (other_store.code, "2026-11", 1)])
+        assert client.get(url("sd_desk:report"), {"start": "2026-10-01", "end": "2026-11-30", "by_month": "on",
+                                                  "format": "csv"}).status_code == 200
     lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert lines[1][:6] == [store.code, store.name, "3", "1", "3", "33.3"]
     # store scope: the agent's own store only
