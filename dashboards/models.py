@@ -1,0 +1,165 @@
+"""Summary tables behind the dashboards (EVAL-3, EVAL-5).
+
+The nightly jobs in dashboards.jobs fill these set-wise in SQL; the pages read nothing else (besides
+small reference tables: stores, tiers, tags, points settings), so they stay fast on a million
+members. Every table is replaced per date (or period) in one transaction: a re-run changes nothing.
+
+Attribution, so that a store's figures add up to the chain's:
+- member counts (total, new, active, outstanding points, RFM, lifecycle) go to the member's home
+  store and current tier;
+- purchases, refunds and consumption go to the store where the purchase was made (member's tier);
+- ledger entries go to the entry's store, or the member's home store when the entry has none.
+"""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class DailyStoreStats(models.Model):
+    """One row per business day (Asia/Shanghai), store and tier."""
+
+    date = models.DateField(_("date"))
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.CASCADE, related_name="+")
+    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.CASCADE, related_name="+")
+    members_total = models.IntegerField(_("members"), default=0,
+                                        help_text=_("active or suspended, registered by the end of the day"))
+    members_new = models.IntegerField(_("new members"), default=0)
+    members_active = models.IntegerField(_("active members"), default=0,
+                                         help_text=_("with a purchase in the 90 days up to the day"))
+    buyers = models.IntegerField(_("buyers"), default=0, help_text=_("members with a purchase that day"))
+    purchases = models.IntegerField(_("purchases"), default=0)
+    amount = models.DecimalField(_("amount paid"), max_digits=14, decimal_places=2, default=0)
+    refund_amount = models.DecimalField(_("refunded"), max_digits=14, decimal_places=2, default=0)
+    points_issued = models.BigIntegerField(_("points issued"), default=0)
+    points_redeemed = models.BigIntegerField(_("points redeemed"), default=0)
+    points_expired = models.BigIntegerField(_("points expired"), default=0)
+    points_reversed = models.BigIntegerField(_("points reversed"), default=0)
+    points_adjusted = models.BigIntegerField(_("points adjusted (net)"), default=0)
+    points_outstanding = models.BigIntegerField(_("points outstanding"), default=0,
+                                                help_text=_("balances at the end of the day"))
+
+    class Meta:
+        verbose_name = _("daily store figures")
+        verbose_name_plural = _("daily store figures")
+        constraints = [models.UniqueConstraint(fields=["date", "store", "tier"], name="daily_store_stats_once")]
+        indexes = [models.Index(fields=["store", "date"])]
+        permissions = [("view_dashboard", _("Can see the operations dashboards and consumption analysis"))]
+
+
+class DailyTierMoves(models.Model):
+    """Tier changes (TierChange) effective on a day, by home store, from tier, to tier and kind."""
+
+    date = models.DateField(_("date"))
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
+    from_tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
+    to_tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16)
+    members = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["date", "store", "from_tier", "to_tier", "kind"],
+                                               name="daily_tier_moves_once")]
+        indexes = [models.Index(fields=["store", "date"])]
+
+
+class DailyServiceStats(models.Model):
+    """Complaints (service_desk), satisfaction survey answers and follow-up visits (care) per day
+    and store. Rates are kept as numerator and denominator so that any period adds up."""
+
+    date = models.DateField(_("date"))
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
+    complaints_received = models.IntegerField(default=0)
+    complaints_accepted = models.IntegerField(default=0)
+    accepted_on_time = models.IntegerField(default=0)
+    complaints_replied = models.IntegerField(default=0)
+    replied_on_time = models.IntegerField(default=0)
+    complaints_closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    csi_answered = models.IntegerField(default=0)
+    csi_satisfied = models.IntegerField(default=0)
+    visits_due = models.IntegerField(default=0)
+    visits_done_on_time = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["date", "store"], name="daily_service_stats_once")]
+        indexes = [models.Index(fields=["store", "date"])]
+
+
+class ConsumptionCube(models.Model):
+    """会员消费分析 (EVAL-3): purchases of a month ("2026-03") or year ("2026") by store, tier, tag
+    (empty = every member) and one dimension's bucket."""
+
+    class Dimension(models.TextChoices):
+        TOTAL = "total", _("All purchases")
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        AGE_BAND = "age_band", _("Age band")
+        GENDER = "gender", _("Gender")
+        FREQUENCY_BAND = "frequency_band", _("Purchases per member")
+        AMOUNT_BAND = "amount_band", _("Amount per member")
+        BRAND = "brand", _("Brand")
+        CATEGORY = "category", _("Category")
+        WEEKDAY = "weekday", _("Weekday")
+        HOUR = "hour", _("Hour of day")
+
+    period = models.CharField(_("period"), max_length=7)
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey("members.Tag", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices)
+    bucket = models.CharField(_("bucket"), max_length=64)
+    members = models.IntegerField(_("members"), default=0)
+    orders = models.IntegerField(_("orders"), default=0)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period", "store", "tier", "tag", "dimension", "bucket"],
+                                    nulls_distinct=False, name="consumption_cube_cell_once"),
+        ]
+        indexes = [models.Index(fields=["period", "dimension", "store"])]
+
+
+class RfmStats(models.Model):
+    """RFM class mix of one evaluation snapshot (as_of, window) by store and tier."""
+
+    as_of = models.DateField()
+    window_days = models.PositiveIntegerField()
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
+    rfm_class = models.CharField(max_length=24)
+    members = models.IntegerField(default=0)
+    monetary = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["as_of", "window_days", "store", "tier", "rfm_class"],
+                                               name="rfm_stats_once")]
+
+
+class RfmMovement(models.Model):
+    """Members by RFM class in the previous snapshot and in this one ("" = not in that snapshot)."""
+
+    as_of = models.DateField()
+    previous_as_of = models.DateField()
+    window_days = models.PositiveIntegerField()
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
+    from_class = models.CharField(max_length=24, blank=True)
+    to_class = models.CharField(max_length=24, blank=True)
+    members = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["as_of", "window_days", "store", "tier", "from_class", "to_class"], name="rfm_movement_once")]
+
+
+class LifecycleStats(models.Model):
+    """Members by lifecycle stage of one evaluation snapshot, by store and tier."""
+
+    as_of = models.DateField()
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=16)
+    members = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["as_of", "store", "tier", "stage"], name="lifecycle_stats_once")]

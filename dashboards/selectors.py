@@ -1,0 +1,301 @@
+"""Reads behind the dashboards: every figure comes from the summary tables (dashboards.models) and
+a few small reference tables, never from members, purchases or the ledger, so a page costs a
+bounded number of small queries whatever the number of members.
+
+Each page returns `tables` (what the page shows and what CSV / Excel export) and `charts` (the
+ECharts specs the page embeds with json_script; static/dashboards/charts.js draws them).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, Subquery, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from members.models import Member
+from points.models import PointsConfig
+
+from .jobs import AGE_BANDS, AMOUNT_BANDS, FREQUENCY_BANDS, service_sources
+from .models import (
+    ConsumptionCube,
+    DailyServiceStats,
+    DailyStoreStats,
+    DailyTierMoves,
+    LifecycleStats,
+    RfmMovement,
+    RfmStats,
+)
+
+TOP_BUCKETS_IN_CHART = 20
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    note: str = ""
+
+
+def _rate(numerator, denominator) -> float | None:
+    """Percent with one decimal; None when there is nothing to divide (shown as "—", not 0)."""
+    return round(100.0 * float(numerator) / float(denominator), 1) if denominator else None
+
+
+def _store_q(store_ids: list[int] | None, field_name: str = "store_id") -> Q:
+    return Q() if store_ids is None else Q(**{f"{field_name}__in": store_ids})
+
+
+def _chart(kind: str, categories: list, series: list[dict], **extra) -> dict:
+    return {"kind": kind, "categories": [str(c) for c in categories], "series": series, **extra}
+
+
+# ---------------------------------------------------------------- operations overview (EVAL-5)
+
+_DAILY_SUMS = ["members_new", "members_total", "members_active", "buyers", "purchases", "amount", "refund_amount",
+               "points_issued", "points_redeemed", "points_expired", "points_reversed", "points_adjusted",
+               "points_outstanding"]
+
+
+def _rfm_labels() -> dict[str, str]:
+    try:
+        from evaluation.models import RFM_CHINESE_NAMES
+    except ImportError:  # evaluation not installed: show the codes
+        return {}
+    return {str(k.value): f"{v} · {k.label}" for k, v in RFM_CHINESE_NAMES.items()}
+
+
+def _stage_labels() -> dict[str, str]:
+    try:
+        from evaluation.models import LifecycleStage
+    except ImportError:
+        return {}
+    return {c.value: str(c.label) for c in LifecycleStage}
+
+
+def overview(*, store_ids: list[int] | None, date_from: dt.date, date_to: dt.date) -> dict:
+    """The operations dashboard of stores `store_ids` (None: the chain) over [date_from, date_to]."""
+    in_period = Q(date__gte=date_from, date__lte=date_to) & _store_q(store_ids)
+    daily = list(DailyStoreStats.objects.filter(in_period).values("date").annotate(
+        **{name: Sum(name) for name in _DAILY_SUMS}).order_by("date"))
+    last = daily[-1] if daily else None
+    totals = {name: sum((d[name] for d in daily), 0) for name in _DAILY_SUMS}
+
+    tier_mix = list(DailyStoreStats.objects.filter(_store_q(store_ids), date=last["date"] if last else None)
+                    .values("tier__name", "tier__rank").annotate(members=Sum("members_total")).order_by("tier__rank"))
+    tier_moves = list(DailyTierMoves.objects.filter(in_period)
+                      .values("from_tier__name", "from_tier__rank", "to_tier__name", "to_tier__rank", "kind")
+                      .annotate(members=Sum("members")).order_by("from_tier__rank", "to_tier__rank", "kind"))
+
+    # RFM: the latest snapshot on or before the end of the period, and its movement from the one before.
+    latest_rfm = RfmStats.objects.filter(_store_q(store_ids), as_of__lte=date_to).order_by("-as_of").values("as_of")[:1]
+    rfm_mix = list(RfmStats.objects.filter(_store_q(store_ids), as_of=Subquery(latest_rfm))
+                   .values("as_of", "rfm_class").annotate(members=Sum("members"), monetary=Sum("monetary"))
+                   .order_by("rfm_class"))
+    rfm_moves = list(RfmMovement.objects.filter(_store_q(store_ids), as_of=Subquery(latest_rfm))
+                     .values("previous_as_of", "from_class", "to_class").annotate(members=Sum("members"))
+                     .order_by("from_class", "to_class"))
+    lifecycle = list(LifecycleStats.objects.filter(_store_q(store_ids), as_of__gte=date_from, as_of__lte=date_to)
+                     .values("as_of", "stage").annotate(members=Sum("members")).order_by("as_of", "stage"))
+    service = list(DailyServiceStats.objects.filter(in_period).values("store__code", "store__name").annotate(
+        **{name: Sum(name) for name in _SERVICE_SUMS}).order_by("store__code"))
+    offset_rate = PointsConfig.get().offset_points_per_yuan
+
+    tables, charts = {}, {}
+    liability_yuan = (Decimal(last["points_outstanding"]) / offset_rate).quantize(Decimal("0.01")) if last else None
+    redemption_rate = _rate(totals["points_redeemed"], totals["points_issued"])
+    as_of = last["date"] if last else None
+    tables["kpis"] = Table("kpis", _("Key figures"), [_("Figure"), _("Value")], [
+        [_("Members at the end of the period"), last["members_total"] if last else None],
+        [_("New members in the period"), totals["members_new"]],
+        [_("Active members (a purchase in the last 90 days)"), last["members_active"] if last else None],
+        [_("Purchases"), totals["purchases"]],
+        [_("Amount paid (yuan)"), totals["amount"]],
+        [_("Refunded (yuan)"), totals["refund_amount"]],
+        [_("Points issued"), totals["points_issued"]],
+        [_("Points redeemed"), totals["points_redeemed"]],
+        [_("Points expired"), totals["points_expired"]],
+        [_("Points reversed by refunds"), totals["points_reversed"]],
+        [_("Points adjusted (net)"), totals["points_adjusted"]],
+        [_("Points outstanding at the end of the period"), last["points_outstanding"] if last else None],
+        [_("Outstanding liability (yuan at %(rate)s points per yuan)") % {"rate": offset_rate}, liability_yuan],
+        [_("Redemption rate (redeemed ÷ issued, %)"), redemption_rate],
+    ], note=_("Figures up to %(date)s.") % {"date": as_of} if as_of else _("No figures for this period yet."))
+    tables["daily"] = Table("daily", _("Day by day"), [
+        _("Date"), _("New members"), _("Members"), _("Active members"), _("Buyers"), _("Purchases"),
+        _("Amount paid"), _("Refunded"), _("Points issued"), _("Points redeemed"), _("Points expired"),
+        _("Points outstanding")],
+        [[d["date"], d["members_new"], d["members_total"], d["members_active"], d["buyers"], d["purchases"],
+          d["amount"], d["refund_amount"], d["points_issued"], d["points_redeemed"], d["points_expired"],
+          d["points_outstanding"]] for d in daily])
+    dates = [d["date"].isoformat() for d in daily]
+    charts["members"] = _chart("line", dates, [
+        {"name": _("New members"), "data": [d["members_new"] for d in daily]},
+        {"name": _("Buyers"), "data": [d["buyers"] for d in daily]}])
+    charts["sales"] = _chart("bar", dates, [
+        {"name": _("Amount paid"), "data": [float(d["amount"]) for d in daily]},
+        {"name": _("Purchases"), "data": [d["purchases"] for d in daily], "axis": 1, "type": "line"}])
+    charts["points"] = _chart("line", dates, [
+        {"name": _("Points issued"), "data": [d["points_issued"] for d in daily]},
+        {"name": _("Points redeemed"), "data": [d["points_redeemed"] for d in daily]},
+        {"name": _("Points expired"), "data": [d["points_expired"] for d in daily]}])
+
+    mix_total = sum(t["members"] for t in tier_mix)
+    tables["tier_mix"] = Table("tier_mix", _("Tier mix"), [_("Tier"), _("Members"), _("Share (%)")],
+                               [[t["tier__name"], t["members"], _rate(t["members"], mix_total)] for t in tier_mix])
+    charts["tier_mix"] = _chart("pie", [t["tier__name"] for t in tier_mix],
+                                [{"name": _("Members"), "data": [t["members"] for t in tier_mix]}])
+    tables["tier_moves"] = Table("tier_moves", _("Tier movements"), [_("From"), _("To"), _("Kind"), _("Members")],
+                                 [[t["from_tier__name"], t["to_tier__name"], t["kind"], t["members"]]
+                                  for t in tier_moves])
+
+    rfm_names = _rfm_labels()
+    rfm_total = sum(r["members"] for r in rfm_mix)
+    rfm_as_of = rfm_mix[0]["as_of"] if rfm_mix else None
+    tables["rfm_mix"] = Table("rfm_mix", _("RFM class mix"), [_("RFM class"), _("Members"), _("Share (%)"),
+                                                              _("Amount in the window")],
+                              [[rfm_names.get(r["rfm_class"], r["rfm_class"]), r["members"],
+                                _rate(r["members"], rfm_total), r["monetary"]] for r in rfm_mix],
+                              note=(_("Snapshot of %(date)s.") % {"date": rfm_as_of}) if rfm_as_of
+                              else _("No RFM snapshot on or before the end of the period."))
+    charts["rfm_mix"] = _chart("bar", [rfm_names.get(r["rfm_class"], r["rfm_class"]) for r in rfm_mix],
+                               [{"name": _("Members"), "data": [r["members"] for r in rfm_mix]}], horizontal=True)
+    outside = _("(not in the population)")
+    tables["rfm_moves"] = Table(
+        "rfm_moves", _("RFM class movement"), [_("Previous class"), _("Class now"), _("Members")],
+        [[rfm_names.get(r["from_class"], r["from_class"]) or outside,
+          rfm_names.get(r["to_class"], r["to_class"]) or outside, r["members"]] for r in rfm_moves],
+        note=(_("From the snapshot of %(previous)s to %(date)s.") % {"previous": rfm_moves[0]["previous_as_of"],
+                                                                       "date": rfm_as_of}) if rfm_moves else "")
+
+    stage_names = _stage_labels()
+    tables["lifecycle"] = Table("lifecycle", _("Lifecycle stages"), [_("As of"), _("Stage"), _("Members")],
+                                [[r["as_of"], stage_names.get(r["stage"], r["stage"]), r["members"]] for r in lifecycle])
+    stage_dates = sorted({r["as_of"] for r in lifecycle})
+    by_stage: dict[str, dict] = {}
+    for r in lifecycle:
+        by_stage.setdefault(r["stage"], {})[r["as_of"]] = r["members"]
+    charts["lifecycle"] = _chart("bar", [d.isoformat() for d in stage_dates], [
+        {"name": stage_names.get(stage, stage), "data": [values.get(d, 0) for d in stage_dates]}
+        for stage, values in by_stage.items()], stack=True)
+
+    tables["service"], charts["service"] = _service_table(service)
+    return {"tables": tables, "charts": charts, "as_of": as_of, "liability_yuan": liability_yuan,
+            "redemption_rate": redemption_rate, "totals": totals, "last": last, "offset_rate": offset_rate,
+            "service_sources": service_sources()}
+
+
+_SERVICE_SUMS = ["complaints_received", "complaints_accepted", "accepted_on_time", "complaints_replied",
+                 "replied_on_time", "complaints_closed", "closed_on_time", "csi_answered", "csi_satisfied",
+                 "visits_due", "visits_done_on_time"]
+
+
+def _service_table(service: list[dict]) -> tuple[Table, dict]:
+    columns = [_("Store"), _("Complaints received"), _("Accepted on time (%)"), _("First reply on time (%)"),
+               _("Closed"), _("Closed on time (%)"), _("CSI (%)"), _("Survey answers"), _("Visits due"),
+               _("Visits done on time (%)")]
+
+    def row(label, s):
+        return [label, s["complaints_received"], _rate(s["accepted_on_time"], s["complaints_accepted"]),
+                _rate(s["replied_on_time"], s["complaints_replied"]), s["complaints_closed"],
+                _rate(s["closed_on_time"], s["complaints_closed"]), _rate(s["csi_satisfied"], s["csi_answered"]),
+                s["csi_answered"], s["visits_due"], _rate(s["visits_done_on_time"], s["visits_due"])]
+
+    rows = [row(f"{s['store__code']} {s['store__name']}", s) for s in service]
+    if len(service) > 1:
+        rows.append(row(_("All"), {name: sum(s[name] for s in service) for name in _SERVICE_SUMS}))
+    chart = _chart("bar", [r[0] for r in rows], [
+        {"name": _("Closed on time (%)"), "data": [r[5] for r in rows]},
+        {"name": _("CSI (%)"), "data": [r[6] for r in rows]},
+        {"name": _("Visits done on time (%)"), "data": [r[9] for r in rows]}])
+    return Table("service", _("Complaints, satisfaction and follow-up visits"), columns, rows,
+                 note=_("On time: accepted, first replied and closed by the deadline of the complaint's "
+                        "time limit; CSI: satisfied ÷ answered on the overall question; visits: done by the "
+                        "due date.")), chart
+
+
+# ---------------------------------------------------------------- consumption analysis (EVAL-3)
+
+DIMENSIONS = [d for d in ConsumptionCube.Dimension if d != ConsumptionCube.Dimension.TOTAL]
+_WEEKDAYS = [gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"), gettext_lazy("Thursday"),
+             gettext_lazy("Friday"), gettext_lazy("Saturday"), gettext_lazy("Sunday")]
+# Dimensions whose buckets have a natural order (the rest are sorted by amount).
+_ORDERED = {
+    "age_band": [code for code, _low in AGE_BANDS] + [""],
+    "frequency_band": [code for code, _low in FREQUENCY_BANDS],
+    "amount_band": [code for code, _low in AMOUNT_BANDS],
+    "weekday": [str(i) for i in range(1, 8)],
+    "hour": [str(i) for i in range(24)],
+    "gender": ["F", "M", "U", ""],
+}
+
+
+def bucket_label(dimension: str, bucket: str) -> str:
+    if bucket == "":
+        return _("Not recorded")
+    if dimension == "gender":
+        return str(dict(Member.Gender.choices).get(bucket, bucket))
+    if dimension == "weekday":
+        return str(_WEEKDAYS[int(bucket) - 1])
+    if dimension == "hour":
+        return f"{int(bucket):02d}:00"
+    if dimension == "frequency_band":
+        return _("%(band)s purchases") % {"band": bucket}
+    if dimension == "amount_band":
+        return _("%(band)s yuan") % {"band": bucket}
+    if dimension == "age_band":
+        return _("%(band)s years") % {"band": bucket}
+    return bucket
+
+
+def consumption(*, store_ids: list[int] | None, period: str, tier_id: int | None = None,
+                tag_id: int | None = None) -> dict:
+    """The consumption analysis of one period, for stores `store_ids` (None: the chain), one tier
+    and one tag (None: all)."""
+    qs = ConsumptionCube.objects.filter(_store_q(store_ids), period=period)
+    qs = qs.filter(tag_id=tag_id) if tag_id else qs.filter(tag__isnull=True)
+    if tier_id:
+        qs = qs.filter(tier_id=tier_id)
+    cells = list(qs.values("dimension", "bucket").annotate(
+        members=Sum("members"), orders=Sum("orders"), amount=Sum("amount")).order_by())
+    by_dim: dict[str, list[dict]] = {}
+    for c in cells:
+        by_dim.setdefault(c["dimension"], []).append(c)
+    total = (by_dim.get("total") or [{"members": 0, "orders": 0, "amount": Decimal(0)}])[0]
+
+    tables, charts = {}, {}
+    for dim in DIMENSIONS:
+        rows = by_dim.get(dim.value, [])
+        order = _ORDERED.get(dim.value)
+        if order:
+            rank = {b: i for i, b in enumerate(order)}
+            rows.sort(key=lambda c: rank.get(c["bucket"], len(rank)))
+        else:
+            rows.sort(key=lambda c: (-c["amount"], c["bucket"]))
+        amount_sum = sum((c["amount"] for c in rows), Decimal(0))
+        tables[dim.value] = Table(dim.value, str(dim.label), [
+            str(dim.label), _("Members"), _("Orders"), _("Amount"), _("Amount per order"), _("Share of amount (%)")],
+            [[bucket_label(dim.value, c["bucket"]), c["members"], c["orders"], c["amount"],
+              (c["amount"] / c["orders"]).quantize(Decimal("0.01")) if c["orders"] else None,
+              _rate(c["amount"], amount_sum)] for c in rows])
+        shown = rows if order else rows[:TOP_BUCKETS_IN_CHART]
+        charts[dim.value] = _chart("bar", [bucket_label(dim.value, c["bucket"]) for c in shown], [
+            {"name": _("Amount"), "data": [float(c["amount"]) for c in shown]},
+            {"name": _("Members"), "data": [c["members"] for c in shown], "axis": 1, "type": "line"}])
+    return {"tables": tables, "charts": charts, "total": total,
+            "avg_ticket": (total["amount"] / total["orders"]).quantize(Decimal("0.01")) if total["orders"] else None}
+
+
+def consumption_periods(today: dt.date, *, months: int = 24, years: int = 3) -> list[tuple[str, str]]:
+    """The periods the cube keeps (newest first): months, then years. No query."""
+    choices, y, m = [], today.year, today.month
+    for _i in range(months):
+        choices.append((f"{y}-{m:02d}", f"{y}-{m:02d}"))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    choices += [(str(today.year - i), str(today.year - i)) for i in range(years)]
+    return choices
+

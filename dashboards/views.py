@@ -1,0 +1,75 @@
+"""Desk pages of the dashboards: operations overview (EVAL-5) and consumption analysis (EVAL-3),
+each table downloadable as CSV or Excel. Staff without the chain-wide flag see their store only
+(members.scope); the store filter offers nothing else."""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from members.views_desk import staff_required
+
+from . import selectors
+from .exports import table_response
+from .forms import ConsumptionFilterForm, OverviewFilterForm
+
+PERM_VIEW = "dashboards.view_dashboard"
+FORMATS = ("csv", "xlsx")
+
+
+def _need_view(user) -> None:
+    if not user.has_perm(PERM_VIEW):
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+def _overview_data(request):
+    _need_view(request.user)
+    form = OverviewFilterForm(request.user, request.GET or None)
+    start, end = form.period()
+    data = selectors.overview(store_ids=form.store_ids(), date_from=start, date_to=end)
+    return form, start, end, data
+
+
+@staff_required
+def overview(request):
+    form, start, end, data = _overview_data(request)
+    return render(request, "dashboards/overview.html", {
+        "form": form, "date_from": start, "date_to": end, "data": data, "query": request.GET.urlencode(),
+    })
+
+
+@staff_required
+def overview_export(request, table: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404
+    _form, start, end, data = _overview_data(request)
+    if table not in data["tables"]:
+        raise Http404
+    return table_response(data["tables"][table], fmt, filename=f"{table}-{start}-{end}")
+
+
+def _consumption_data(request):
+    _need_view(request.user)
+    form = ConsumptionFilterForm(request.user, request.GET or None)
+    filters = form.filters()
+    return form, filters, selectors.consumption(**filters)
+
+
+@staff_required
+def consumption(request):
+    form, filters, data = _consumption_data(request)
+    return render(request, "dashboards/consumption.html", {
+        "form": form, "filters": filters, "data": data, "query": request.GET.urlencode(),
+        "blocks": [(d.value, data["tables"][d.value], data["charts"][d.value]) for d in selectors.DIMENSIONS],
+    })
+
+
+@staff_required
+def consumption_export(request, dimension: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404
+    _form, filters, data = _consumption_data(request)
+    if dimension not in data["tables"]:
+        raise Http404
+    return table_response(data["tables"][dimension], fmt, filename=f"consumption-{dimension}-{filters['period']}")
