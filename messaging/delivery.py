@@ -40,6 +40,18 @@ RETURNING m.id
 """
 
 
+_SENT_SQL = """
+UPDATE messaging_message m
+SET status = 'sent', provider = u.provider, provider_id = u.provider_id, sent_at = u.sent_at,
+    next_attempt_at = NULL, error = ''
+FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) AS u(id, provider, provider_id, sent_at)
+WHERE m.id = u.id AND m.status = 'sending'
+"""
+# Successful sends are recorded in runs of this many; a worker that dies mid-run leaves at most
+# this many "sending" (they time out as failed, never resent).
+SENT_FLUSH = 200
+
+
 @dataclass
 class DeliveryResult:
     sent: int = 0
@@ -116,6 +128,7 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
     if max_rate_wait is None:
         max_rate_wait = getattr(settings, "SMS_RATE_MAX_WAIT_SECONDS", 5.0)
     messages = list(Message.objects.filter(pk__in=ids).select_related("member", "template").order_by("pk"))
+    sent: list[tuple] = []
     for message in messages:
         if message.kind == MessageKind.MARKETING and message.member_id and not message.member.marketing_consent:
             # Consent withdrawn while the message waited (quiet hours, a campaign queue): not sent.
@@ -140,14 +153,17 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
             else:
                 result.retry += 1
             continue
-        sent_at = timezone.now()
-        delivered = message.channel == MessageChannel.INBOX
-        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-            status=Message.Status.DELIVERED if delivered else Message.Status.SENT, provider=provider,
-            provider_id=provider_id, sent_at=sent_at, delivered_at=sent_at if delivered else None,
-            next_attempt_at=None, error="",
-        )
+        if message.channel == MessageChannel.INBOX:
+            now_ = timezone.now()
+            Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+                status=Message.Status.DELIVERED, provider=provider, sent_at=now_, delivered_at=now_,
+                next_attempt_at=None, error="")
+        else:
+            sent.append((message.pk, provider, provider_id, timezone.now()))
+            if len(sent) >= SENT_FLUSH:
+                _record_sent(sent)
         result.sent += 1
+    _record_sent(sent)
     if result.deferred:
         # Over the provider's rate: back in the queue, the attempt not counted.
         defer = max(1.0, 1.0 / rate) if rate else 1.0
@@ -159,6 +175,16 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
     return result
 
 
+
+
+def _record_sent(sent: list[tuple]) -> None:
+    """Record a run of successful sends in one statement (one commit, not one per message)."""
+    if not sent:
+        return
+    ids, providers, provider_ids, times = (list(col) for col in zip(*sent, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(_SENT_SQL, [ids, providers, provider_ids, times])
+    sent.clear()
 
 
 def _record_failure(message: Message, error: str, *, retryable: bool, config: MessagingConfig) -> None:
