@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 _GCRA_LUA = """
 local t = redis.call('TIME')
@@ -35,11 +36,10 @@ _local_lock = threading.Lock()
 
 
 def _redis_client():
-    inner = getattr(cache, "_cache", None)
-    get_client = getattr(inner, "get_client", None)
-    if get_client is None or "redis" not in type(cache).__module__:
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
         return None
-    return get_client(write=True)
+    return backend._cache.get_client(write=True)
 
 
 def reserve(provider: str, rate: float, *, max_wait: float) -> float | None:

@@ -184,3 +184,19 @@ def test_gcra_reserve_spacing():
     waits = [ratelimit.reserve("x", 10, max_wait=5) for _ in range(12)]
     assert waits[:10] == [0.0] * 10 and 0.05 < waits[10] <= 0.11 and waits[11] > waits[10]
     assert ratelimit.reserve("x", 10, max_wait=0.01) is None
+
+
+def test_rate_limit_bucket_is_shared_in_redis(settings):
+    """On a Redis cache every worker shares one bucket (atomic script on the Redis clock)."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    provider = f"test-{time.time_ns()}"
+    waits = [ratelimit.reserve(provider, 10, max_wait=5) for _ in range(12)]
+    assert ratelimit._redis_client() is not None
+    assert waits[:10] == [0.0] * 10 and 0.05 < waits[10] <= 0.11 and waits[11] > waits[10]
+    assert ratelimit.reserve(provider, 10, max_wait=0.01) is None
