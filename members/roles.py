@@ -24,6 +24,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_POINTS_READ, "points.add_purchase", "points.add_refund", "tiers.view_tierchange",
         "points.add_giftorder", "points.change_giftorder", "points.add_coupon", "points.change_coupon",
         "points.add_offset", "points.change_offset", "points.add_draw", "points.add_adjustment",
+        "service_desk.view_complaint", "service_desk.add_complaint", "service_desk.view_complaintevent",
+        "service_desk.view_consultation", "service_desk.add_consultation", "service_desk.change_consultation",
+        "service_desk.view_faqarticle",
     ],
     CUSTOMER_SERVICE: [
         "members.view_member", "members.reveal_sensitive", "members.review_member", "members.view_changerequest",
@@ -31,6 +34,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.add_changerequest", "members.view_consentlog", "members.view_memberchange", "members.view_tag",
         "members.view_membertag", "members.view_store", *_POINTS_READ, "tiers.view_tierchange",
         "points.add_adjustment", "points.add_coupon",
+        "service_desk.view_complaint", "service_desk.add_complaint", "service_desk.view_complaintevent",
+        "service_desk.view_consultation", "service_desk.add_consultation", "service_desk.change_consultation",
+        "service_desk.view_faqarticle",
+        "service_desk.handle_complaint", "service_desk.compensate_complaint", "service_desk.add_followupcall",
+        "service_desk.add_faqarticle", "service_desk.change_faqarticle",
     ],
     OPERATIONS_MANAGER: [
         "members.view_member", "members.export_member", "members.import_member", "members.change_member_status",
@@ -48,6 +56,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "points.add_gift", "points.change_gift", "points.add_coupontype", "points.change_coupontype",
         "points.add_lottery", "points.change_lottery", "points.add_prize", "points.change_prize",
         "points.change_giftorder", "points.change_coupon", "points.add_adjustment", "points.approve_adjustment",
+        "service_desk.view_complaint", "service_desk.handle_complaint", "service_desk.compensate_complaint",
+        "service_desk.view_complaintevent", "service_desk.view_compliance_report", "service_desk.view_escalation",
+        "service_desk.view_slapolicy", "service_desk.change_slapolicy", "service_desk.view_tierslashortening",
+        "service_desk.add_tierslashortening", "service_desk.change_tierslashortening",
+        "service_desk.view_department", "service_desk.add_department", "service_desk.change_department",
+        "service_desk.view_consultation", "service_desk.view_faqarticle", "service_desk.add_faqarticle",
+        "service_desk.change_faqarticle", "service_desk.delete_faqarticle",
     ],
     AUDITOR: [
         "members.view_member", "members.view_changerequest", "members.view_memberchange",
@@ -55,6 +70,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "members.view_staffprofile", "members.view_device", "core.view_auditlog", "core.view_jobrun",
         *_POINTS_READ, "points.view_pointsconfig", "points.view_consumption",
         "tiers.view_tierchange", "tiers.view_tierproposal",
+        "service_desk.view_complaint", "service_desk.view_complaintevent", "service_desk.view_escalation",
+        "service_desk.view_compliance_report", "service_desk.view_consultation", "service_desk.view_compensation",
+        "service_desk.view_complaintrating", "service_desk.view_followupcall",
     ],
 }
 
@@ -72,3 +90,21 @@ def ensure_roles(apps) -> None:
         group.permissions.add(*wanted)
     admin_group, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
     admin_group.permissions.set(Permission.objects.all())
+
+
+# Member care (follow-up visits, satisfaction surveys: SD-5, SD-6).
+_SURVEY_BUILD = ["care.view_survey", "care.add_survey", "care.change_survey", "care.view_question",
+                 "care.add_question", "care.change_question", "care.delete_question", "care.view_choice",
+                 "care.add_choice", "care.change_choice", "care.delete_choice"]
+_CARE = {
+    FRONT_DESK: ["care.view_visit", "care.record_visit"],
+    CUSTOMER_SERVICE: ["care.view_visit", "care.record_visit", "care.view_survey", "care.view_survey_report",
+                       "care.view_improvementaction", "care.change_improvementaction"],
+    OPERATIONS_MANAGER: ["care.view_visit", "care.view_visitpolicy", "care.change_visitpolicy", *_SURVEY_BUILD,
+                         "care.distribute_survey", "care.view_survey_report", "care.view_improvementaction",
+                         "care.add_improvementaction", "care.change_improvementaction"],
+    AUDITOR: ["care.view_visit", "care.view_visitpolicy", "care.view_survey", "care.view_question",
+              "care.view_survey_report", "care.view_improvementaction"],
+}
+for _role, _perms in _CARE.items():
+    ROLE_PERMISSIONS[_role].extend(_perms)

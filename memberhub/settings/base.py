@@ -136,6 +136,8 @@ FIELD_ENCRYPTION_KEYS = env.list(
 # HMAC key for exact-match lookup hashes of mobile and ID numbers.
 FIELD_HASH_KEY = env("FIELD_HASH_KEY", default="local-dev-only-hash-key")
 PRIVACY_POLICY_VERSION = env("PRIVACY_POLICY_VERSION", default="2026-11")
+# Absolute address of the site, for links sent by SMS / e-mail (e.g. https://members.example.com).
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="")
 
 # --- SMS codes (MEM-1, SEC-5) ---
 SMS_BACKEND = env("SMS_BACKEND", default="messaging.sms.ConsoleBackend")

@@ -1,11 +1,9 @@
 import datetime as dt
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
 from care.models import Choice, Question, Survey, VisitPolicy
-from care.permissions import attach_role_permissions
 from members.models import Tier
 
 DEFAULT_VISITS = {"normal": 1, "silver": 2, "gold": 4, "platinum": 12}
@@ -13,13 +11,11 @@ DEFAULT_VISITS = {"normal": 1, "silver": 2, "gold": 4, "platinum": 12}
 
 @pytest.fixture(autouse=True)
 def _care_reference(request, _reference_data):
-    """Care permissions on the roles (until members.roles lists them) and the SD-5 visit policies
-    (seeded by care's migration; transactional tests flush them)."""
+    """The SD-5 visit policies (seeded by care's migration; transactional tests flush them)."""
     marker = request.node.get_closest_marker("django_db")
     if not marker:
         return
     request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
-    attach_role_permissions(apps)
     for tier in Tier.objects.all():
         VisitPolicy.objects.get_or_create(tier=tier, defaults={"visits_per_year": DEFAULT_VISITS.get(tier.code, 1)})
 

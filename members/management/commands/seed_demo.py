@@ -299,6 +299,15 @@ def seed_purchase_history(demo: Demo) -> dict:
     return seed_purchases(ids, seed=demo.seed, expiry_months=PointsConfig.get().expiry_months)
 
 
+def seed_service(demo: Demo) -> dict:
+    """Complaints, consultations and FAQ (service desk); visits, a survey with answers (care)."""
+    from care.demo import seed_care
+    from service_desk.demo import seed_complaints
+
+    ids = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
+    return {**seed_complaints(ids, seed=demo.seed), **seed_care(ids, seed=demo.seed)}
+
+
 class Command(BaseCommand):
     help = "Load deterministic demo data: stores, staff logins, members, pending reviews."
 
@@ -332,11 +341,13 @@ class Command(BaseCommand):
             pending = step("sign-ups", seed_pending_signups)
             change = step("change request", seed_change_request)
             history = {"purchases": 0} if no_purchases else step("purchases", seed_purchase_history)
+            service = step("service", seed_service)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Demo data: {len(demo.stores)} stores, {len(demo.staff)} staff logins, {len(demo.member_ids)} members "
             f"+ demo member {DEMO_MEMBER_MOBILE}, {len(pending)} pending sign-ups, "
-            f"{1 if change else 0} pending change request, {history['purchases']} purchases with points "
+            f"{1 if change else 0} pending change request, {history['purchases']} purchases with points, "
+            f"{service.get('complaints', 0)} complaints, {service.get('visits', 0)} visits "
             f"in {elapsed:.1f} s "
             f"({', '.join(timings)})."
         )
