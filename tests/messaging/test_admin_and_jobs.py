@@ -37,6 +37,8 @@ def test_message_list_and_retry_action(admin_client, sms_outbox, django_capture_
         admin_client.post(changelist, {"action": "retry_failed", "_selected_action": [message.pk]})
     message.refresh_from_db()
     assert message.status == Message.Status.SENT and len(sms_outbox) == 1
+    page = admin_client.get(reverse("admin:messaging_message_change", args=[message.pk]))
+    assert page.status_code == 200 and message.event_key in page.content.decode()
     for name in ("inboundmessage", "messagingconfig", "holiday", "messagetemplate"):
         assert admin_client.get(reverse(f"admin:messaging_{name}_changelist")).status_code == 200
 
