@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("points.urls")),
     path("api/v1/", include("tiers.urls")),
     path("portal/", include("members.portal_urls")),
+    path("desk/dashboards/", include("dashboards.urls")),
     path("desk/import/", include("members.import_urls")),
     path("desk/", include("members.desk_urls")),
 ]

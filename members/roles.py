@@ -108,3 +108,6 @@ _CARE = {
 }
 for _role, _perms in _CARE.items():
     ROLE_PERMISSIONS[_role].extend(_perms)
+
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].append("dashboards.view_dashboard")
+ROLE_PERMISSIONS[AUDITOR].append("dashboards.view_dashboard")
