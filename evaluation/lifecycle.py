@@ -24,7 +24,7 @@ from .rfm import JOB_WORK_MEM, default_as_of, local_midnight, purchases_sql, rfm
 
 _SNAPSHOT_SQL = f"""
 WITH last AS (
-    SELECT p.member_id, MAX(p.day) AS day FROM ({purchases_sql("lapsed_start", "end")}) p GROUP BY p.member_id
+    SELECT p.member_id, (MAX(p.occurred_at) AT TIME ZONE 'Asia/Shanghai')::date AS day FROM ({purchases_sql("lapsed_start", "end")}) p GROUP BY p.member_id
 ), rfm AS (
     SELECT s.member_id, s.rfm_class,
            CUME_DIST() OVER (ORDER BY s.monetary DESC) AS top_share

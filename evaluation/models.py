@@ -5,6 +5,12 @@ Snapshots are derived tables: one row per member per as-of date, written set-wis
 jobs (evaluation.rfm / closeness / lifecycle) and replaced as a whole when a date is recomputed.
 `store` and `tier` are the member's home store and tier at the time of the snapshot, so dashboards
 group and scope by them without joining the live member table.
+
+The snapshot foreign keys have no database constraint and no single-column index: the rows are
+written only by one INSERT ... SELECT that joins members_member (so they cannot point nowhere), the
+UNIQUE (member, as_of) index serves lookups by member and the (as_of, store, ...) index the reports.
+With them, inserting a million-member snapshot spent more time in FK checks and index upkeep than in
+computing the RFM (bench/rfm.py).
 """
 from decimal import Decimal
 
@@ -85,8 +91,8 @@ class RfmRun(models.Model):
 class RfmSnapshot(models.Model):
     """RFM of one member on one as-of date (EVAL-1). Only members in the population have a row."""
 
-    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE,
-                               related_name="rfm_snapshots")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE, db_index=False,
+                               db_constraint=False, related_name="rfm_snapshots")
     as_of = models.DateField(_("as of"))
     window_days = models.PositiveSmallIntegerField(_("window (days)"))
     recency_days = models.PositiveIntegerField(_("days since last purchase"))
@@ -97,8 +103,9 @@ class RfmSnapshot(models.Model):
     m_score = models.PositiveSmallIntegerField(_("M score"))
     rfm_class = models.CharField(_("RFM class"), max_length=24, choices=RfmClass.choices)
     store = models.ForeignKey("members.Store", verbose_name=_("home store"), on_delete=models.PROTECT,
-                              related_name="+")
-    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, related_name="+")
+                              db_index=False, db_constraint=False, related_name="+")
+    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, db_index=False,
+                             db_constraint=False, related_name="+")
 
     class Meta:
         verbose_name = _("RFM snapshot")
@@ -178,8 +185,8 @@ class Referral(models.Model):
 class ClosenessSnapshot(models.Model):
     """Closeness of one member on one as-of date (EVAL-2): raw components, score and percentile."""
 
-    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE,
-                               related_name="closeness_snapshots")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE, db_index=False,
+                               db_constraint=False, related_name="closeness_snapshots")
     as_of = models.DateField(_("as of"))
     amount = models.DecimalField(_("yearly amount"), max_digits=12, decimal_places=2)
     amount_previous = models.DecimalField(_("previous year's amount"), max_digits=12, decimal_places=2)
@@ -190,8 +197,9 @@ class ClosenessSnapshot(models.Model):
     percentile = models.DecimalField(_("percentile (0–100)"), max_digits=5, decimal_places=2,
                                      help_text=_("share of the population with this score or lower"))
     store = models.ForeignKey("members.Store", verbose_name=_("home store"), on_delete=models.PROTECT,
-                              related_name="+")
-    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, related_name="+")
+                              db_index=False, db_constraint=False, related_name="+")
+    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, db_index=False,
+                             db_constraint=False, related_name="+")
 
     class Meta:
         verbose_name = _("closeness snapshot")
@@ -242,14 +250,15 @@ class LifecycleRule(models.Model):
 class LifecycleSnapshot(models.Model):
     """Lifecycle stage of one member on one as-of date (EVAL-4)."""
 
-    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE,
-                               related_name="lifecycle_snapshots")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE, db_index=False,
+                               db_constraint=False, related_name="lifecycle_snapshots")
     as_of = models.DateField(_("as of"))
     stage = models.CharField(_("stage"), max_length=16, choices=LifecycleStage.choices)
     days_since_purchase = models.PositiveIntegerField(_("days since last purchase"), null=True, blank=True)
     store = models.ForeignKey("members.Store", verbose_name=_("home store"), on_delete=models.PROTECT,
-                              related_name="+")
-    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, related_name="+")
+                              db_index=False, db_constraint=False, related_name="+")
+    tier = models.ForeignKey("members.Tier", verbose_name=_("tier"), on_delete=models.PROTECT, db_index=False,
+                             db_constraint=False, related_name="+")
 
     class Meta:
         verbose_name = _("lifecycle snapshot")
