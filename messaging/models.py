@@ -226,3 +226,89 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+# ---------------------------------------------------------------- campaigns (messaging.campaigns owns the rules)
+
+
+class Campaign(models.Model):
+    """A marketing or greeting send to an audience (MSG-2, MSG-4): tags / tiers / stores / a saved
+    filter, or an evaluation segment. Planned set-wise into Message rows (event "campaign:<id>"),
+    sent in batches on the sms queue; the counts are the campaign's progress."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PLANNING = "planning", _("Planning")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    name = models.CharField(_("name"), max_length=100)
+    template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
+                                 related_name="campaigns",
+                                 limit_choices_to={"kind__in": [MessageKind.MARKETING, MessageKind.GREETING]})
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices,
+                               default=MessageChannel.SMS)
+    params = models.JSONField(_("template parameters"), default=dict, blank=True,
+                              help_text=_("Values of the template's placeholders other than {name} and {member_no}."))
+    audience = models.JSONField(
+        _("audience"), default=dict, blank=True,
+        help_text=_('e.g. {"tags": ["VIP"], "tiers": ["gold"], "stores": ["S01"], "min_age": 30}'))
+    segment_id = models.BigIntegerField(_("evaluation segment"), null=True, blank=True)
+    scope_store_ids = models.JSONField(_("store scope"), null=True, blank=True,
+                                       help_text=_("Empty: chain-wide. Set from the creator's store scope."))
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT,
+                              db_index=True)
+    audience_count = models.PositiveIntegerField(_("audience"), default=0)
+    skipped_no_consent = models.PositiveIntegerField(_("skipped: no consent"), default=0)
+    skipped_unreachable = models.PositiveIntegerField(_("skipped: no address"), default=0)
+    planned = models.PositiveIntegerField(_("planned"), default=0)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    failed = models.PositiveIntegerField(_("failed"), default=0)
+    cancelled_count = models.PositiveIntegerField(_("cancelled"), default=0)
+    plan_done = models.PositiveIntegerField(_("planning progress"), default=0)
+    plan_total = models.PositiveIntegerField(_("planning total"), default=0)
+    batches_total = models.PositiveIntegerField(_("batches"), default=0)
+    batches_done = models.PositiveIntegerField(_("batches done"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey("auth.User", verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    planned_at = models.DateTimeField(_("planned"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey("auth.User", verbose_name=_("cancelled by"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at", "-id"]
+        permissions = [("send_campaign", _("Can schedule, send and cancel message campaigns"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def event_key(self) -> str:
+        return f"campaign:{self.pk}"
+
+
+class CampaignBatch(models.Model):
+    """One send task's share of a campaign (a few hundred messages): done once, whoever runs it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    size = models.PositiveIntegerField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign batch")
+        verbose_name_plural = _("campaign batches")
+        constraints = [models.UniqueConstraint(fields=["campaign", "number"], name="campaign_batch_once")]

@@ -1,0 +1,15 @@
+"""Desk pages of campaign sends, mounted at /desk/campaigns/ (namespace campaign_desk)."""
+from django.urls import path
+
+from . import campaign_views as views
+
+app_name = "campaign_desk"
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_new, name="new"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path("<int:pk>/progress/", views.campaign_progress_partial, name="progress"),
+    path("<int:pk>/schedule/", views.campaign_schedule_view, name="schedule"),
+    path("<int:pk>/cancel/", views.campaign_cancel_view, name="cancel"),
+]

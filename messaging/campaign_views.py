@@ -1,0 +1,229 @@
+"""Desk pages of campaign sends (operations manager): list, create / edit a draft, audience
+preview after consent and quiet hours, schedule or send now, cancel, progress with failures.
+
+Reads go through messaging.campaigns selectors (store scope), writes through its services."""
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from core.errors import MemberHubError
+from members import scope
+from members.models import Tag, Tier
+from members.views_desk import staff_required
+
+from .campaigns import (
+    CAMPAIGN_CHANNELS,
+    CAMPAIGN_KINDS,
+    campaign_cancel,
+    campaign_create,
+    campaign_get_for_staff,
+    campaign_list_for_staff,
+    campaign_preview,
+    campaign_progress,
+    campaign_schedule,
+    campaign_update,
+)
+from .models import Campaign, MessageTemplate
+
+PAGE_SIZE = 25
+
+
+def _need(user, perm: str) -> None:
+    if not user.has_perm(perm):
+        raise DjangoPermissionDenied(_("Your role does not allow this."))
+
+
+def _segments():
+    try:
+        from evaluation.models import Segment
+    except ImportError:  # pragma: no cover
+        return []
+    return list(Segment.objects.order_by("name").values_list("pk", "name"))
+
+
+class JsonObjectField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def to_python(self, value):
+        value = (super().to_python(value) or "").strip()
+        if not value:
+            return {}
+        try:
+            data = json.loads(value)
+        except ValueError:
+            raise forms.ValidationError(gettext_lazy("Enter a JSON object, e.g. {\"min_age\": 30}.")) from None
+        if not isinstance(data, dict):
+            raise forms.ValidationError(gettext_lazy("Enter a JSON object, e.g. {\"min_age\": 30}."))
+        return data
+
+    def prepare_value(self, value):
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    template = forms.ModelChoiceField(
+        label=gettext_lazy("Template"),
+        queryset=MessageTemplate.objects.filter(active=True, kind__in=CAMPAIGN_KINDS, channel__in=CAMPAIGN_CHANNELS))
+    params = JsonObjectField(label=gettext_lazy("Template values"), required=False,
+                             help_text=gettext_lazy("e.g. {\"text\": \"...\"}; {name} and {member_no} are filled "
+                                                    "per member."))
+    segment = forms.TypedChoiceField(label=gettext_lazy("Evaluation segment"), required=False, coerce=int,
+                                     empty_value=None)
+    tags = forms.ModelMultipleChoiceField(label=gettext_lazy("Tags"), queryset=Tag.objects.all(), required=False,
+                                          to_field_name="name")
+    tiers = forms.ModelMultipleChoiceField(label=gettext_lazy("Tiers"), queryset=Tier.objects.order_by("rank"),
+                                           required=False, to_field_name="code")
+    stores = forms.ModelMultipleChoiceField(label=gettext_lazy("Home stores"), queryset=Tier.objects.none(),
+                                            required=False, to_field_name="code")
+    rule = JsonObjectField(label=gettext_lazy("Saved filter"), required=False,
+                           help_text=gettext_lazy("e.g. {\"min_age\": 30, \"gender\": \"F\"}"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stores"].queryset = scope.stores_for(user)
+        self.fields["segment"].choices = [("", gettext_lazy("— none: use the fields below"))] + _segments()
+
+    def audience(self) -> dict:
+        data = self.cleaned_data
+        audience = dict(data.get("rule") or {})
+        for key in ("tags", "tiers", "stores"):
+            values = [getattr(o, self.fields[key].to_field_name) for o in data.get(key) or []]
+            if values:
+                audience[key] = values
+        return audience
+
+    @classmethod
+    def initial_for(cls, campaign: Campaign) -> dict:
+        audience = dict(campaign.audience or {})
+        lists = {k: audience.pop(k, []) for k in ("tags", "tiers", "stores")}
+        return {"name": campaign.name, "template": campaign.template_id, "params": campaign.params or {},
+                "segment": campaign.segment_id, "rule": audience, **lists}
+
+
+def _add_domain_error(form: forms.Form, exc: MemberHubError) -> None:
+    for field, errors in (exc.fields or {}).items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    form.add_error(None, exc.message)
+
+
+@require_GET
+@staff_required
+def campaign_list(request):
+    _need(request.user, "messaging.view_campaign")
+    page = Paginator(campaign_list_for_staff(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "messaging/campaigns/list.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def campaign_new(request):
+    _need(request.user, "messaging.add_campaign")
+    form = CampaignForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_create(user=request.user, name=form.cleaned_data["name"],
+                                       template=form.cleaned_data["template"], audience=form.audience(),
+                                       segment_id=form.cleaned_data["segment"], params=form.cleaned_data["params"])
+        except MemberHubError as exc:
+            _add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Draft saved. Check the audience, then schedule it."))
+            return redirect("campaign_desk:detail", pk=campaign.pk)
+    return render(request, "messaging/campaigns/form.html", {"form": form, "campaign": None})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def campaign_edit(request, pk: int):
+    _need(request.user, "messaging.change_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    form = CampaignForm(request.POST or None, user=request.user, initial=CampaignForm.initial_for(campaign))
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign_update(campaign=campaign, user=request.user, name=form.cleaned_data["name"],
+                            template=form.cleaned_data["template"], audience=form.audience(),
+                            segment_id=form.cleaned_data["segment"], params=form.cleaned_data["params"])
+        except MemberHubError as exc:
+            _add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Draft saved."))
+            return redirect("campaign_desk:detail", pk=campaign.pk)
+    return render(request, "messaging/campaigns/form.html", {"form": form, "campaign": campaign})
+
+
+def _detail_context(request, campaign: Campaign) -> dict:
+    preview = None
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        try:
+            preview = campaign_preview(campaign=campaign)
+        except MemberHubError as exc:
+            messages.error(request, exc.message)
+    return {"campaign": campaign, "preview": preview, "progress": campaign_progress(campaign),
+            "live": campaign.status in (Campaign.Status.SCHEDULED, Campaign.Status.PLANNING,
+                                        Campaign.Status.SENDING)}
+
+
+@require_GET
+@staff_required
+def campaign_detail(request, pk: int):
+    _need(request.user, "messaging.view_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    return render(request, "messaging/campaigns/detail.html", _detail_context(request, campaign))
+
+
+@require_GET
+@staff_required
+def campaign_progress_partial(request, pk: int):
+    """htmx: the progress block, polled while the campaign runs."""
+    _need(request.user, "messaging.view_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    return render(request, "messaging/campaigns/_progress.html", _detail_context(request, campaign))
+
+
+class ScheduleForm(forms.Form):
+    at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                             input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
+
+
+@require_POST
+@staff_required
+def campaign_schedule_view(request, pk: int):
+    _need(request.user, "messaging.send_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    form = ScheduleForm(request.POST)
+    at = form.cleaned_data["at"] if form.is_valid() else None
+    try:
+        campaign = campaign_schedule(campaign=campaign, user=request.user, at=at)
+    except MemberHubError as exc:
+        messages.error(request, exc.message)
+    else:
+        if at:
+            messages.success(request, _("Scheduled for %(at)s.") % {"at": campaign.scheduled_at.strftime("%Y-%m-%d %H:%M")})
+        else:
+            messages.success(request, _("Sending has started."))
+    return redirect("campaign_desk:detail", pk=pk)
+
+
+@require_POST
+@staff_required
+def campaign_cancel_view(request, pk: int):
+    _need(request.user, "messaging.send_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    try:
+        campaign_cancel(campaign=campaign, user=request.user)
+    except MemberHubError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Campaign cancelled: messages not yet sent will not go out."))
+    return redirect("campaign_desk:detail", pk=pk)
