@@ -15,6 +15,7 @@ urlpatterns = [
         ),
         name="health",
     ),
+    path("messaging/", include("messaging.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
@@ -27,8 +28,10 @@ urlpatterns = [
     path("api/v1/", include("members.api_urls")),
     path("api/v1/", include("points.urls")),
     path("api/v1/", include("tiers.urls")),
+    path("api/v1/", include("evaluation.urls")),
     path("portal/", include("members.portal_urls")),
     path("desk/dashboards/", include("dashboards.urls")),
+    path("desk/evaluation/", include("evaluation.desk_urls")),
     path("desk/import/", include("members.import_urls")),
     path("desk/", include("members.desk_urls")),
 ]

@@ -111,3 +111,15 @@ for _role, _perms in _CARE.items():
 
 ROLE_PERMISSIONS[OPERATIONS_MANAGER].append("dashboards.view_dashboard")
 ROLE_PERMISSIONS[AUDITOR].append("dashboards.view_dashboard")
+
+# Evaluation (RFM, closeness, lifecycle, segments: EVAL-1, 2, 4, 6).
+_EVAL_VIEW = ["evaluation.view_rfmrun", "evaluation.view_rfmsnapshot", "evaluation.view_closenesssnapshot",
+              "evaluation.view_lifecyclesnapshot", "evaluation.view_closenessweights", "evaluation.view_lifecyclerule",
+              "evaluation.view_segment", "evaluation.view_referral"]
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    *_EVAL_VIEW, "evaluation.change_closenessweights", "evaluation.change_lifecyclerule", "evaluation.add_segment",
+    "evaluation.change_segment", "evaluation.delete_segment", "evaluation.add_referral",
+])
+ROLE_PERMISSIONS[AUDITOR].extend(_EVAL_VIEW)
+for _role in (FRONT_DESK, CUSTOMER_SERVICE):
+    ROLE_PERMISSIONS[_role].extend(["evaluation.view_referral", "evaluation.add_referral"])

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from core import crypto
 from core.errors import RateLimited, ValidationFailed
-from messaging.sms import send_sms
+from messaging.services import message_send_security_code
 
 from .models import SmsCode
 from .validation import normalize_mobile
@@ -56,7 +56,8 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
     )
     text = _("[MemberHub] Your verification code is %(code)s, valid for %(minutes)s minutes. "
              "Do not share it.") % {"code": code, "minutes": settings.SMS_CODE_TTL_SECONDS // 60}
-    transaction.on_commit(lambda: send_sms(mobile=mobile, text=text, kind="otp"))
+    # Written in this transaction, delivered after commit (messaging queues it on_commit).
+    message_send_security_code(mobile=mobile, text=text, kind="otp", params={"code": code}, event_key=f"otp:{obj.pk}")
     return obj
 
 

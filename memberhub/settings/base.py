@@ -147,6 +147,22 @@ SMS_CODE_MAX_PER_MOBILE_PER_DAY = env.int("SMS_CODE_MAX_PER_MOBILE_PER_DAY", def
 SMS_CODE_MAX_PER_IP_PER_HOUR = env.int("SMS_CODE_MAX_PER_IP_PER_HOUR", default=30)
 SMS_CODE_MAX_ATTEMPTS = env.int("SMS_CODE_MAX_ATTEMPTS", default=5)
 MEMBER_QR_TTL_SECONDS = env.int("MEMBER_QR_TTL_SECONDS", default=300)
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=10)
+SMS_RATE_MAX_WAIT_SECONDS = env.float("SMS_RATE_MAX_WAIT_SECONDS", default=5)
+SMS_CALLBACK_TOKEN = env("SMS_CALLBACK_TOKEN", default="")
+SMS_CONSOLE_QUIET = env.bool("SMS_CONSOLE_QUIET", default=False)  # benchmarks: console backend prints nothing
+ALIYUN_SMS_ENDPOINT = env("ALIYUN_SMS_ENDPOINT", default="https://dysmsapi.aliyuncs.com/")
+ALIYUN_SMS_ACCESS_KEY_ID = env("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_SIGN_NAME = env("ALIYUN_SMS_SIGN_NAME", default="")
+ALIYUN_SMS_REGION = env("ALIYUN_SMS_REGION", default="cn-hangzhou")
+TENCENT_SMS_ENDPOINT = env("TENCENT_SMS_ENDPOINT", default="https://sms.tencentcloudapi.com/")
+TENCENT_SMS_SECRET_ID = env("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_SIGN_NAME = env("TENCENT_SMS_SIGN_NAME", default="")
+TENCENT_SMS_REGION = env("TENCENT_SMS_REGION", default="ap-guangzhou")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MemberHub <noreply@localhost>")
 
 # --- django-axes (staff login lock-out) ---
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

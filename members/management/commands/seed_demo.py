@@ -299,6 +299,12 @@ def seed_purchase_history(demo: Demo) -> dict:
     return seed_purchases(ids, seed=demo.seed, expiry_months=PointsConfig.get().expiry_months)
 
 
+def seed_evaluation_snapshots(demo: Demo) -> dict:
+    from points.demo import seed_evaluation
+
+    return seed_evaluation()
+
+
 def seed_service(demo: Demo) -> dict:
     """Complaints, consultations and FAQ (service desk); visits, a survey with answers (care)."""
     from care.demo import seed_care
@@ -342,12 +348,14 @@ class Command(BaseCommand):
             change = step("change request", seed_change_request)
             history = {"purchases": 0} if no_purchases else step("purchases", seed_purchase_history)
             service = step("service", seed_service)
+            if not no_purchases:
+                step("evaluation", seed_evaluation_snapshots)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Demo data: {len(demo.stores)} stores, {len(demo.staff)} staff logins, {len(demo.member_ids)} members "
             f"+ demo member {DEMO_MEMBER_MOBILE}, {len(pending)} pending sign-ups, "
             f"{1 if change else 0} pending change request, {history['purchases']} purchases with points, "
-            f"{service.get('complaints', 0)} complaints, {service.get('visits', 0)} visits "
+            f"{service.get('complaints', 0)} complaints, {service.get('visits_created', 0)} visits, {service.get('survey_answers', 0)} survey answers "
             f"in {elapsed:.1f} s "
             f"({', '.join(timings)})."
         )
