@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/", include("evaluation.urls")),
     path("portal/", include("members.portal_urls")),
     path("desk/dashboards/", include("dashboards.urls")),
+    path("desk/campaigns/", include("messaging.campaign_urls")),
     path("desk/evaluation/", include("evaluation.desk_urls")),
     path("desk/import/", include("members.import_urls")),
     path("desk/", include("members.desk_urls")),

@@ -123,3 +123,7 @@ ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
 ROLE_PERMISSIONS[AUDITOR].extend(_EVAL_VIEW)
 for _role in (FRONT_DESK, CUSTOMER_SERVICE):
     ROLE_PERMISSIONS[_role].extend(["evaluation.view_referral", "evaluation.add_referral"])
+
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend(["messaging.view_campaign", "messaging.add_campaign",
+                                             "messaging.change_campaign", "messaging.send_campaign"])
+ROLE_PERMISSIONS[AUDITOR].append("messaging.view_campaign")

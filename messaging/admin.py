@@ -144,3 +144,6 @@ class HolidayAdmin(ModelAdmin):
     list_display = ("date", "name", "template_code", "active")
     list_filter = ("active",)
     date_hierarchy = "date"
+
+
+from . import campaign_admin  # noqa: E402,F401

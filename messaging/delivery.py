@@ -202,15 +202,19 @@ def _record_failure(message: Message, error: str, *, retryable: bool, config: Me
     log.warning("message %s attempt %s failed (%s): %s", message.pk, message.attempts, message.status, error)
 
 
+CAMPAIGN_GRACE_SECONDS = 30 * 60
+
+
 def due_message_ids(*, now: dt.datetime, limit: int, grace_seconds: int = 30) -> list[int]:
     """Queued messages whose time has come: quiet-hours releases and retries; first attempts only
-    after a grace period (their own task normally sends them; this catches a lost enqueue)."""
-
-
+    after a grace period (their own task normally sends them; this catches a lost enqueue).
+    Campaign messages wait in their batches' tasks, so their grace is much longer."""
+    lost_single = Q(campaign_id__isnull=True, created_at__lte=now - dt.timedelta(seconds=grace_seconds))
+    lost_campaign = Q(campaign_id__isnull=False,
+                      created_at__lte=now - dt.timedelta(seconds=max(grace_seconds, CAMPAIGN_GRACE_SECONDS)))
     return list(
         Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
-        .filter(Q(attempts__gt=0) | Q(scheduled_for__isnull=False)
-                | Q(created_at__lte=now - dt.timedelta(seconds=grace_seconds)))
+        .filter(Q(attempts__gt=0) | Q(scheduled_for__isnull=False) | lost_single | lost_campaign)
         .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit]
     )
 

@@ -72,3 +72,6 @@ def _chunks(iterable, size):
             chunk = []
     if chunk:
         yield chunk
+
+
+from . import campaigns  # noqa: E402,F401 - registers start_due_campaigns and the campaign tasks
