@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "points",
     "tiers",
     "benefits",
+    "amenities",
+    "engagement",
     "service_desk",
     "care",
     "evaluation",
