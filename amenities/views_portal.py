@@ -1,0 +1,65 @@
+"""Portal pages of amenities: my quotas, available slots, my bookings, book and cancel (BEN-4, BEN-5).
+
+Every page reads through `request.member`; a booking of another member is a 404 (SEC-3)."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from core.errors import MemberHubError
+from members.portal_auth import member_required
+
+from . import selectors, services
+from .models import Booking, Slot
+
+
+def _member(request):
+    member = request.member
+    return getattr(member, "_wrapped", member)
+
+
+@member_required
+def quotas(request):
+    member = _member(request)
+    return render(request, "amenities/portal/quotas.html", {
+        "quota": services.quota_remaining(member=member),
+        "usage": selectors.usage_for_member(member=member),
+        "portal_section": "amenities",
+    })
+
+
+@member_required
+def reservations(request):
+    member = _member(request)
+    return render(request, "amenities/portal/reservations.html", {
+        "slots": selectors.slots_available_for_member(member=member),
+        "bookings": selectors.bookings_for_member(member=member)[:50],
+        "portal_section": "amenities",
+    })
+
+
+@member_required
+@require_POST
+def book(request, slot_pk: int):
+    member = _member(request)
+    slot = get_object_or_404(Slot.objects.filter(resource__is_active=True), pk=slot_pk)
+    try:
+        services.booking_create(member=member, slot=slot)
+        messages.success(request, _("Your reservation is confirmed."))
+    except MemberHubError as exc:
+        messages.error(request, exc.message)
+    return redirect("amenities_portal:reservations")
+
+
+@member_required
+@require_POST
+def cancel(request, pk: int):
+    booking = get_object_or_404(Booking, pk=pk, member=_member(request))
+    try:
+        services.booking_cancel(booking=booking)
+        messages.success(request, _("Your reservation is cancelled."))
+    except MemberHubError as exc:
+        messages.error(request, exc.message)
+    return redirect("amenities_portal:reservations")
