@@ -57,3 +57,12 @@ def answers_for(survey: Survey, *, overall: int, **by_dimension) -> dict:
             values = by_dimension[q.dimension]
             out[q.pk] = values.pop(0) if isinstance(values, list) else values
     return out
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Tests read the English source messages; the default UI language is zh-hans."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
