@@ -153,3 +153,11 @@ def test_portal_quotas_page_shows_remaining(client, member, store):
 def test_portal_needs_login(client):
     response = client.get(reverse("amenities_portal:reservations"))
     assert response.status_code == 302
+
+
+def test_admin_pages_render(admin_client, member, store):
+    slot = make_slot(store=store)
+    services.booking_create(member=member, slot=slot)
+    for name in ("quotapolicy", "resource", "parkinguse", "loan", "booking"):
+        assert admin_client.get(reverse(f"admin:amenities_{name}_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:amenities_resource_change", args=[slot.resource_id])).status_code == 200
