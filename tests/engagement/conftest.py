@@ -9,6 +9,12 @@ from members.models import Tier
 
 @pytest.fixture
 def tiers(db):
+    if not Tier.objects.exists():  # a reused database flushed by a transactional test
+        from django.apps import apps
+
+        from members.reference import ensure_reference_data
+
+        ensure_reference_data(apps)
     return {t.code: t for t in Tier.objects.order_by("rank")}
 
 

@@ -1,0 +1,76 @@
+"""Staff admin of partners, offers and events. Actions call services."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+
+from core.errors import MemberHubError
+
+from .models import Event, Partner, PartnerOffer, RedemptionCode
+from .selectors import event_outcome
+from .services import event_invite, partner_key_rotate
+
+
+@admin.register(Partner)
+class PartnerAdmin(ModelAdmin):
+    list_display = ["name", "kind", "contact", "is_active", "has_key"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name"]
+    actions = ["rotate_key"]
+
+    @admin.display(boolean=True, description=_("API key set"))
+    def has_key(self, obj) -> bool:
+        return bool(obj.api_key_hash)
+
+    @admin.action(description=_("Issue a new API key (shown once)"))
+    def rotate_key(self, request, queryset):
+        for partner in queryset:
+            key = partner_key_rotate(partner=partner)
+            self.message_user(request, gettext("New API key of %(partner)s: %(key)s") % {"partner": partner,
+                                                                                          "key": key},
+                              messages.WARNING)
+
+
+@admin.register(PartnerOffer)
+class PartnerOfferAdmin(ModelAdmin):
+    list_display = ["title", "partner", "valid_from", "valid_until", "per_member_limit", "is_active"]
+    list_filter = ["partner", "is_active"]
+    filter_horizontal = ["tiers"]
+
+
+@admin.register(RedemptionCode)
+class RedemptionCodeAdmin(ModelAdmin):
+    list_display = ["code", "offer", "member", "status", "issued_at", "used_at"]
+    list_filter = ["status", "offer__partner"]
+    search_fields = ["code", "member__member_no"]
+    readonly_fields = [f.name for f in RedemptionCode._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ModelAdmin):
+    list_display = ["title", "store", "starts_at", "ends_at", "capacity", "guest_allowance"]
+    list_filter = ["store"]
+    filter_horizontal = ["audience_tiers", "audience_tags"]
+    actions = ["invite", "outcome"]
+
+    @admin.action(description=_("Send invitations to the audience"))
+    def invite(self, request, queryset):
+        for event in queryset:
+            try:
+                n = event_invite(event=event)
+                self.message_user(request, gettext("%(event)s: %(n)d new invitations.") % {"event": event, "n": n})
+            except (MemberHubError, ValueError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.action(description=_("Show the outcome report"))
+    def outcome(self, request, queryset):
+        for event in queryset:
+            self.message_user(request, f"{event}: {event_outcome(event)}")
