@@ -127,3 +127,27 @@ for _role in (FRONT_DESK, CUSTOMER_SERVICE):
 ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend(["messaging.view_campaign", "messaging.add_campaign",
                                              "messaging.change_campaign", "messaging.send_campaign"])
 ROLE_PERMISSIONS[AUDITOR].append("messaging.view_campaign")
+
+# Quotas, loans and reservations (BEN-4, BEN-5).
+ROLE_PERMISSIONS[FRONT_DESK].extend([
+    "amenities.view_parkinguse", "amenities.add_parkinguse", "amenities.add_giftwrapuse", "amenities.view_loan",
+    "amenities.add_loan", "amenities.change_loan", "amenities.view_booking", "amenities.change_booking"])
+ROLE_PERMISSIONS[CUSTOMER_SERVICE].extend([
+    "amenities.view_parkinguse", "amenities.view_loan", "amenities.view_booking", "amenities.change_booking"])
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    "amenities.view_quotapolicy", "amenities.change_quotapolicy", "amenities.view_resource", "amenities.add_resource",
+    "amenities.change_resource", "amenities.view_slot", "amenities.add_slot", "amenities.change_slot",
+    "amenities.view_loan", "amenities.view_booking"])
+ROLE_PERMISSIONS[AUDITOR].extend([
+    "amenities.view_parkinguse", "amenities.view_giftwrapuse", "amenities.view_loan", "amenities.view_booking",
+    "amenities.view_quotapolicy"])
+
+# Alliance partners and member events (BEN-6, BEN-7).
+_ENGAGEMENT_VIEW = ["engagement.view_event", "engagement.view_partner", "engagement.view_partneroffer",
+                    "engagement.view_redemptioncode", "engagement.view_registration", "engagement.view_checkin",
+                    "engagement.view_feedback"]
+ROLE_PERMISSIONS[FRONT_DESK].extend(["engagement.view_event", "engagement.add_checkin"])
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    *_ENGAGEMENT_VIEW, "engagement.add_event", "engagement.change_event", "engagement.add_partner",
+    "engagement.change_partner", "engagement.add_partneroffer", "engagement.change_partneroffer", "engagement.add_checkin"])
+ROLE_PERMISSIONS[AUDITOR].extend(_ENGAGEMENT_VIEW)
