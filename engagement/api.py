@@ -3,6 +3,7 @@
 like missing ones; a second use answers 409 (code "code_used")."""
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import authentication, exceptions, permissions, serializers
 from rest_framework.response import Response
@@ -30,6 +31,15 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+class PartnerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "engagement.api.PartnerKeyAuthentication"
+    name = "PartnerKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Partner <key>` issued per alliance partner in the admin."}
+
+
 class IsPartner(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.auth, Partner)
@@ -42,7 +52,13 @@ class PartnerCodeVerifyApi(APIView):
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=32)
 
+        class Meta:
+            ref_name = "PartnerCodeVerifyInput"
+
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PartnerCodeVerifyOutput"
+
         code = serializers.CharField()
         status = serializers.CharField()
         used_at = serializers.DateTimeField()

@@ -151,3 +151,10 @@ ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
     *_ENGAGEMENT_VIEW, "engagement.add_event", "engagement.change_event", "engagement.add_partner",
     "engagement.change_partner", "engagement.add_partneroffer", "engagement.change_partneroffer", "engagement.add_checkin"])
 ROLE_PERMISSIONS[AUDITOR].extend(_ENGAGEMENT_VIEW)
+
+# Benefit catalogue and member day (BEN-1, BEN-3); member day settings write a points campaign.
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    "benefits.view_benefit", "benefits.add_benefit", "benefits.change_benefit", "benefits.delete_benefit",
+    "benefits.view_tierbenefit", "benefits.add_tierbenefit", "benefits.change_tierbenefit",
+    "benefits.delete_tierbenefit", "benefits.view_memberdayconfig", "benefits.change_memberdayconfig"])
+ROLE_PERMISSIONS[AUDITOR].extend(["benefits.view_benefit", "benefits.view_tierbenefit", "benefits.view_memberdayconfig"])
