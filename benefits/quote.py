@@ -35,7 +35,7 @@ from members.models import Member, Store
 from points.calculation import CENT, ELIGIBLE_TENDERS, calculate_points, is_member_day
 from points.models import Coupon, PointsConfig
 from points.services.ledger import require_can_transact
-from points.services.redemption import offset_quote, points_to_yuan
+from points.services.redemption import coupon_problem, offset_quote, points_to_yuan
 
 from .models import Benefit, MemberDayConfig, TierBenefit
 
@@ -113,28 +113,6 @@ def _matches(tb: TierBenefit, line: dict) -> bool:
     return (not tb.brands or line["brand"] in tb.brands) and (not tb.categories or line["category"] in tb.categories)
 
 
-def _coupon_problem(coupon: Coupon | None, *, member: Member, store: Store, bill: Decimal, now: dt.datetime,
-                    store_ids: set[int]) -> tuple[str, str] | None:
-    """coupon_use's checks, read-only: (code, reason) when the coupon cannot be used."""
-    if coupon is None or coupon.member_id != member.pk:
-        return "coupon_not_found", _("No such coupon for this member.")
-    if coupon.status == Coupon.Status.USED:
-        return "coupon_used", _("This coupon was already used on %(at)s.") % {
-            "at": timezone.localtime(coupon.used_at).strftime("%Y-%m-%d %H:%M")}
-    if coupon.status != Coupon.Status.ISSUED or coupon.valid_to <= now:
-        status = Coupon.Status.EXPIRED.label if coupon.status == Coupon.Status.ISSUED else coupon.get_status_display()
-        return "coupon_not_usable", _("This coupon cannot be used: %(status)s.") % {"status": status}
-    if coupon.valid_from > now:
-        return "coupon_not_yet_valid", _("This coupon is valid from %(at)s.") % {
-            "at": timezone.localtime(coupon.valid_from).strftime("%Y-%m-%d %H:%M")}
-    if store_ids and store.pk not in store_ids:
-        return "coupon_wrong_store", _("This coupon is not accepted in this store.")
-    if bill < coupon.type.min_spend:
-        return "coupon_min_spend", _("This coupon needs a bill of at least %(min)s yuan.") % {
-            "min": coupon.type.min_spend}
-    return None
-
-
 def checkout_quote(*, member: Member, store: Store, lines: list[dict], coupon_codes: list[str] | None = None,
                    offset_points: int = 0, at: dt.datetime | None = None, paying_tender: str = "wechat") -> Quote:
     """Quote a basket for a member at a till (BEN-2); reads only. A member who may not transact
@@ -193,7 +171,7 @@ def checkout_quote(*, member: Member, store: Store, lines: list[dict], coupon_co
         if code in accepted:
             problem = ("coupon_duplicate", _("This coupon is already in the quote."))
         else:
-            problem = _coupon_problem(coupon, member=member, store=store, bill=discounted, now=at,
+            problem = coupon_problem(coupon, member=member, store=store, bill=discounted, now=at,
                                       store_ids={s.pk for s in coupon.type.stores.all()} if coupon else set())
         if problem is None and remaining <= 0:
             problem = ("nothing_to_pay", _("Nothing is left to pay with this coupon."))

@@ -288,6 +288,31 @@ def coupon_redeem_for_points(*, member: Member, coupon_type: CouponType, request
         return coupon, True
 
 
+def coupon_problem(coupon: Coupon | None, *, member: Member | None, store: Store, bill: Decimal,
+                   now: dt.datetime, store_ids: set[int] | None = None) -> tuple[str, str] | None:
+    """The rules a coupon must pass at a till, read-only: (code, reason) when it cannot be used,
+    None when it can. coupon_use enforces them; the checkout quote reports them."""
+    if coupon is None or (member is not None and coupon.member_id != member.pk):
+        return "coupon_not_found", _("No such coupon for this member.")
+    if coupon.status == Coupon.Status.USED:
+        return "coupon_used", _("This coupon was already used on %(at)s.") % {
+            "at": timezone.localtime(coupon.used_at).strftime("%Y-%m-%d %H:%M")}
+    if coupon.status != Coupon.Status.ISSUED or coupon.valid_to <= now:
+        status = Coupon.Status.EXPIRED.label if coupon.status == Coupon.Status.ISSUED else coupon.get_status_display()
+        return "coupon_not_usable", _("This coupon cannot be used: %(status)s.") % {"status": status}
+    if coupon.valid_from > now:
+        return "coupon_not_yet_valid", _("This coupon is valid from %(at)s.") % {
+            "at": timezone.localtime(coupon.valid_from).strftime("%Y-%m-%d %H:%M")}
+    if store_ids is None:
+        store_ids = set(coupon.type.stores.values_list("pk", flat=True))
+    if store_ids and store.pk not in store_ids:
+        return "coupon_wrong_store", _("This coupon is not accepted in this store.")
+    if bill < coupon.type.min_spend:
+        return "coupon_min_spend", _("This coupon needs a bill of at least %(min)s yuan.") % {
+            "min": coupon.type.min_spend}
+    return None
+
+
 def coupon_use(*, code: str, store: Store, order_no: str, bill_amount: Decimal,
                member: Member | None = None) -> Coupon:
     """Use a coupon on a till order: once only (row lock + status), in its stores, window and
@@ -300,27 +325,15 @@ def coupon_use(*, code: str, store: Store, order_no: str, bill_amount: Decimal,
     with transaction.atomic():
         coupon = (Coupon.objects.select_for_update(of=("self",)).select_related("type", "member")
                   .filter(code=code).first())
-        if coupon is None or (member is not None and coupon.member_id != member.pk):
-            raise NotFound(_("No such coupon for this member."), code="coupon_not_found")
-        if coupon.status == Coupon.Status.USED:
-            if coupon.used_store_id == store.pk and coupon.used_order_no == order_no:
-                return coupon  # the till retried
-            raise Conflict(_("This coupon was already used on %(at)s.") % {
-                "at": timezone.localtime(coupon.used_at).strftime("%Y-%m-%d %H:%M")}, code="coupon_used")
+        if (coupon is not None and coupon.status == Coupon.Status.USED and coupon.used_store_id == store.pk
+                and coupon.used_order_no == order_no and (member is None or coupon.member_id == member.pk)):
+            return coupon  # the till retried
         now = timezone.now()
-        if coupon.status != Coupon.Status.ISSUED or coupon.valid_to <= now:
-            status = Coupon.Status.EXPIRED.label if coupon.status == Coupon.Status.ISSUED else coupon.get_status_display()
-            raise Conflict(_("This coupon cannot be used: %(status)s.") % {"status": status}, code="coupon_not_usable")
-        if coupon.valid_from > now:
-            raise Conflict(_("This coupon is valid from %(at)s.") % {
-                "at": timezone.localtime(coupon.valid_from).strftime("%Y-%m-%d %H:%M")}, code="coupon_not_yet_valid")
+        problem = coupon_problem(coupon, member=member, store=store, bill=bill_amount, now=now)
+        if problem:
+            code_, reason = problem
+            raise (NotFound if code_ == "coupon_not_found" else Conflict)(reason, code=code_)
         require_can_transact(coupon.member)
-        stores = set(coupon.type.stores.values_list("pk", flat=True))
-        if stores and store.pk not in stores:
-            raise Conflict(_("This coupon is not accepted in this store."), code="coupon_wrong_store")
-        if bill_amount < coupon.type.min_spend:
-            raise Conflict(_("This coupon needs a bill of at least %(min)s yuan.") % {"min": coupon.type.min_spend},
-                           code="coupon_min_spend")
         coupon.status = Coupon.Status.USED
         coupon.used_at = now
         coupon.used_store = store
