@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
 from core.errors import MemberHubError
+from evaluation.selectors import segment_definition_errors
 from members import scope
-from members.selectors import RULE_KEYS
 
 from .models import Choice, ImprovementAction, Question, Response, Survey, Visit, VisitPolicy
 from .services.surveys import survey_distribute
@@ -107,10 +107,9 @@ class SurveyForm(forms.ModelForm):
         rule = self.cleaned_data.get("segment_rule") or {}
         if not isinstance(rule, dict):
             raise forms.ValidationError(gettext("The segment is a JSON object of filter keys."))
-        unknown = set(rule) - RULE_KEYS
-        if unknown:
-            raise forms.ValidationError(gettext("Unknown filter keys: %(k)s. Known: %(known)s.") % {
-                "k": ", ".join(sorted(unknown)), "known": ", ".join(sorted(RULE_KEYS))})
+        errors = segment_definition_errors(rule)
+        if errors:
+            raise forms.ValidationError(" ".join(errors))
         return rule
 
 

@@ -125,7 +125,9 @@ class Survey(models.Model):
     )
     segment_rule = models.JSONField(
         _("target segment"), default=dict, blank=True,
-        help_text=_("saved filter, e.g. {\"tier\": [\"gold\"], \"min_age\": 30}; empty means every active member"),
+        help_text=_("segment definition (saved-filter keys plus rfm_classes, lifecycle_stages, tags, closeness "
+                    "percentiles), e.g. {\"tier\": [\"gold\"], \"rfm_classes\": [\"important_value\"]}; "
+                    "empty means every active member"),
     )
     stores = models.ManyToManyField(Store, verbose_name=_("stores"), blank=True, related_name="+")
     tiers = models.ManyToManyField(Tier, verbose_name=_("tiers"), blank=True, related_name="+")

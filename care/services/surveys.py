@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound
+from evaluation.selectors import segment_members
 from members import scope
 from members.models import Member
-from members.selectors import rule_queryset
 from messaging.models import Notice
 from messaging.services import notify_members_bulk
 
@@ -49,9 +49,10 @@ def survey_check_ready(survey: Survey) -> list[Question]:
 
 
 def survey_targets(survey: Survey, *, store_ids: list[int] | None = None) -> QuerySet[Member]:
-    """Active members of the survey's segment (saved filter), narrowed to its stores and tiers."""
+    """Active members of the survey's segment (EVAL-6: saved-filter keys plus RFM class, lifecycle
+    stage, closeness and tag keys), narrowed to its stores and tiers."""
     try:
-        qs = rule_queryset(survey.segment_rule or {})
+        qs = segment_members(survey.segment_rule or {})
     except (ValueError, TypeError) as exc:
         raise CareError(_("The target segment is not a valid saved filter: %(e)s") % {"e": exc},
                         code="bad_segment") from None
