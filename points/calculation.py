@@ -97,11 +97,12 @@ def is_birthday(member: Member, day: dt.date) -> bool:
     return bool(b) and (b.month, b.day) == (day.month, day.day)
 
 
-def active_campaigns(*, store: Store, member: Member, at: dt.datetime) -> list[Campaign]:
+def active_campaigns(*, store: Store, member: Member, at: dt.datetime,
+                     config: PointsConfig | None = None) -> list[Campaign]:
     qs = Campaign.objects.filter(is_active=True, starts_at__lte=at, ends_at__gt=at).prefetch_related("stores", "tiers")
     out = []
     day = timezone.localtime(at).date()
-    config = PointsConfig.get()
+    config = config or PointsConfig.get()
     for c in qs:
         stores = {s.pk for s in c.stores.all()}
         tiers = {t.pk for t in c.tiers.all()}
@@ -129,13 +130,14 @@ def _choose(campaigns: list[Campaign]) -> list[Campaign]:
 
 
 def calculate_points(
-    *, member: Member, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict]
+    *, member: Member, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict],
+    config: PointsConfig | None = None,
 ) -> Calculation:
     parsed, paid = parse_basket(lines, tenders)
     total = sum((line.amount for line in parsed), Decimal(0))
     eligible = sum((v for k, v in paid.items() if k in ELIGIBLE_TENDERS), Decimal(0))
     rate = member.tier.points_rate
-    campaigns = active_campaigns(store=store, member=member, at=at)
+    campaigns = active_campaigns(store=store, member=member, at=at, config=config)
     steps = [{"rule": "PTS-1", "detail": f"paid {eligible} of {total}; tier {member.tier.code} rate {rate}"}]
     raw = Decimal(0)
     applied: dict[int, Campaign] = {}

@@ -68,14 +68,16 @@ def _entry(account: PointsAccount, *, kind: str, points: int, debt_delta: int, i
 def credit(
     *, member: Member, points: int, idem_key: str, source: Source, kind: str = Entry.Kind.CREDIT,
     earned_on: dt.date | None = None, config: PointsConfig | None = None, expires_on: dt.date | None = None,
+    fresh: bool = False,
 ) -> Entry:
     """Add a lot of `points` (> 0). An outstanding debt is paid first from the new points.
 
-    `expires_on` overrides the validity (points given back keep the expiry of what was spent)."""
+    `expires_on` overrides the validity (points given back keep the expiry of what was spent).
+    `fresh=True` says the caller created the event in this transaction, so no entry can exist yet."""
     assert transaction.get_connection().in_atomic_block, "credit() must run inside a transaction"
     if points <= 0:
         raise PointsError(_("Points to credit must be positive."))
-    if entry := existing_entry(idem_key):
+    if not fresh and (entry := existing_entry(idem_key)):
         return entry
     config = config or PointsConfig.get()
     account = account_lock(member)

@@ -48,24 +48,26 @@ def purchase_post(
             return PurchaseResult(_same_or_conflict(existing, request_hash), created=False)
         if credit_points:
             require_can_transact(member)
-        calc = calculate_points(member=member, store=store, at=occurred_at, lines=lines, tenders=tenders)
+        config = PointsConfig.get()
+        calc = calculate_points(member=member, store=store, at=occurred_at, lines=lines, tenders=tenders,
+                                config=config)
+        earned = calc.points if credit_points and calc.points > 0 else 0
         purchase = safe_create(
             Purchase, store=store, order_no=order_no, member=member, occurred_at=occurred_at,
             amount_total=calc.amount_total, amount_paid=calc.amount_paid, lines=lines, tenders=tenders,
-            campaigns=calc.campaigns, request_hash=request_hash, source=source,
+            campaigns=calc.campaigns, request_hash=request_hash, source=source, points_earned=earned,
         )
         if purchase is None:  # a concurrent retry inserted it first; its transaction has committed
             existing = Purchase.objects.get(store=store, order_no=order_no)
             return PurchaseResult(_same_or_conflict(existing, request_hash), created=False)
-        if credit_points and calc.points > 0:
+        if earned:
+            # The purchase row was created just above (with points_earned set): no entry can exist yet.
             credit(
-                member=member, points=calc.points, idem_key=f"purchase:{purchase.pk}",
-                earned_on=timezone.localtime(occurred_at).date(),
+                member=member, points=earned, idem_key=f"purchase:{purchase.pk}",
+                earned_on=timezone.localtime(occurred_at).date(), config=config, fresh=True,
                 source=Source(store_id=store.pk, purchase_id=purchase.pk, ref=order_no,
                               reason=_("Purchase"), campaigns=tuple(c["id"] for c in calc.campaigns)),
             )
-            purchase.points_earned = calc.points
-            purchase.save(update_fields=["points_earned"])
         from points.services.tiers import tier_upgrade_on_purchase  # tiers depend on purchases, not vice versa
 
         tier_upgrade_on_purchase(member=member, at=occurred_at)
