@@ -128,6 +128,8 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
     if max_rate_wait is None:
         max_rate_wait = getattr(settings, "SMS_RATE_MAX_WAIT_SECONDS", 5.0)
     messages = list(Message.objects.filter(pk__in=ids).select_related("member", "template").order_by("pk"))
+    from .services import _waits_for_quiet_hours, quiet_hours_release  # services imports the tasks that import us
+
     sent: list[tuple] = []
     for message in messages:
         if message.kind == MessageKind.MARKETING and message.member_id and not message.member.marketing_consent:
@@ -135,6 +137,16 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
             Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
                 status=Message.Status.SKIPPED, error="Marketing consent withdrawn before sending.",
                 next_attempt_at=None)
+            continue
+        release = (quiet_hours_release(now=timezone.now(), config=config)
+                   if message.channel != MessageChannel.INBOX and message.template_id
+                   and _waits_for_quiet_hours(message.kind, message.template) else None)
+        if release:
+            # Quiet hours began while the message waited (e.g. a long campaign): hold it until they end;
+            # retry_due_messages releases it. Not an attempt.
+            Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+                status=Message.Status.QUEUED, attempts=F("attempts") - 1, scheduled_for=release,
+                next_attempt_at=release, claimed_at=None)
             continue
         if message.channel == MessageChannel.SMS and rate:
             wait = ratelimit.reserve(backend.name, rate, max_wait=max_rate_wait)

@@ -288,3 +288,29 @@ def test_admin_shows_progress_and_failures(admin_client, chain_manager, marketin
     page = admin_client.get(f"/admin/messaging/campaign/{campaign.pk}/change/").content.decode()
     assert "isv.MOBILE_ILLEGAL" in page and 'id="campaign-counts"' in page
     assert admin_client.get("/admin/messaging/campaign/").status_code == 200
+
+
+def test_marketing_waiting_in_a_queue_is_held_when_quiet_hours_begin():
+    """MSG-2: a marketing message still queued when quiet hours start is not sent until they end."""
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from messaging.delivery import deliver_messages
+    from messaging.models import Message
+    from messaging.services import message_send
+    from tests.factories import MemberFactory
+
+    member = MemberFactory(marketing_consent=True)
+    noon = timezone.make_aware(dt.datetime(2026, 11, 23, 12, 0))
+    with time_machine.travel(noon, tick=False):
+        message = message_send(member=member, template_code="marketing", channel="sms",
+                               event_key="promo:quiet", params={"text": "双十二"})
+    late = timezone.make_aware(dt.datetime(2026, 11, 23, 22, 0))
+    with time_machine.travel(late, tick=False):
+        result = deliver_messages([message.pk])
+    message.refresh_from_db()
+    assert result.sent == 0
+    assert message.status == Message.Status.QUEUED and message.attempts == 0
+    assert timezone.localtime(message.scheduled_for).hour == 8
