@@ -126,6 +126,14 @@ class PortalComplaintForm(forms.Form):
                                   max_length=2000)
 
 
+class PortalConsultationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Consultation.Kind.choices)
+    category = forms.ChoiceField(label=_("Category"), choices=Consultation.Category.choices)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.filter(is_active=True))
+    question = forms.CharField(label=_("Question or suggestion"), widget=forms.Textarea(attrs={"rows": 5}),
+                               max_length=2000)
+
+
 class RatingForm(forms.Form):
     score = forms.TypedChoiceField(label=_("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)],
                                    widget=forms.RadioSelect)

@@ -12,4 +12,5 @@ urlpatterns = [
     path("complaints/complaint/", views.complaint_detail, name="complaint"),
     path("complaints/rate/", views.complaint_rate, name="complaint_rate"),
     path("faq/", views.faq, name="faq"),
+    path("consultations/", views.consultations, name="consultations"),
 ]

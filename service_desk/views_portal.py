@@ -15,8 +15,8 @@ from core.errors import MemberHubError, NotFound
 from members.views_portal import _member, portal_member_required
 
 from . import selectors, services
-from .forms import PortalComplaintForm, RatingForm, add_domain_error
-from .models import Channel, Severity
+from .forms import PortalComplaintForm, PortalConsultationForm, RatingForm, add_domain_error
+from .models import Channel, Consultation, Severity
 
 SECTION = {"portal_section": "service"}
 
@@ -95,3 +95,24 @@ def faq(request):
     query = request.GET.get("q", "").strip()[:100]
     results = selectors.faq_search(query)[:20] if query else []
     return render(request, "service_desk/portal/faq.html", {"query": query, "results": results, **SECTION})
+
+
+@portal_member_required
+@require_http_methods(["GET", "POST"])
+def consultations(request):
+    """SD-4 on the portal: ask a question or make a suggestion; see the answers to my earlier ones."""
+    member = _member(request)
+    form = PortalConsultationForm(request.POST or None, initial={"store": member.home_store_id})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = services.consultation_log(kind=data["kind"], category=data["category"], channel=Channel.PORTAL,
+                                             store=data["store"], question=data["question"], member=member)
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Thank you. Your message #%(id)s has been received.") % {"id": item.pk})
+            return redirect("sd_portal:consultations")
+    mine = Consultation.objects.filter(member=member).select_related("store").order_by("-id")[:50]
+    return render(request, "service_desk/portal/consultations.html", {"form": form, "mine": mine, **SECTION},
+                  status=400 if form.errors else 200)

@@ -272,3 +272,23 @@ def test_seed_complaints_demo_is_repeatable(store, member):
     assert all(c.received_at <= c.accept_due <= c.reply_due <= c.close_due for c in Complaint.objects.all())
     second = seed_complaints(members, seed=7)
     assert second["complaints"] == 0 and Complaint.objects.count() == 10
+
+
+def test_member_asks_a_question_on_the_portal_and_sees_the_answer(client, store, agent):
+    """SD-4: consultations and suggestions from the portal, answered at the desk, shown to the member only."""
+    member, other = MemberFactory(home_store=store), MemberFactory(home_store=store)
+    portal_login(client, member)
+    response = client.post(url("sd_portal:consultations"), {
+        "kind": Consultation.Kind.CONSULTATION, "category": Consultation.Category.choices[0][0],
+        "store": store.pk, "question": "会员日有哪些品牌参加？"})
+    assert response.status_code == 302
+    item = Consultation.objects.get(member=member)
+    assert item.channel == "portal"
+    services.consultation_transition(consultation=item, action="answer", staff=agent, answer="化妆品和服装品牌都参加。")
+    page = client.get(url("sd_portal:consultations")).content.decode()
+    assert "化妆品和服装品牌都参加" in page
+    portal_login(client, other)
+    assert "会员日有哪些品牌参加" not in client.get(url("sd_portal:consultations")).content.decode()
+    bad = client.post(url("sd_portal:consultations"), {"kind": "consultation", "category": "x", "store": store.pk,
+                                                       "question": ""})
+    assert bad.status_code == 400
