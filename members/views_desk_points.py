@@ -22,7 +22,6 @@ from points.errors import IdempotencyConflict
 from points.models import Adjustment, Campaign, Entry, GiftOrder, Purchase
 from points.services import adjustments as adjustment_services
 from points.services import redemption
-from points.services.ledger import spendable
 from points.services.purchases import purchase_post, refund_post
 from tiers import services as tier_services
 from tiers.selectors import tier_change_list_for_member, tier_proposal_list_for_staff, tier_status_for_member
@@ -206,16 +205,7 @@ def refund_new(request, member_no: str):
 
 def _gift_choices(member: Member) -> tuple[list, list]:
     """The catalogue for this member: (all items with eligible flag and reason, eligible gifts)."""
-    items = redemption.gift_list_for_member(member=member)
-    can_redeem = redemption.member_can_redeem(member)
-    have = spendable(member) if can_redeem else 0
-    for item in items:
-        if not can_redeem:
-            item.eligible, item.reason = False, _("The member cannot redeem points now.")
-        elif item.eligible and item.gift.points_cost > have:
-            item.eligible = False
-            item.reason = _("Not enough points: %(need)s needed, %(have)s available.") % {
-                "need": item.gift.points_cost, "have": have}
+    items, _have = redemption.gift_catalogue_for_member(member=member)
     return items, [item.gift for item in items if item.eligible]
 
 

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import MemberHubError
 from messaging.models import Notice
 from points.api import points_summary
-from points.models import Campaign, Coupon, CouponType, Draw, Entry, Gift, GiftOrder, Lottery, Prize
+from points.models import Campaign, Coupon, CouponType, Draw, Entry, Gift, GiftOrder, Lottery
 from points.services import redemption
 from points.services.ledger import spendable
 from tiers.selectors import tier_change_list_for_member, tier_list, tier_status_for_member
@@ -146,19 +146,11 @@ class GiftOrderForm(forms.Form):
 
 
 def _gift_catalogue(member: Member):
-    """The catalogue with the service's eligibility (tier, stock, limit) plus the balance check the
-    member API adds (points.api_redemption.MemberGiftListApi)."""
-    items = redemption.gift_list_for_member(member=member)
-    can_redeem = redemption.member_can_redeem(member)
-    have = spendable(member) if can_redeem else 0
+    """The shared catalogue (points.services.redemption.gift_catalogue_for_member), worded for the member."""
+    items, have = redemption.gift_catalogue_for_member(member=member)
     for item in items:
-        if not can_redeem:
-            item.eligible, item.code = False, "member_inactive"
+        if item.code == "member_inactive":
             item.reason = _("Your membership cannot redeem points now.")
-        elif item.eligible and item.gift.points_cost > have:
-            item.eligible, item.code = False, "insufficient_points"
-            item.reason = _("Not enough points: %(need)s needed, %(have)s available.") % {
-                "need": item.gift.points_cost, "have": have}
     return items, have
 
 
@@ -327,22 +319,9 @@ def coupon_redeem(request):
 # ---------------------------------------------------------------- lottery (PTS-6d)
 
 
-def _prize_in_stock(prize: Prize) -> bool:
-    """The same prizes lottery_draw draws among (display only; the draw decides under lock)."""
-    if prize.stock is not None and prize.stock <= 0:
-        return False
-    if prize.kind == Prize.Kind.GIFT:
-        return prize.gift.stock > 0
-    if prize.kind == Prize.Kind.COUPON:
-        ctype = prize.coupon_type
-        return ctype.is_active and (ctype.issue_limit is None or ctype.issued_count < ctype.issue_limit) \
-            and not (ctype.valid_to and ctype.valid_to <= timezone.now())
-    return True
-
-
 def _prize_table(lottery: Lottery) -> list[dict]:
     prizes = list(lottery.prizes.all())
-    live = [p for p in prizes if _prize_in_stock(p)]
+    live = [p for p in prizes if redemption.prize_available(p)]
     total = sum(p.weight for p in live)
     return [{"prize": p, "in_stock": p in live,
              "chance": (Decimal(p.weight * 100) / total).quantize(Decimal("0.01")) if p in live and total else None}

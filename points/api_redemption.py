@@ -19,7 +19,6 @@ from members.models import Store
 from .api import MemberRefSerializer, _member_for_post
 from .models import Adjustment, Coupon, CouponType, Draw, Gift, GiftOrder, Lottery, Offset
 from .services import adjustments, redemption
-from .services.ledger import spendable
 
 TAGS = ["redemption"]
 
@@ -73,15 +72,7 @@ class MemberGiftListApi(APIView):
                                                                       **_errors(401, 403, 404)})
     def get(self, request, member_no: str):
         member = member_for_caller(request, member_no)
-        items = redemption.gift_list_for_member(member=member)
-        have = spendable(member) if redemption.member_can_redeem(member) else 0
-        for item in items:
-            if not redemption.member_can_redeem(member):
-                item.eligible, item.reason, item.code = False, _("The member cannot redeem points now."), "member_inactive"
-            elif item.eligible and item.gift.points_cost > have:
-                item.eligible, item.code = False, "insufficient_points"
-                item.reason = _("Not enough points: %(need)s needed, %(have)s available.") % {
-                    "need": item.gift.points_cost, "have": have}
+        items, _have = redemption.gift_catalogue_for_member(member=member)
         return Response(GiftSerializer(items, many=True).data)
 
 

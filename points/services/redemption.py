@@ -396,6 +396,23 @@ def offset_quote(*, member: Member, bill_amount: Decimal) -> OffsetQuote:
                        max_amount=points_to_yuan(max_points, config.offset_points_per_yuan))
 
 
+def gift_catalogue_for_member(*, member: Member) -> tuple[list[GiftEligibility], int]:
+    """gift_list_for_member plus the member-level checks (may redeem at all, enough spendable
+    points): the one catalogue the API, the desk and the portal show. Returns (items, spendable)."""
+    items = gift_list_for_member(member=member)
+    can_redeem = member_can_redeem(member)
+    have = spendable(member) if can_redeem else 0
+    for item in items:
+        if not can_redeem:
+            item.eligible, item.code = False, "member_inactive"
+            item.reason = _("The member cannot redeem points now.")
+        elif item.eligible and item.gift.points_cost > have:
+            item.eligible, item.code = False, "insufficient_points"
+            item.reason = _("Not enough points: %(need)s needed, %(have)s available.") % {
+                "need": item.gift.points_cost, "have": have}
+    return items, have
+
+
 def member_can_redeem(member: Member) -> bool:
     from members.services import member_can_transact
 
@@ -516,9 +533,8 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
         gifts = {g.pk: g for g in Gift.objects.select_for_update().filter(pk__in=gift_ids).order_by("id")}
         ctype_ids = sorted({p.coupon_type_id for p in prizes if p.kind == Prize.Kind.COUPON})
         ctypes = {c.pk: c for c in CouponType.objects.select_for_update().filter(pk__in=ctype_ids).order_by("id")}
-        live = [p for p in prizes if (p.stock is None or p.stock > 0)
-                and (p.kind != Prize.Kind.GIFT or gifts[p.gift_id].stock > 0)
-                and (p.kind != Prize.Kind.COUPON or _coupon_type_can_issue(ctypes[p.coupon_type_id]))]
+        live = [p for p in prizes if prize_available(p, gift=gifts.get(p.gift_id),
+                                                      coupon_type=ctypes.get(p.coupon_type_id))]
         if not live:
             raise Conflict(_("All prizes of this lottery are gone."), code="lottery_sold_out")
         value = _random.random()
@@ -563,6 +579,19 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
             fields.append("coupon")
         draw.save(update_fields=fields)
         return draw, True
+
+
+def prize_available(prize: Prize, *, gift: Gift | None = None, coupon_type: CouponType | None = None) -> bool:
+    """Whether a prize can still be won: its own stock, and the stock of the gift or the issue room of
+    the coupon type it hands out. lottery_draw passes the locked rows; displays pass nothing and the
+    prize's related rows are used."""
+    if prize.stock is not None and prize.stock <= 0:
+        return False
+    if prize.kind == Prize.Kind.GIFT:
+        return (gift or prize.gift).stock > 0
+    if prize.kind == Prize.Kind.COUPON:
+        return _coupon_type_can_issue(coupon_type or prize.coupon_type)
+    return True
 
 
 def _coupon_type_can_issue(ctype: CouponType) -> bool:
