@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import MemberHubError
 from messaging.models import Notice
+from messaging.services import notice_mark_read
 from points.api import points_summary
 from points.models import Campaign, Coupon, CouponType, Draw, Entry, Gift, GiftOrder, Lottery
 from points.services import redemption
@@ -400,10 +401,8 @@ def inbox(request):
 def notice_detail(request):
     member = _member(request)
     notice = get_object_or_404(Notice, pk=_pk(request.GET.get("id")), member=member)
-    if notice.read_at is None:
-        # Only the read mark changes; the conditional UPDATE keeps the first time it was opened.
-        notice.read_at = timezone.now()
-        Notice.objects.filter(pk=notice.pk, read_at__isnull=True).update(read_at=notice.read_at)
+    if notice.read_at is None and notice_mark_read(member=member, notice_ids=[notice.pk]):
+        notice.refresh_from_db(fields=["read_at"])
     return _render(request, "portal/points/notice.html", "inbox", {"notice": notice})
 
 
@@ -411,7 +410,6 @@ def notice_detail(request):
 @portal_member_required
 def inbox_read_all(request):
     member = _member(request)
-    n = Notice.objects.filter(member=member, read_at__isnull=True).update(read_at=timezone.now())
-    if n:
+    if notice_mark_read(member=member):
         messages.success(request, _("All messages are marked as read."))
     return redirect("portal:inbox")

@@ -383,3 +383,11 @@ def notify_members_bulk(notices: list[Notice], *, sms: bool = True) -> int:
             messages_send_bulk(template_code="notice", channel=MessageChannel.SMS, recipients=recipients,
                                kind=MessageKind.SERVICE)
         return len(created)
+
+
+def notice_mark_read(*, member: Member, notice_ids: list[int] | None = None) -> int:
+    """Mark the member's unread notices read (all, or the given ones); the first read time is kept."""
+    qs = Notice.objects.filter(member=member, read_at__isnull=True)
+    if notice_ids is not None:
+        qs = qs.filter(pk__in=notice_ids)
+    return qs.update(read_at=timezone.now())
