@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -43,34 +42,18 @@ def server_url() -> str:
 
 
 def with_database(url: str, name: str) -> str:
-    """The URL of database `name` on the same server, in a form django-environ reads (a socket
-    directory percent-encoded in the host part goes into ?host=)."""
-    parts = urlsplit(url)
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    host, _, port = hostport.partition(":")
-    if "%2F" in host.upper():
-        query = f"host={unquote(host)}" + (f"&port={port}" if port else "")
-        return urlunsplit(parts._replace(netloc=f"{userinfo}@", path="/" + name, query=query))
-    return urlunsplit(parts._replace(path="/" + name))
+    from core.dburl import database_url_with_name
+
+    return database_url_with_name(url, name)
 
 
 def admin_sql(url: str, sql: str) -> None:
     """Run one statement on the server's `postgres` database, outside any transaction."""
     import psycopg
 
-    parts = urlsplit(url)
-    kwargs = {"user": unquote(parts.username or "postgres"), "dbname": "postgres", "autocommit": True}
-    if parts.password:
-        kwargs["password"] = unquote(parts.password)
-    socket_dir = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("host")
-    if socket_dir:
-        kwargs["host"] = unquote(socket_dir)
-    elif parts.hostname and "%2f" in (parts.netloc.split("@")[-1]).lower():
-        kwargs["host"] = unquote(parts.netloc.split("@")[-1].split(":")[0])
-    else:
-        kwargs["host"] = parts.hostname or "127.0.0.1"
-        kwargs["port"] = parts.port or 5432
-    with psycopg.connect(**kwargs) as conn:
+    from core.dburl import psycopg_kwargs
+
+    with psycopg.connect(**psycopg_kwargs(url, dbname="postgres"), autocommit=True) as conn:
         conn.execute(sql)
 
 

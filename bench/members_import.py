@@ -14,13 +14,13 @@ import io
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import admin_sql, server_url, with_database  # noqa: E402
 
 HEADERS = ["姓名", "手机号", "性别", "生日", "身份证号", "省", "市", "区", "地址", "职业", "邮箱", "门店", "营销同意"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -67,45 +67,6 @@ def to_file(rows: list[list[str]], file_format: str) -> bytes:
     return dataset.export("xlsx")
 
 
-def server_url() -> tuple[str, object | None]:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url, None
-    sys.path.insert(0, str(ROOT))
-    import dev
-
-    url = dev.embedded_database(Path(tempfile.mkdtemp(prefix="memberhub-bench-pg-")), throwaway=True)
-    return url, dev
-
-
-def with_database(url: str, name: str) -> str:
-    """The URL of database `name` on the same server, in a form django-environ reads: it does not
-    decode a percent-encoded socket directory in the host part (as dev.py writes it), so that goes
-    into ?host=, which Django passes on to psycopg."""
-    parts = urlsplit(url)
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    host, _, port = hostport.partition(":")
-    if "%2F" in host.upper():
-        query = f"host={unquote(host)}" + (f"&port={port}" if port else "")
-        return urlunsplit(parts._replace(netloc=f"{userinfo}@", path="/" + name, query=query))
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def admin_sql(url: str, sql: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    dsn = admin.replace("postgres://", "postgresql://", 1)
-    if "%2F" in parts.netloc.upper():  # unix socket as dev.py writes it
-        host = unquote(parts.netloc.split("@", 1)[1].split(":")[0])
-        with psycopg.connect(host=host, user="postgres", dbname="postgres", autocommit=True) as conn:
-            conn.execute(sql)
-        return
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10000)
@@ -114,7 +75,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the bench database (printed) for inspection")
     args = parser.parse_args()
 
-    base_url, _dev = server_url()
+    base_url = server_url()
     db_name = f"memberhub_bench_{os.getpid()}"
     admin_sql(base_url, f'CREATE DATABASE "{db_name}"')
     os.environ["DATABASE_URL"] = with_database(base_url, db_name)

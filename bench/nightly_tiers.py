@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.members_import import admin_sql, server_url, with_database  # noqa: E402
+from bench.common import admin_sql, server_url, with_database  # noqa: E402
 
 
 def fill_members(cursor, n: int, store_id: int, tier_ids: list[int]) -> None:
@@ -98,7 +98,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
-    base_url, _dev = server_url()
+    base_url = server_url()
     db_name = f"memberhub_bench_tiers_{os.getpid()}"
     admin_sql(base_url, f'CREATE DATABASE "{db_name}"')
     os.environ["DATABASE_URL"] = with_database(base_url, db_name)

@@ -114,9 +114,9 @@ def _invite_audience(event: Event, audience) -> int:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {Invitation._meta.db_table} (event_id, member_id, invited_at) "
-                f"SELECT %s, a.member_id, now() FROM ({audience_sql}) AS a(member_id) "
+                f"SELECT %s, a.member_id, %s FROM ({audience_sql}) AS a(member_id) "
                 "ON CONFLICT (event_id, member_id) DO NOTHING RETURNING member_id",
-                [event.pk, *params],
+                [event.pk, timezone.now(), *params],
             )
             new_ids = [row[0] for row in cursor.fetchall()]
         when = timezone.localtime(event.starts_at).strftime("%Y-%m-%d %H:%M")

@@ -24,8 +24,8 @@ def refresh_rule_tags(ctx: JobContext) -> dict:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {MemberTag._meta.db_table} (member_id, tag_id, added_at) "
-                f"SELECT m.id, %s, now() FROM ({sql}) AS m(id) ON CONFLICT (member_id, tag_id) DO NOTHING",
-                [tag.pk, *params],
+                f"SELECT m.id, %s, %s FROM ({sql}) AS m(id) ON CONFLICT (member_id, tag_id) DO NOTHING",
+                [tag.pk, timezone.now(), *params],
             )
             added += cursor.rowcount
             cursor.execute(

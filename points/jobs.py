@@ -9,6 +9,7 @@ leaves whole batches done or not done.
 from __future__ import annotations
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from core.jobs import JobContext, register_job
 
@@ -33,7 +34,7 @@ WITH due AS (
 ), entries AS (
     INSERT INTO points_entry (member_id, kind, points, debt_delta, balance_after, created_at, campaigns,
                               reason, source_ref, idem_key, job_run_id)
-    SELECT p.member_id, 'expiry', -p.pts, 0, a.balance - p.pts, now(), '[]'::jsonb,
+    SELECT p.member_id, 'expiry', -p.pts, 0, a.balance - p.pts, %(now)s, '[]'::jsonb,
            %(reason)s, %(ref)s, 'expiry:' || %(day)s::text || ':' || p.member_id, %(run)s
     FROM per_member p JOIN points_pointsaccount a ON a.member_id = p.member_id
     RETURNING id, member_id
@@ -42,7 +43,7 @@ WITH due AS (
     SELECT e.id, due.id, due.remaining FROM due JOIN entries e ON e.member_id = due.member_id
     RETURNING 1
 ), accounts AS (
-    UPDATE points_pointsaccount a SET balance = a.balance - p.pts, updated_at = now()
+    UPDATE points_pointsaccount a SET balance = a.balance - p.pts, updated_at = %(now)s
     FROM per_member p WHERE a.member_id = p.member_id RETURNING 1
 )
 SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM consumptions), (SELECT COALESCE(SUM(pts), 0) FROM per_member)
@@ -60,7 +61,7 @@ def expire_points_for(day, *, run_id: int | None = None, progress=None) -> dict:
     batches = range(lo, hi + 1, BATCH_MEMBERS)
     for i, start in enumerate(batches, 1):
         params = {"lo": start, "hi": start + BATCH_MEMBERS, "day": day, "run": run_id,
-                  "reason": "Points expired", "ref": f"expiry {day}"}
+                  "reason": "Points expired", "ref": f"expiry {day}", "now": timezone.now()}
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(_LOCK_ACCOUNTS, params)
             cursor.execute(_EXPIRE, params)

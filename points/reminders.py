@@ -19,7 +19,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from members.models import Member
@@ -36,7 +36,7 @@ REMINDED_STATUSES = (Member.Status.ACTIVE, Member.Status.SUSPENDED)
 
 _INSERT = """
 INSERT INTO points_expiryreminder (member_id, expires_on, days_before, points, created_at)
-SELECT l.member_id, l.expires_on, %(lead)s, SUM(l.remaining), now()
+SELECT l.member_id, l.expires_on, %(lead)s, SUM(l.remaining), %(now)s
 FROM points_lot l JOIN members_member m ON m.id = l.member_id
 WHERE l.member_id >= %(lo)s AND l.member_id < %(hi)s
   AND l.remaining > 0 AND l.expires_on >= %(start)s AND l.expires_on <= %(end)s
@@ -85,7 +85,7 @@ def remind_expiring_points_for(day: dt.date, *, progress=None, batch_members: in
     for lead, start, end in windows:
         for batch_lo in starts:
             params = {"lead": lead, "lo": batch_lo, "hi": batch_lo + batch_members, "start": start, "end": end,
-                      "statuses": statuses}
+                      "statuses": statuses, "now": timezone.now()}
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute(_INSERT, params)

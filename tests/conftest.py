@@ -1,4 +1,7 @@
+import datetime as dt
+
 import pytest
+import time_machine
 
 from messaging.sms import InMemoryBackend
 
@@ -9,6 +12,24 @@ def sms_outbox():
     InMemoryBackend.outbox.clear()
     yield InMemoryBackend.outbox
     InMemoryBackend.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def pinned_instant(request):
+    """`@pytest.mark.pinned_at("2026-11-23T12:00+08:00")` on a test or module: the test, and every fixture
+    it uses, runs at that instant (the clock ticks on from there unless `tick=False`). Autouse, so it
+    starts before the test's other fixtures build their objects. Yields the traveller (or None)."""
+    marker = request.node.get_closest_marker("pinned_at")
+    if marker is None:
+        yield None
+        return
+    instant = marker.args[0]
+    if isinstance(instant, str):
+        instant = dt.datetime.fromisoformat(instant)
+    if instant.tzinfo is None:
+        raise ValueError("pinned_at needs an aware instant (say +08:00 for Asia/Shanghai)")
+    with time_machine.travel(instant, tick=marker.kwargs.get("tick", True)) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

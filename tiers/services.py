@@ -323,7 +323,7 @@ WITH d AS (
                                   rolling_visits, effective_on, job_run_id, created_at)
     SELECT d.member_id, d.from_tier_id, d.to_tier_id, d.kind,
            CASE d.kind WHEN 'upgrade' THEN %(up_reason)s ELSE %(down_reason)s END,
-           d.amount, d.visits, %(effective)s, %(run)s, now()
+           d.amount, d.visits, %(effective)s, %(run)s, %(now)s
     FROM d
     ON CONFLICT (member_id, effective_on, to_tier_id)
         WHERE kind IN ('upgrade', 'downgrade') AND proposal_id IS NULL DO NOTHING
@@ -333,7 +333,7 @@ WITH d AS (
     SET tier_id = ins.to_tier_id, tier_since = %(effective)s,
         tier_protected_until = (%(effective)s::date + make_interval(months => t.protection_months)
                                 - interval '1 day')::date,
-        updated_at = now()
+        updated_at = %(now)s
     FROM ins JOIN members_tier t ON t.id = ins.to_tier_id
     WHERE m.id = ins.member_id
     RETURNING m.id
@@ -345,7 +345,7 @@ _PROPOSE = """
 INSERT INTO tiers_tierproposal (member_id, from_tier_id, to_tier_id, kind, rolling_amount, rolling_visits,
                                 created_on, effective_on, status, reason, job_run_id, created_at)
 SELECT d.member_id, d.from_tier_id, d.to_tier_id, d.kind, d.amount, d.visits, %(day)s, %(effective)s,
-       'pending', '', %(run)s, now()
+       'pending', '', %(run)s, %(now)s
 FROM unnest(%(member)s::bigint[], %(from)s::bigint[], %(to)s::bigint[], %(kind)s::text[],
             %(amount)s::numeric[], %(visits)s::int[])
     AS d(member_id, from_tier_id, to_tier_id, kind, amount, visits)
@@ -410,7 +410,7 @@ def tiers_evaluate(
     starts = range(lo, hi + 1, batch_size)
     base = {"day": day, "effective": effective, "start": start, "end": end, "md": md, "md_alt": md_alt,
             "run": job_run_id, "up_reason": _("Nightly evaluation: upgrade threshold reached"),
-            "down_reason": _("Yearly evaluation: below the retention threshold")}
+            "down_reason": _("Yearly evaluation: below the retention threshold"), "now": timezone.now()}
     for i, batch_start in enumerate(starts, 1):
         params = {**base, "lo": batch_start, "hi": batch_start + batch_size}
         with transaction.atomic(), connection.cursor() as cursor:

@@ -20,7 +20,8 @@ from points.services.purchases import purchase_post
 from points.services.redemption import coupon_use, offset_commit
 from tests.factories import MemberFactory, StoreFactory
 
-pytestmark = pytest.mark.django_db
+# Coupons, points and members are made at this instant and the quotes are asked at it (or travel on from it).
+pytestmark = [pytest.mark.django_db, pytest.mark.pinned_at("2026-11-23T12:00+08:00")]
 SH = ZoneInfo("Asia/Shanghai")
 
 BASKET = [

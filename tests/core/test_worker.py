@@ -6,13 +6,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from celery import Celery
-from django.db import connection
 
 from core.models import JobRun
+from tests.support import subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,16 +33,6 @@ def _broker_url(tmp: str) -> tuple[str, dict]:
     return url, {}
 
 
-def _test_database_url() -> str:
-    s = connection.settings_dict
-    password = f":{quote(s['PASSWORD'], safe='')}" if s["PASSWORD"] else ""
-    socket_dir = s.get("OPTIONS", {}).get("host")
-    if socket_dir:  # the embedded server listens on a unix socket
-        return f"postgres://{s['USER']}{password}@/{s['NAME']}?host={quote(socket_dir, safe='/')}"
-    port = f":{s['PORT']}" if s["PORT"] else ""
-    return f"postgres://{s['USER']}{password}@{s['HOST'] or '127.0.0.1'}{port}/{s['NAME']}"
-
-
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True)
 def test_job_task_runs_in_a_real_worker_through_the_broker():
@@ -51,7 +41,7 @@ def test_job_task_runs_in_a_real_worker_through_the_broker():
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="memberhub.settings.test",
-        DATABASE_URL=_test_database_url(),
+        DATABASE_URL=subprocess_database_url(),
         CELERY_BROKER_URL=broker,
         CELERY_TASK_ALWAYS_EAGER="false",
         **extra_env,

@@ -3,11 +3,12 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 from bench import nightly_jobs, till_api
 from points.models import ExpiryReminder, Lot
 from points.reconcile import reconcile
+from tests.support import subprocess_database_url
 
 
 @pytest.mark.django_db
@@ -29,10 +30,7 @@ def test_nightly_bench_loads_a_whole_ledger_and_times_both_jobs(capsys):
 @pytest.mark.django_db(transaction=True)
 def test_till_bench_drives_gunicorn_and_checks_each_order_credited_once():
     token, cards = till_api.setup_till(20)
-    db = connection.settings_dict
-    url = (f"postgres://{db['USER']}{':' + db['PASSWORD'] if db['PASSWORD'] else ''}@{db['HOST'] or '127.0.0.1'}:"
-           f"{db['PORT'] or 5432}/{db['NAME']}")
-    env = till_api.production_env(url, FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
+    env = till_api.production_env(subprocess_database_url(), FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),
                                   FIELD_HASH_KEY=settings.FIELD_HASH_KEY)
     connections.close_all()
     with till_api.gunicorn(env, workers=1) as (host, port):

@@ -138,7 +138,7 @@ INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_
                              points_earned, points_reversed, lines, tenders, campaigns, request_hash, source,
                              created_at)
 SELECT u.store_id, u.order_no, u.member_id, u.occurred_at, u.amount, u.amount, 0, 0, 0, u.lines::jsonb,
-       u.tenders::jsonb, '[]'::jsonb, u.request_hash, 'import', now()
+       u.tenders::jsonb, '[]'::jsonb, u.request_hash, 'import', %s
 FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::timestamptz[], %s::numeric[], %s::text[], %s::text[],
             %s::text[]) AS u(store_id, order_no, member_id, occurred_at, amount, lines, tenders, request_hash)
 ON CONFLICT (store_id, order_no) DO NOTHING
@@ -161,7 +161,7 @@ def _bulk_insert(all_rows: list[Row], report: ImportReport) -> None:
     hashes = [row.request_hash for row in rows]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_BULK_INSERT, [
-            [r.store.pk for r in rows], [r.order_no for r in rows], [r.member.pk for r in rows],
+            timezone.now(), [r.store.pk for r in rows], [r.order_no for r in rows], [r.member.pk for r in rows],
             [r.occurred_at for r in rows], [r.amount for r in rows],
             [json.dumps(r.lines, ensure_ascii=False) for r in rows],
             [json.dumps(r.tenders, ensure_ascii=False) for r in rows], hashes,
