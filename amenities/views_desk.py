@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
+from core.web import need, staff_required
 from members import scope
 from members.models import Member
-from members.views_desk import staff_required
 
 from . import selectors, services
 from .models import Booking, Loan, Resource
@@ -30,11 +29,6 @@ PERM_VIEW_LOANS = "amenities.view_loan"
 PERM_RETURN = "amenities.change_loan"
 PERM_VIEW_BOOKINGS = "amenities.view_booking"
 PERM_MARK = "amenities.change_booking"
-
-
-def _need(user, perm: str) -> None:
-    if not user.has_perm(perm):
-        raise DjangoPermissionDenied(_("Your role does not allow this."))
 
 
 def _int(value) -> int | None:
@@ -51,7 +45,7 @@ def _acting_store(user, member: Member):
 
 @staff_required
 def member_quota(request, pk: int):
-    _need(request.user, PERM_VIEW_QUOTA)
+    need(request.user, PERM_VIEW_QUOTA)
     member = get_object_or_404(Member.objects.select_related("tier", "home_store"), pk=pk)
     scope.require_member(request.user, member)
     if request.method == "POST":
@@ -59,19 +53,19 @@ def member_quota(request, pk: int):
         store = _acting_store(request.user, member)
         try:
             if action == "parking":
-                _need(request.user, PERM_PARKING)
+                need(request.user, PERM_PARKING)
                 use = services.parking_record(member=member, store=store, staff=request.user,
                                               plate_number=request.POST.get("plate_number", ""),
                                               hours=_int(request.POST.get("hours")))
                 messages.success(request, _("%(hours)s free parking hour(s) recorded for %(plate)s.")
                                  % {"hours": use.hours, "plate": use.plate_number})
             elif action == "gift_wrap":
-                _need(request.user, PERM_GIFT_WRAP)
+                need(request.user, PERM_GIFT_WRAP)
                 services.gift_wrap_record(member=member, store=store, staff=request.user,
                                           count=_int(request.POST.get("count")) or 1)
                 messages.success(request, _("Gift wrapping recorded."))
             elif action == "lend":
-                _need(request.user, PERM_LEND)
+                need(request.user, PERM_LEND)
                 loan = services.loan_lend(member=member, store=store, staff=request.user,
                                           item_kind=request.POST.get("item_kind", ""),
                                           item_number=request.POST.get("item_number", ""))
@@ -92,7 +86,7 @@ def member_quota(request, pk: int):
 
 @staff_required
 def loan_list(request):
-    _need(request.user, PERM_VIEW_LOANS)
+    need(request.user, PERM_VIEW_LOANS)
     overdue_only = request.GET.get("overdue") == "1"
     now = timezone.now()
     loans = selectors.loan_list(user=request.user, overdue_only=overdue_only, now=now)[:500]
@@ -102,7 +96,7 @@ def loan_list(request):
 @staff_required
 @require_POST
 def loan_return(request, pk: int):
-    _need(request.user, PERM_RETURN)
+    need(request.user, PERM_RETURN)
     loan = get_object_or_404(Loan.objects.select_related("store"), pk=pk)
     scope.require_store(request.user, loan.store)
     try:
@@ -115,7 +109,7 @@ def loan_return(request, pk: int):
 
 @staff_required
 def reservations(request):
-    _need(request.user, PERM_VIEW_BOOKINGS)
+    need(request.user, PERM_VIEW_BOOKINGS)
     try:
         day = dt.date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
@@ -133,7 +127,7 @@ def reservations(request):
 @staff_required
 @require_POST
 def booking_mark(request, pk: int):
-    _need(request.user, PERM_MARK)
+    need(request.user, PERM_MARK)
     booking = get_object_or_404(Booking.objects.select_related("slot__resource__store"), pk=pk)
     scope.require_store(request.user, booking.slot.resource.store)
     try:

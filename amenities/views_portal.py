@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from members.portal_auth import member_required
+from core.web import member_required
 
 from . import selectors, services
 from .models import Booking, Slot

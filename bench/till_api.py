@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import datetime as dt
 import http.client
 import json
 import multiprocessing
@@ -121,10 +122,12 @@ def gunicorn(env: dict[str, str], *, workers: int, worker_class: str = "sync", t
 
 
 def purchase_body(rng: random.Random, card: str, order_no: str) -> str:
+    """A till's order, made now (the clock of this process: a bench or test under a shifted clock posts
+    orders of its own day; a retry re-sends the body as it was)."""
     lines = [{"brand": rng.choice(["LANCOME", "NIKE", "SONY", "UNIQLO"]), "category": rng.choice(["化妆品", "服装"]),
               "amount": f"{rng.randint(10, 3000)}.{rng.randint(0, 99):02d}"} for _ in range(rng.randint(1, 3))]
     total = sum(int(line["amount"].replace(".", "")) for line in lines)
-    return json.dumps({"member": {"card": card}, "order_no": order_no, "occurred_at": "2026-11-23T10:15:00+08:00",
+    return json.dumps({"member": {"card": card}, "order_no": order_no, "occurred_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
                        "lines": lines, "tenders": [{"type": "wechat", "amount": f"{total // 100}.{total % 100:02d}"}]},
                       ensure_ascii=False)
 

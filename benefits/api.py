@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.api import _errors
+from core.api import api_errors
 from points.api import LineSerializer, MemberRefSerializer, _caller_store, _member_for_post
 
 from .quote import checkout_quote
@@ -74,7 +74,7 @@ class CheckoutQuoteApi(APIView):
 
     @extend_schema(
         tags=["benefits"], operation_id="checkout_quote", request=InputSerializer,
-        responses={200: OutputSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: OutputSerializer, **api_errors(400, 401, 403, 404, 409)},
         examples=[OpenApiExample("Quote", request_only=True, value={
             "member": {"card": "860001000011"},
             "lines": [{"brand": "LANCOME", "category": "化妆品", "amount": "680.00"}],

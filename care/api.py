@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import crypto
+from core.api import IsStaffUser, api_errors
 from core.errors import ValidationFailed
 from members import scope
-from members.api import IsStaffUser, _errors
 
 from . import selectors
 from .models import Survey, Visit
@@ -49,7 +49,7 @@ class VisitListApi(generics.ListAPIView):
         OpenApiParameter("scope", enum=["mine", "store"], default="mine"),
         OpenApiParameter("status", enum=[s.value for s in Visit.Status], required=False),
         OpenApiParameter("overdue", bool, required=False),
-    ], responses={200: VisitSerializer(many=True), **_errors(400, 401, 403)})
+    ], responses={200: VisitSerializer(many=True), **api_errors(400, 401, 403)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -86,7 +86,7 @@ class VisitOutcomeApi(APIView):
             ref_name = "VisitOutcomeInput"
 
     @extend_schema(tags=TAGS, operation_id="care_visit_outcome", request=InputSerializer,
-                   responses={200: VisitSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: VisitSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -113,7 +113,7 @@ class SurveyListApi(generics.ListAPIView):
     serializer_class = SurveySerializer
 
     @extend_schema(tags=TAGS, operation_id="care_surveys", responses={200: SurveySerializer(many=True),
-                                                                     **_errors(401, 403)})
+                                                                     **api_errors(401, 403)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -175,7 +175,7 @@ class SurveyReportApi(APIView):
     permission_classes = [IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="care_survey_report",
-                   responses={200: SurveyReportSerializer, **_errors(401, 403, 404)})
+                   responses={200: SurveyReportSerializer, **api_errors(401, 403, 404)})
     def get(self, request, pk: int):
         scope.require_perm(request.user, "care.view_survey_report")
         report = selectors.survey_report(selectors.survey_get(pk), store_ids=scope.store_ids(request.user))

@@ -9,7 +9,6 @@ import io
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -19,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import MemberHubError
+from core.web import need, staff_required
 from members import scope
-from members.views_desk import staff_required
 
 from . import selectors
 from .forms import ActionForm, ActionUpdateForm, RemeasureForm, VisitOutcomeForm, add_domain_error
@@ -32,18 +31,13 @@ from .services.visits import visit_record_outcome
 PAGE_SIZE = 25
 
 
-def _need(user, perm: str) -> None:
-    if not user.has_perm(perm):
-        raise DjangoPermissionDenied(_("Your role does not allow this."))
-
-
 # ---------------------------------------------------------------- visits (SD-5)
 
 
 @require_GET
 @staff_required
 def visit_list(request):
-    _need(request.user, "care.view_visit")
+    need(request.user, "care.view_visit")
     mine = request.GET.get("scope", "mine") != "store"
     overdue = True if request.GET.get("overdue") == "1" else None
     status = request.GET.get("status", "open")
@@ -65,11 +59,11 @@ def visit_list(request):
 @require_http_methods(["GET", "POST"])
 @staff_required
 def visit_detail(request, pk: int):
-    _need(request.user, "care.view_visit")
+    need(request.user, "care.view_visit")
     visit = selectors.visit_get_for_staff(request.user, pk)
     form = VisitOutcomeForm(request.POST or None)
     if request.method == "POST":
-        _need(request.user, "care.record_visit")
+        need(request.user, "care.record_visit")
         if form.is_valid():
             try:
                 visit_record_outcome(visit_id=visit.pk, staff=request.user, **form.cleaned_data)
@@ -87,7 +81,7 @@ def visit_detail(request, pk: int):
 @require_GET
 @staff_required
 def survey_list(request):
-    _need(request.user, "care.view_survey")
+    need(request.user, "care.view_survey")
     surveys = selectors.survey_list_for_staff(request.user).annotate(
         n_questions=Count("questions", distinct=True), n_responses=Count("responses", distinct=True))
     page = Paginator(surveys, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -97,7 +91,7 @@ def survey_list(request):
 @require_POST
 @staff_required
 def survey_send(request, pk: int):
-    _need(request.user, "care.distribute_survey")
+    need(request.user, "care.distribute_survey")
     try:
         result = survey_distribute(survey_id=pk, staff=request.user)
     except MemberHubError as exc:
@@ -108,7 +102,7 @@ def survey_send(request, pk: int):
 
 
 def _report(request, pk: int) -> dict:
-    _need(request.user, "care.view_survey_report")
+    need(request.user, "care.view_survey_report")
     survey = selectors.survey_get(pk)
     return selectors.survey_report(survey, store_ids=scope.store_ids(request.user))
 
@@ -184,7 +178,7 @@ def _owners(user):
 @require_GET
 @staff_required
 def action_list(request):
-    _need(request.user, "care.view_improvementaction")
+    need(request.user, "care.view_improvementaction")
     page = Paginator(selectors.action_list_for_staff(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "care/desk/actions.html", {"page": page})
 
@@ -192,7 +186,7 @@ def action_list(request):
 @require_http_methods(["GET", "POST"])
 @staff_required
 def action_new(request, survey_pk: int):
-    _need(request.user, "care.add_improvementaction")
+    need(request.user, "care.add_improvementaction")
     survey = selectors.survey_get(survey_pk)
     stores = scope.stores_for(request.user)
     initial = {"dimension": request.GET.get("dimension") or Dimension.SERVICE_MANNER}
@@ -214,14 +208,14 @@ def action_new(request, survey_pk: int):
 @require_http_methods(["GET", "POST"])
 @staff_required
 def action_detail(request, pk: int):
-    _need(request.user, "care.view_improvementaction")
+    need(request.user, "care.view_improvementaction")
     action = selectors.action_get_for_staff(request.user, pk)
     later = Survey.objects.filter(opens_at__gt=action.source_survey.opens_at).order_by("opens_at")
     update_form = ActionUpdateForm(initial={"status": action.status, "evidence": action.evidence,
                                             "evidence_file_note": action.evidence_file_note})
     remeasure_form = RemeasureForm(surveys=later, initial={"survey": action.remeasure_survey_id})
     if request.method == "POST":
-        _need(request.user, "care.change_improvementaction")
+        need(request.user, "care.change_improvementaction")
         if "link" in request.POST:
             remeasure_form = RemeasureForm(request.POST, surveys=later)
             form, call = remeasure_form, lambda d: action_link_remeasure(staff=request.user, action_id=pk,

@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import MemberHubError, NotFound
-from members.views_portal import portal_member_required
-from members.views_portal_points import _member, _pk, _render
+from core.web import current_member, member_required
+from members.views_portal_points import _pk, _render
 
 from .errors import AlreadyAnswered
 from .models import ResponseReceipt, Survey
@@ -22,9 +22,9 @@ from .services.surveys import survey_check_ready, survey_for_member, survey_subm
 
 
 @require_GET
-@portal_member_required
+@member_required
 def survey_list(request):
-    member = _member(request)
+    member = current_member(request)
     now = timezone.now()
     answered = set(ResponseReceipt.objects.filter(member=member).values_list("survey_id", flat=True))
     surveys = [s for s in Survey.objects.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")
@@ -42,9 +42,9 @@ def _answers_from_post(post, questions) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@portal_member_required
+@member_required
 def survey_page(request):
-    member = _member(request)
+    member = current_member(request)
     survey_id = _pk(request.POST.get("id") if request.method == "POST" else request.GET.get("id"))
     try:
         survey = survey_for_member(survey_id=survey_id, member=member)

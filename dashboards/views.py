@@ -3,12 +3,10 @@ each table downloadable as CSV or Excel. Staff without the chain-wide flag see t
 (members.scope); the store filter offers nothing else."""
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
-from django.utils.translation import gettext as _
 
-from members.views_desk import staff_required
+from core.web import need, staff_required
 
 from . import selectors
 from .exports import table_response
@@ -18,13 +16,8 @@ PERM_VIEW = "dashboards.view_dashboard"
 FORMATS = ("csv", "xlsx")
 
 
-def _need_view(user) -> None:
-    if not user.has_perm(PERM_VIEW):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
 def _overview_data(request):
-    _need_view(request.user)
+    need(request.user, PERM_VIEW)
     form = OverviewFilterForm(request.user, request.GET or None)
     start, end = form.period()
     data = selectors.overview(store_ids=form.store_ids(), date_from=start, date_to=end)
@@ -50,7 +43,7 @@ def overview_export(request, table: str, fmt: str):
 
 
 def _consumption_data(request):
-    _need_view(request.user)
+    need(request.user, PERM_VIEW)
     form = ConsumptionFilterForm(request.user, request.GET or None)
     filters = form.filters()
     return form, filters, selectors.consumption(**filters)

@@ -3,16 +3,14 @@ Portal URLs carry no member id: every lookup goes through request.member (SEC-3)
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
+from core.web import member_required, need, staff_required
 from members import ecard, scope
-from members.portal_auth import member_required
-from members.views_desk import staff_required
 
 from . import selectors, services
 from .models import CheckIn, Event, Feedback, PartnerOffer, Registration
@@ -99,24 +97,19 @@ def _desk_event(request, event_id: int) -> Event:
     return get_object_or_404(qs, pk=event_id)
 
 
-def _need(user, perm):
-    if not user.has_perm(perm):
-        raise DjangoPermissionDenied(_("Your role does not allow this."))
-
-
 @staff_required
 def desk_events(request):
-    _need(request.user, PERM_REPORT)
+    need(request.user, PERM_REPORT)
     events = scope.filter_by_store(request.user, Event.objects.select_related("store"), field="store")[:100]
     return render(request, "engagement/desk_events.html", {"events": events})
 
 
 @staff_required
 def desk_event(request, event_id: int):
-    _need(request.user, PERM_REPORT)
+    need(request.user, PERM_REPORT)
     event = _desk_event(request, event_id)
     if request.method == "POST":
-        _need(request.user, PERM_CHECK_IN)
+        need(request.user, PERM_CHECK_IN)
         try:
             ci = services.event_check_in(payload=request.POST.get("payload", ""), event=event, by=request.user)
             reg = ci.registration

@@ -15,9 +15,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import IsStaffUser, api_errors
 from core.errors import NotFound, ValidationFailed
 from members import scope
-from members.api import IsStaffUser, _errors, member_for_caller
+from members.callers import member_for_caller
 from members.models import Store, Tier
 
 from . import selectors
@@ -69,7 +70,7 @@ class MemberRfmApi(APIView):
 
     @extend_schema(tags=TAGS, operation_id="member_rfm",
                    parameters=[OpenApiParameter("as_of", str, description="YYYY-MM-DD; default the latest")],
-                   responses={200: RfmSnapshotSerializer, **_errors(400, 401, 403, 404)})
+                   responses={200: RfmSnapshotSerializer, **api_errors(400, 401, 403, 404)})
     def get(self, request, member_no: str):
         scope.require_perm(request.user, "evaluation.view_rfmsnapshot")
         member = member_for_caller(request, member_no)
@@ -102,7 +103,7 @@ class RfmMovementApi(APIView):
                    parameters=[OpenApiParameter("from", str, required=True), OpenApiParameter("to", str, required=True),
                                OpenApiParameter("store", str, description="store code"),
                                OpenApiParameter("tier", str, description="tier code")],
-                   responses={200: MovementSerializer, **_errors(400, 401, 403, 404)})
+                   responses={200: MovementSerializer, **api_errors(400, 401, 403, 404)})
     def get(self, request):
         scope.require_perm(request.user, "evaluation.view_rfmsnapshot")
         q = request.query_params
@@ -132,7 +133,7 @@ class SegmentCountApi(APIView):
 
     @extend_schema(tags=TAGS, operation_id="segment_count",
                    parameters=[OpenApiParameter("as_of", str, description="snapshot date; default the latest")],
-                   responses={200: SegmentCountSerializer, **_errors(400, 401, 403, 404)})
+                   responses={200: SegmentCountSerializer, **api_errors(400, 401, 403, 404)})
     def get(self, request, pk: int):
         scope.require_perm(request.user, "evaluation.view_segment")
         segment = Segment.objects.filter(pk=pk).first()

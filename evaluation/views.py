@@ -7,26 +7,20 @@ import datetime as dt
 import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from core.errors import MemberHubError
+from core.web import need, staff_required
 from members import scope
 from members.models import Store, Tier
-from members.views_desk import staff_required
 
 from . import selectors, services
 from .models import RFM_CHINESE_NAMES, LifecycleStage, RfmClass, Segment
 
 PAGE_SIZE = 50
-
-
-def _need(user, perm: str) -> None:
-    if not user.has_perm(perm):
-        raise DjangoPermissionDenied(_("Your role does not allow this."))
 
 
 def _day(value: str | None, default: dt.date | None) -> dt.date | None:
@@ -55,7 +49,7 @@ def _class_label(value: str) -> str:
 
 @staff_required
 def rfm(request):
-    _need(request.user, "evaluation.view_rfmsnapshot")
+    need(request.user, "evaluation.view_rfmsnapshot")
     store_ids, stores, store_code = _store_filter(request)
     dates = selectors.rfm_dates()
     to_day = _day(request.GET.get("to"), dates[0] if dates else None)
@@ -81,7 +75,7 @@ def rfm(request):
 
 @staff_required
 def closeness(request):
-    _need(request.user, "evaluation.view_closenesssnapshot")
+    need(request.user, "evaluation.view_closenesssnapshot")
     store_ids, stores, store_code = _store_filter(request)
     dates = selectors.closeness_dates()
     day = _day(request.GET.get("as_of"), dates[0] if dates else None)
@@ -97,7 +91,7 @@ def closeness(request):
 
 @staff_required
 def lifecycle(request):
-    _need(request.user, "evaluation.view_lifecyclesnapshot")
+    need(request.user, "evaluation.view_lifecyclesnapshot")
     store_ids, stores, store_code = _store_filter(request)
     rows = selectors.lifecycle_counts(store_ids=store_ids)
     stages = list(LifecycleStage.choices)
@@ -108,7 +102,7 @@ def lifecycle(request):
 
 @staff_required
 def segments(request):
-    _need(request.user, "evaluation.view_segment")
+    need(request.user, "evaluation.view_segment")
     return render(request, "evaluation/segments.html", {"segments": selectors.segment_list()})
 
 
@@ -125,7 +119,7 @@ def _definition_from(request) -> tuple[dict | None, str]:
 @staff_required
 def segment_edit(request, pk: int | None = None):
     segment = get_object_or_404(Segment, pk=pk) if pk else None
-    _need(request.user, "evaluation.change_segment" if segment else "evaluation.add_segment")
+    need(request.user, "evaluation.change_segment" if segment else "evaluation.add_segment")
     error = ""
     if request.method == "POST":
         definition, error = _definition_from(request)
@@ -155,7 +149,7 @@ def segment_edit(request, pk: int | None = None):
 @staff_required
 def segment_preview(request):
     """htmx: how many members (of the caller's stores) the definition in the form selects now."""
-    _need(request.user, "evaluation.view_segment")
+    need(request.user, "evaluation.view_segment")
     if request.method != "POST":
         raise Http404
     definition, error = _definition_from(request)

@@ -43,3 +43,9 @@ urlpatterns = [
     path("desk/engagement/", include("engagement.desk_urls")),
     path("desk/", include("members.desk_urls")),
 ]
+
+# Chinese error pages for the desk, the portal and the admin; the API's error body (core.web).
+handler400 = "core.web.handler400"
+handler403 = "core.web.handler403"
+handler404 = "core.web.handler404"
+handler500 = "core.web.handler500"

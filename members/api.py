@@ -15,24 +15,24 @@ core.api.exception_handler.
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
 )
-from rest_framework import generics, permissions, serializers, status, throttling
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import crypto
-from core.api import ErrorSerializer
-from core.errors import NotFound, ValidationFailed
+from core.api import CallerRateThrottle, IsDevice, IsStaffUser, api_errors, device_of
+from core.errors import ValidationFailed
+from core.web import client_ip
 
 from . import scope, selectors
-from .models import ConsentLog, Device, Member, MemberChange, SmsCode
+from .callers import member_for_caller
+from .models import ConsentLog, Member, MemberChange, SmsCode
 from .serializers import MemberChangeSerializer, MemberDetailSerializer, MemberSummarySerializer
 from .services import (
     Actor,
@@ -52,68 +52,7 @@ TAGS = ["members"]
 # ---------------------------------------------------------------- callers
 
 
-def device_of(request):
-    """The Device behind the request, or None for staff sessions."""
-    return request.auth if isinstance(request.auth, Device) else None
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-class IsDevice(permissions.BasePermission):
-    message = "Only a till / device token may call this."
-
-    def has_permission(self, request, view) -> bool:
-        return device_of(request) is not None
-
-
-class IsStaffUser(permissions.BasePermission):
-    """A staff session (a real Django user with is_staff), not a device."""
-
-    message = "Only staff may call this."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return (
-            device_of(request) is None
-            and bool(user and user.is_authenticated and user.is_active and getattr(user, "is_staff", False))
-        )
-
-
-def member_for_caller(request, member_no: str) -> Member:
-    if device_of(request) is not None:
-        member = selectors.member_list_for_till().filter(member_no=member_no).first()
-        if member is None:
-            raise NotFound(_("No such member."))
-        return member
-    return selectors.member_get_for_staff(request.user, member_no)
-
-
-# ---------------------------------------------------------------- throttles
-
-
-class _CallerRateThrottle(throttling.SimpleRateThrottle):
-    """Per device (or per staff user) rate; the rate comes from REST_FRAMEWORK's
-    DEFAULT_THROTTLE_RATES[scope] when configured, else `default_rate`."""
-
-    default_rate = "60/min"
-
-    def get_rate(self):
-        return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope) or self.default_rate
-
-    def get_cache_key(self, request, view):
-        device = device_of(request)
-        if device is not None:
-            ident = f"device-{device.pk}"
-        elif request.user and request.user.is_authenticated:
-            ident = f"user-{request.user.pk}"
-        else:
-            ident = f"ip-{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-class MemberLookupThrottle(_CallerRateThrottle):
+class MemberLookupThrottle(CallerRateThrottle):
     """A busy till scans a card every few seconds; 120 a minute leaves headroom for that and
     stops a stolen token from enumerating the member base quickly."""
 
@@ -121,34 +60,19 @@ class MemberLookupThrottle(_CallerRateThrottle):
     default_rate = "120/min"
 
 
-class SmsCodeThrottle(_CallerRateThrottle):
+class SmsCodeThrottle(CallerRateThrottle):
     """Per device on top of the per-number / per-IP limits of sms_code_send."""
 
     scope = "sms_code"
     default_rate = "30/hour"
 
 
-class ConsentThrottle(_CallerRateThrottle):
+class ConsentThrottle(CallerRateThrottle):
     scope = "member_consent"
     default_rate = "60/min"
 
 
 # ---------------------------------------------------------------- schema helpers
-
-
-ERROR_TEXT = {
-    400: "Invalid input: `fields` maps each field to its messages.",
-    401: "No or invalid credentials (device token or staff session).",
-    403: "The caller may not do this (device vs staff, or the role lacks the permission).",
-    404: "No such member (or not in the caller's store).",
-    409: "Conflicts with the current state.",
-    429: "Rate limited; retry later.",
-}
-
-
-def _errors(*codes: int) -> dict:
-    """Documented error responses: every one has the shape of core.api.ErrorSerializer."""
-    return {code: OpenApiResponse(ErrorSerializer, description=ERROR_TEXT[code]) for code in codes}
 
 
 SUMMARY_EXAMPLE = OpenApiExample(
@@ -202,7 +126,7 @@ class MemberLookupApi(APIView):
             "An expired or forged QR answers 400 `bad_qr`. Rate-limited per device."
         ),
         parameters=[InputSerializer],
-        responses={200: MemberSummarySerializer, **_errors(400, 401, 403, 404, 429)},
+        responses={200: MemberSummarySerializer, **api_errors(400, 401, 403, 404, 429)},
         examples=[
             SUMMARY_EXAMPLE, NOT_FOUND_EXAMPLE,
             OpenApiExample("Bad QR", value={"code": "bad_qr", "detail": "This QR code has expired or is not valid.",
@@ -252,7 +176,7 @@ class SmsCodeSendApi(APIView):
         request=InputSerializer,
         responses={
             202: OutputSerializer,
-            **_errors(400, 401, 403, 429),
+            **api_errors(400, 401, 403, 429),
         },
         examples=[
             OpenApiExample("Request", value={"mobile": "13812345678", "purpose": "till"}, request_only=True),
@@ -346,7 +270,7 @@ class MemberCreateApi(APIView):
                 serializers=[MemberSummarySerializer, MemberDetailSerializer],
                 resource_type_field_name=None,
             ),
-            **_errors(400, 401, 403, 429),
+            **api_errors(400, 401, 403, 429),
         },
         examples=[
             OpenApiExample(
@@ -437,7 +361,7 @@ class MemberDetailApi(APIView):
         tags=TAGS,
         operation_id="members_retrieve",
         summary="Member detail (staff, own store, masked)",
-        responses={200: MemberDetailSerializer, **_errors(401, 403, 404)},
+        responses={200: MemberDetailSerializer, **api_errors(401, 403, 404)},
         examples=[NOT_FOUND_EXAMPLE],
     )
     def get(self, request, member_no: str):
@@ -454,7 +378,7 @@ class MemberDetailApi(APIView):
             "staff member approves it. 409 `pending_exists` when one is already waiting for review."
         ),
         request=ChangeInputSerializer,
-        responses={202: ChangeOutputSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={202: ChangeOutputSerializer, **api_errors(400, 401, 403, 404, 409)},
         examples=[
             OpenApiExample("Request", value={"mobile": "13912345678", "city": "杭州市"}, request_only=True),
             OpenApiExample("Accepted", value={"id": 42, "status": "pending", "summary": "mobile: 139****5678; city: 杭州市",
@@ -510,7 +434,7 @@ class MemberConsentApi(APIView):
         summary="Opt in to or withdraw marketing consent (staff: desk; till: till)",
         description="Logged with time and channel every time it changes; setting the current value changes nothing.",
         request=InputSerializer,
-        responses={200: OutputSerializer, **_errors(400, 401, 403, 404, 429)},
+        responses={200: OutputSerializer, **api_errors(400, 401, 403, 404, 429)},
         examples=[OpenApiExample("Withdraw", value={"marketing": False}, request_only=True)],
     )
     def post(self, request, member_no: str):
@@ -547,7 +471,7 @@ class MemberChangeListApi(generics.ListAPIView):
         tags=TAGS,
         operation_id="members_changes_list",
         summary="Change history of a member (staff, own store)",
-        responses={200: MemberChangeSerializer(many=True), **_errors(401, 403, 404)},
+        responses={200: MemberChangeSerializer(many=True), **api_errors(401, 403, 404)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

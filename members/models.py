@@ -366,6 +366,8 @@ class SmsCode(models.Model):
 class Device(models.Model):
     """A till or staff app authenticated by an API token bound to one store."""
 
+    is_till_device = True  # how core.api.device_of tells a till's request.auth from a staff session
+
     name = models.CharField(_("name"), max_length=64)
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="devices")
     key_prefix = models.CharField(max_length=8, unique=True)

@@ -3,9 +3,6 @@ holds the member id, and `request.member` is set for portal views (SEC-3: a memb
 their own data because every portal view reads through request.member)."""
 from __future__ import annotations
 
-from functools import wraps
-
-from django.shortcuts import redirect
 from django.utils.functional import SimpleLazyObject
 
 from .models import Member
@@ -40,13 +37,3 @@ def portal_login(request, member: Member) -> None:
 
 def portal_logout(request) -> None:
     request.session.flush()
-
-
-def member_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.member:
-            return redirect("portal:login")
-        return view(request, *args, **kwargs)
-
-    return wrapper

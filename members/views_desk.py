@@ -6,25 +6,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from functools import wraps
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import crypto
-from core.errors import MemberHubError, NotFound
+from core.errors import MemberHubError
 from core.errors import PermissionDenied as DomainPermissionDenied
 from core.models import AuditLog
+from core.web import client_ip, need, staff_required
 
 from . import ecard, scope, selectors, services
 from .forms_desk import (
@@ -52,35 +49,6 @@ PERM_ACT_FOR_MEMBER = "members.add_changerequest"
 PERM_CONSENT = "members.add_consentlog"
 
 
-def staff_required(view):
-    """Logged-in, active staff only; everyone else goes to the admin login (settings.LOGIN_URL)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not (user.is_authenticated and user.is_active and user.is_staff):
-            return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-        except DomainPermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-
-    return wrapper
-
-
-def _need(user, perm: str) -> None:
-    if not user.has_perm(perm):
-        raise DjangoPermissionDenied(_("Your role does not allow this."))
-
-
-def _client_ip(request) -> str | None:
-    # REMOTE_ADDR only: a proxy in front must set it (e.g. gunicorn --forwarded-allow-ips), so a client
-    # cannot write its own address into the audit log with X-Forwarded-For.
-    return request.META.get("REMOTE_ADDR") or None
-
-
 # ---------------------------------------------------------------- home and search
 
 
@@ -101,7 +69,7 @@ def home(request):
 
 @staff_required
 def search(request):
-    _need(request.user, "members.view_member")
+    need(request.user, "members.view_member")
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     filters = form.filters()
@@ -120,7 +88,7 @@ def search(request):
 @staff_required
 def search_export(request):
     """Masked CSV of the search result (MEM-8 export), for members.export_member; audit-logged."""
-    _need(request.user, "members.export_member")
+    need(request.user, "members.export_member")
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     rows = selectors.member_filter(request.user, query, **form.filters()).order_by("member_no")[:EXPORT_LIMIT]
@@ -133,11 +101,8 @@ def search_export(request):
     for member in rows:
         writer.writerow(member_export_row(member))
         count += 1
-    AuditLog.objects.create(
-        actor=request.user, actor_label=request.user.get_username(), action=AuditLog.Action.EXPORT,
-        field="members", detail=f"desk search export, {count} rows, query={crypto.mask_text(query, keep=3)}"[:500],
-        ip=_client_ip(request),
-    )
+    services.member_export_record(staff=request.user, rows=count, source="desk search", query=query,
+                                  ip=client_ip(request))
     return response
 
 
@@ -193,7 +158,7 @@ def _member_context(request, member: Member, **forms) -> dict:
 
 
 def _get_member(request, member_no: str) -> Member:
-    _need(request.user, "members.view_member")
+    need(request.user, "members.view_member")
     return selectors.member_get_for_staff(request.user, member_no)
 
 
@@ -211,7 +176,7 @@ def member_reveal(request, member_no: str, field: str):
         raise Http404
     member = _get_member(request, member_no)
     try:
-        value = services.member_reveal(member=member, field=field, staff=request.user, ip=_client_ip(request))
+        value = services.member_reveal(member=member, field=field, staff=request.user, ip=client_ip(request))
     except DomainPermissionDenied as exc:
         return render(request, "desk/_reveal_refused.html", {"message": exc.message}, status=403)
     return render(request, "desk/_revealed.html", {"value": value, "field": field})
@@ -227,7 +192,7 @@ def _member_action_failed(request, member: Member, exc: MemberHubError, form_nam
 @require_POST
 def member_status(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "members.change_member_status")
+    need(request.user, "members.change_member_status")
     form = StatusForm(request.POST)
     if not form.is_valid():
         return render(request, "desk/member_detail.html", _member_context(request, member, status_form=form),
@@ -245,7 +210,7 @@ def member_status(request, member_no: str):
 @require_POST
 def member_tag_add(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "members.add_membertag")
+    need(request.user, "members.add_membertag")
     form = TagAddForm(request.POST, member=member)
     if not form.is_valid():
         return render(request, "desk/member_detail.html", _member_context(request, member, tag_form=form),
@@ -262,7 +227,7 @@ def member_tag_add(request, member_no: str):
 @require_POST
 def member_tag_remove(request, member_no: str, tag_id: int):
     member = _get_member(request, member_no)
-    _need(request.user, "members.delete_membertag")
+    need(request.user, "members.delete_membertag")
     tag = get_object_or_404(Tag, pk=tag_id, kind=Tag.Kind.MANUAL)
     services.tag_remove(member=member, tag=tag, staff=request.user)
     messages.success(request, _("Tag removed."))
@@ -274,7 +239,7 @@ def member_tag_remove(request, member_no: str, tag_id: int):
 def member_consent(request, member_no: str):
     """Marketing consent changed at the desk (MEM-6); the service logs it with channel DESK."""
     member = _get_member(request, member_no)
-    _need(request.user, PERM_CONSENT)
+    need(request.user, PERM_CONSENT)
     form = ConsentForm(request.POST)
     if not form.is_valid():
         return render(request, "desk/member_detail.html", _member_context(request, member, consent_form=form),
@@ -289,7 +254,7 @@ def member_consent(request, member_no: str):
 @require_POST
 def member_change_request(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, PERM_ACT_FOR_MEMBER)
+    need(request.user, PERM_ACT_FOR_MEMBER)
     form = ChangeRequestForm(request.POST)
     if not form.is_valid():
         return render(request, "desk/member_detail.html", _member_context(request, member, change_form=form),
@@ -297,7 +262,7 @@ def member_change_request(request, member_no: str):
     changes = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in form.changes().items()}
     try:
         services.change_request_submit(member=member, changes=changes,
-                                       actor=services.Actor.staff(request.user, ip=_client_ip(request)))
+                                       actor=services.Actor.staff(request.user, ip=client_ip(request)))
     except MemberHubError as exc:
         return _member_action_failed(request, member, exc, "change_form", form)
     messages.success(request, _("The change request has been submitted; another staff member will review it."))
@@ -308,7 +273,7 @@ def member_change_request(request, member_no: str):
 @require_POST
 def member_buyer_link(request, member_no: str):
     """Link or unlink a personal member as a buyer of this corporate member (企业会员)."""
-    _need(request.user, PERM_ACT_FOR_MEMBER)
+    need(request.user, PERM_ACT_FOR_MEMBER)
     company = _get_member(request, member_no)
     form = BuyerLinkForm(request.POST)
     if form.is_valid():
@@ -330,7 +295,7 @@ def member_buyer_link(request, member_no: str):
 
 @staff_required
 def rereviews(request):
-    _need(request.user, "members.review_member")
+    need(request.user, "members.review_member")
     due = selectors.rereview_due_for_staff(request.user)
     page = Paginator(due, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "desk/rereviews.html", {"page": page, "form": RereviewForm()})
@@ -339,7 +304,7 @@ def rereviews(request):
 @staff_required
 @require_POST
 def rereview_member(request, member_no: str):
-    _need(request.user, "members.review_member")
+    need(request.user, "members.review_member")
     member = _get_member(request, member_no)
     form = RereviewForm(request.POST)
     if not form.is_valid():
@@ -360,7 +325,7 @@ def rereview_member(request, member_no: str):
 
 @staff_required
 def member_new(request):
-    _need(request.user, "members.add_member")
+    need(request.user, "members.add_member")
     form = DeskSignupForm(request.POST or None, user=request.user)
     status = 200
     if request.method == "POST":
@@ -389,7 +354,7 @@ def member_new(request):
 
 @staff_required
 def reviews(request):
-    _need(request.user, "members.review_member")
+    need(request.user, "members.review_member")
     return render(request, "desk/reviews.html", {
         "signups": selectors.pending_signups_for_staff(request.user)[:200],
         "change_requests": selectors.pending_change_requests_for_staff(request.user)[:200],
@@ -406,7 +371,7 @@ def _review_failed(request, exc: MemberHubError, what: str):
 @staff_required
 @require_POST
 def review_signup(request, member_no: str):
-    _need(request.user, "members.review_member")
+    need(request.user, "members.review_member")
     member = selectors.member_get_for_staff(request.user, member_no)
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -427,7 +392,7 @@ def review_signup(request, member_no: str):
 @staff_required
 @require_POST
 def review_change(request, pk: int):
-    _need(request.user, "members.review_member")
+    need(request.user, "members.review_member")
     change_request = scope.filter_by_store(
         request.user, ChangeRequest.objects.select_related("member"), field="member__home_store"
     ).filter(pk=pk).first()
@@ -466,7 +431,7 @@ def audit_log_for_staff(user):
 
 @staff_required
 def audit_log(request):
-    _need(request.user, "core.view_auditlog")
+    need(request.user, "core.view_auditlog")
     form = AuditFilterForm(request.GET or None)
     qs = audit_log_for_staff(request.user)
     if form.is_valid():

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
+from core.web import need, staff_required
 from points.api import points_summary
 from points.errors import IdempotencyConflict
 from points.models import Adjustment, Campaign, Entry, GiftOrder, Purchase
@@ -39,7 +40,7 @@ from .forms_desk_points import (
     TierGrantForm,
 )
 from .models import Member
-from .views_desk import _get_member, _need, staff_required
+from .views_desk import _get_member
 
 PERM_VIEW_POINTS = "points.view_entry"
 PANEL_ENTRIES = 20
@@ -94,14 +95,14 @@ def points_panel_context(user, member: Member) -> dict:
 def points_panel(request, member_no: str):
     """htmx fragment loaded into the member 360 page's points panel."""
     member = _get_member(request, member_no)
-    _need(request.user, PERM_VIEW_POINTS)
+    need(request.user, PERM_VIEW_POINTS)
     return render(request, "desk/points/_panel.html", points_panel_context(request.user, member))
 
 
 @staff_required
 def points_history(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, PERM_VIEW_POINTS)
+    need(request.user, PERM_VIEW_POINTS)
     form = HistoryFilterForm(request.GET or None)
     qs = _entries(member)
     if form.is_valid() and form.cleaned_data["kind"]:
@@ -122,7 +123,7 @@ def points_history(request, member_no: str):
 @staff_required
 def purchase_new(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "points.add_purchase")
+    need(request.user, "points.add_purchase")
     form = OfflinePurchaseForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid():
@@ -169,7 +170,7 @@ def _purchase_for_refund(member: Member, form: OfflineRefundForm) -> Purchase | 
 @staff_required
 def refund_new(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "points.add_refund")
+    need(request.user, "points.add_refund")
     form = OfflineRefundForm(request.POST or None, user=request.user)
     if request.method == "POST":
         if form.is_valid() and (purchase := _purchase_for_refund(member, form)) is not None:
@@ -232,7 +233,7 @@ def _redeem_context(request, member: Member, *, gift_form=None, coupon_form=None
 @staff_required
 def redeem(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "points.view_giftorder")
+    need(request.user, "points.view_giftorder")
     return render(request, "desk/points/redeem.html", _redeem_context(request, member))
 
 
@@ -244,7 +245,7 @@ def _redeem_url(member: Member) -> str:
 @require_POST
 def gift_order_new(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "points.add_giftorder")
+    need(request.user, "points.add_giftorder")
     _items, eligible = _gift_choices(member)
     form = GiftOrderForm(request.POST, user=request.user, gifts=eligible)
     if form.is_valid():
@@ -279,7 +280,7 @@ def gift_order_action(request, member_no: str, pk: int, action: str):
     member = _get_member(request, member_no)
     if action not in GIFT_ORDER_ACTIONS:
         raise Http404
-    _need(request.user, "points.change_giftorder")
+    need(request.user, "points.change_giftorder")
     order = GiftOrder.objects.filter(pk=pk, member=member).select_related("store").first()
     if order is None:
         raise Http404
@@ -302,7 +303,7 @@ def gift_order_action(request, member_no: str, pk: int, action: str):
 @require_POST
 def coupon_redeem(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "points.add_coupon")
+    need(request.user, "points.add_coupon")
     form = CouponRedeemForm(request.POST, coupon_types=redemption.coupon_types_for_points())
     if form.is_valid():
         try:
@@ -330,7 +331,7 @@ def coupon_redeem(request, member_no: str):
 @staff_required
 def adjustment_new(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "points.add_adjustment")
+    need(request.user, "points.add_adjustment")
     form = AdjustmentForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -372,7 +373,7 @@ def _adjustment_queue(user):
 
 @staff_required
 def adjustment_queue(request):
-    _need(request.user, "points.view_adjustment")
+    need(request.user, "points.view_adjustment")
     return render(request, "desk/points/adjustments.html", {
         "adjustments": _adjustment_queue(request.user)[:QUEUE_LIMIT],
         "can_approve": request.user.has_perm("points.approve_adjustment"),
@@ -382,7 +383,7 @@ def adjustment_queue(request):
 @staff_required
 @require_POST
 def adjustment_decide(request, pk: int):
-    _need(request.user, "points.approve_adjustment")
+    need(request.user, "points.approve_adjustment")
     adjustment = _adjustment_queue(request.user).filter(pk=pk).first()
     if adjustment is None:
         raise Http404
@@ -413,7 +414,7 @@ def adjustment_decide(request, pk: int):
 @staff_required
 def tier_grant(request, member_no: str):
     member = _get_member(request, member_no)
-    _need(request.user, "tiers.grant_tier")
+    need(request.user, "tiers.grant_tier")
     form = TierGrantForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -434,7 +435,7 @@ def tier_grant(request, member_no: str):
 
 @staff_required
 def tier_proposals(request):
-    _need(request.user, "tiers.decide_tierproposal")
+    need(request.user, "tiers.decide_tierproposal")
     qs = tier_proposal_list_for_staff(user=request.user)
     page = Paginator(qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "desk/points/tier_proposals.html", {"page": page})
@@ -445,7 +446,7 @@ def tier_proposals(request):
 def tier_proposals_decide(request):
     """Approve or reject one proposal (row buttons) or the selected ones (bulk), each in its own
     transaction; a refused one is reported and does not hold back the others."""
-    _need(request.user, "tiers.decide_tierproposal")
+    need(request.user, "tiers.decide_tierproposal")
     ids = sorted({int(v) for v in request.POST.getlist("proposal") if v.isdigit()})
     form = ReviewForm(request.POST)
     if not ids:

@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from core import crypto
 from core.errors import MemberHubError, RateLimited, ValidationFailed
+from core.web import current_member, member_required
 
 from . import ecard
 from .forms_portal import (
@@ -36,7 +34,7 @@ from .forms_portal import (
 )
 from .member_data import member_data_download
 from .models import ChangeRequest, ConsentLog, Member, MemberChange
-from .portal_auth import member_required, portal_login, portal_logout
+from .portal_auth import portal_login, portal_logout
 from .selectors import member_by_mobile
 from .services import Actor, change_request_submit, consent_set_marketing, member_close, member_register_online
 from .sms_codes import sms_code_send, sms_code_verify
@@ -51,25 +49,6 @@ RESTRICTED_STATUSES = (Member.Status.SUSPENDED, Member.Status.DISQUALIFIED)
 def _ip(request) -> str | None:
     # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
     return request.META.get("REMOTE_ADDR") or None
-
-
-def _member(request) -> Member:
-    """The logged-in member as a plain model instance (request.member is a lazy proxy)."""
-    member = request.member
-    return getattr(member, "_wrapped", member)
-
-
-def portal_member_required(view):
-    """member_required, but an htmx request whose session ended is sent to the login page whole."""
-    protected = member_required(view)
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if getattr(request, "htmx", False) and not request.member:
-            return HttpResponseClientRedirect(reverse("portal:login"))
-        return protected(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _code_status(request, *, ok: bool, message: str) -> HttpResponse:
@@ -205,18 +184,18 @@ def _ecard_context(member: Member) -> dict:
 
 
 @require_GET
-@portal_member_required
+@member_required
 def home(request):
-    member = _member(request)
+    member = current_member(request)
     context = _ecard_context(member)
     context["restricted"] = member.status in RESTRICTED_STATUSES
     return render(request, "portal/home.html", context)
 
 
 @require_GET
-@portal_member_required
+@member_required
 def ecard_refresh(request):
-    return render(request, "portal/_ecard.html", _ecard_context(_member(request)))
+    return render(request, "portal/_ecard.html", _ecard_context(current_member(request)))
 
 
 def _profile_initial(member: Member) -> dict:
@@ -230,9 +209,9 @@ def _profile_initial(member: Member) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@portal_member_required
+@member_required
 def profile(request):
-    member = _member(request)
+    member = current_member(request)
     current = _profile_initial(member)
     pending = ChangeRequest.objects.filter(member=member, status=ChangeRequest.Status.PENDING).first()
     form = ChangeRequestForm(request.POST or None, initial=current)
@@ -266,9 +245,9 @@ def profile(request):
 
 
 @require_http_methods(["GET", "POST"])
-@portal_member_required
+@member_required
 def consents(request):
-    member = _member(request)
+    member = current_member(request)
     form = MarketingConsentForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -284,15 +263,15 @@ def consents(request):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def my_data(request):
-    return render(request, "portal/my_data.html", {"member": _member(request)})
+    return render(request, "portal/my_data.html", {"member": current_member(request)})
 
 
 @require_POST
-@portal_member_required
+@member_required
 def my_data_download(request):
-    member = _member(request)
+    member = current_member(request)
     data = member_data_download(member=member, ip=_ip(request))
     response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
                             content_type="application/json; charset=utf-8")
@@ -302,9 +281,9 @@ def my_data_download(request):
 
 
 @require_http_methods(["GET", "POST"])
-@portal_member_required
+@member_required
 def close_account(request):
-    member = _member(request)
+    member = current_member(request)
     form = CloseAccountForm(request.POST or None, member=member)
     if request.method == "POST" and form.is_valid():
         try:

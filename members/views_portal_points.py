@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import MemberHubError
+from core.web import current_member, member_required
 from messaging.models import Notice
 from messaging.services import notice_mark_read
 from points.api import points_summary
@@ -40,7 +41,6 @@ from points.services.ledger import spendable
 from tiers.selectors import tier_change_list_for_member, tier_list, tier_status_for_member
 
 from .models import Member, Store
-from .views_portal import _member, portal_member_required
 
 HISTORY_PAGE_SIZE = 20
 INBOX_PAGE_SIZE = 20
@@ -71,7 +71,7 @@ def portal_nav(request) -> dict:
 
 
 def _render(request, template: str, section: str, context: dict):
-    context.setdefault("member", _member(request))
+    context.setdefault("member", current_member(request))
     context["portal_section"] = section
     context.setdefault("inbox_unread", inbox_unread_count(context["member"]))
     return render(request, template, context)
@@ -101,9 +101,9 @@ def _campaign_names(entries: list[Entry]) -> dict[int, str]:
 
 
 @require_GET
-@portal_member_required
+@member_required
 def points_overview(request):
-    member = _member(request)
+    member = current_member(request)
     summary = points_summary(member)
     entries = (Entry.objects.filter(member=member).select_related("store", "purchase")
                .order_by("-created_at", "-id"))
@@ -120,9 +120,9 @@ def points_overview(request):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def tier_status(request):
-    member = _member(request)
+    member = current_member(request)
     return _render(request, "portal/points/tier.html", "tier", {
         "status": tier_status_for_member(member=member),
         "tiers": tier_list(),
@@ -156,9 +156,9 @@ def _gift_catalogue(member: Member):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def gifts(request):
-    member = _member(request)
+    member = current_member(request)
     items, have = _gift_catalogue(member)
     stores = list(_stores())
     catalogue = [
@@ -182,9 +182,9 @@ def _max_quantity(item, have: int) -> int:
 
 
 @require_POST
-@portal_member_required
+@member_required
 def gift_order(request):
-    member = _member(request)
+    member = current_member(request)
     form = GiftOrderForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
@@ -213,9 +213,9 @@ def gift_order(request):
 
 
 @require_POST
-@portal_member_required
+@member_required
 def gift_order_cancel(request):
-    member = _member(request)
+    member = current_member(request)
     order = get_object_or_404(GiftOrder.objects.select_related("gift"), pk=_pk(request.POST.get("order")),
                               member=member)
     try:
@@ -248,9 +248,9 @@ class CouponRedeemForm(forms.Form):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def coupons(request):
-    member = _member(request)
+    member = current_member(request)
     now = timezone.now()
     wallet = list(redemption.coupons_in_wallet(member=member, include_past=True)
                   .select_related("used_store").prefetch_related("type__stores"))
@@ -280,9 +280,9 @@ def coupons(request):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def coupon_detail(request):
-    member = _member(request)
+    member = current_member(request)
     code = (request.GET.get("code") or "").strip().upper()
     if not code:
         raise Http404
@@ -295,9 +295,9 @@ def coupon_detail(request):
 
 
 @require_POST
-@portal_member_required
+@member_required
 def coupon_redeem(request):
-    member = _member(request)
+    member = current_member(request)
     form = CouponRedeemForm(request.POST)
     ctype = CouponType.objects.filter(pk=form.cleaned_data["coupon_type"]).first() if form.is_valid() else None
     if ctype is None:
@@ -330,9 +330,9 @@ def _prize_table(lottery: Lottery) -> list[dict]:
 
 
 @require_GET
-@portal_member_required
+@member_required
 def lottery(request):
-    member = _member(request)
+    member = current_member(request)
     lotteries = redemption.lottery_list_open().prefetch_related("prizes__gift", "prizes__coupon_type")
     can_redeem = redemption.member_can_redeem(member)
     have = spendable(member) if can_redeem else 0
@@ -356,9 +356,9 @@ def lottery(request):
 
 
 @require_POST
-@portal_member_required
+@member_required
 def lottery_draw(request):
-    member = _member(request)
+    member = current_member(request)
     lot = Lottery.objects.filter(pk=_pk(request.POST.get("lottery"))).first()
     if lot is None:
         raise Http404
@@ -374,9 +374,9 @@ def lottery_draw(request):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def draw_detail(request):
-    member = _member(request)
+    member = current_member(request)
     draw = get_object_or_404(
         Draw.objects.select_related("lottery", "prize", "coupon__type", "gift_order__store", "gift_order__gift"),
         pk=_pk(request.GET.get("draw")), member=member,
@@ -388,18 +388,18 @@ def draw_detail(request):
 
 
 @require_GET
-@portal_member_required
+@member_required
 def inbox(request):
-    member = _member(request)
+    member = current_member(request)
     page = Paginator(Notice.objects.filter(member=member).order_by("-created_at", "-id"),
                      INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     return _render(request, "portal/points/inbox.html", "inbox", {"page": page})
 
 
 @require_GET
-@portal_member_required
+@member_required
 def notice_detail(request):
-    member = _member(request)
+    member = current_member(request)
     notice = get_object_or_404(Notice, pk=_pk(request.GET.get("id")), member=member)
     if notice.read_at is None and notice_mark_read(member=member, notice_ids=[notice.pk]):
         notice.refresh_from_db(fields=["read_at"])
@@ -407,9 +407,9 @@ def notice_detail(request):
 
 
 @require_POST
-@portal_member_required
+@member_required
 def inbox_read_all(request):
-    member = _member(request)
+    member = current_member(request)
     if notice_mark_read(member=member):
         messages.success(request, _("All messages are marked as read."))
     return redirect("portal:inbox")

@@ -8,7 +8,6 @@ import json
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,9 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import MemberHubError
+from core.web import need, staff_required
 from members import scope
 from members.models import Tag, Tier
-from members.views_desk import staff_required
 
 from .campaigns import (
     CAMPAIGN_CHANNELS,
@@ -35,11 +34,6 @@ from .campaigns import (
 from .models import Campaign, MessageTemplate
 
 PAGE_SIZE = 25
-
-
-def _need(user, perm: str) -> None:
-    if not user.has_perm(perm):
-        raise DjangoPermissionDenied(_("Your role does not allow this."))
 
 
 def _segments():
@@ -120,7 +114,7 @@ def _add_domain_error(form: forms.Form, exc: MemberHubError) -> None:
 @require_GET
 @staff_required
 def campaign_list(request):
-    _need(request.user, "messaging.view_campaign")
+    need(request.user, "messaging.view_campaign")
     page = Paginator(campaign_list_for_staff(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "messaging/campaigns/list.html", {"page": page})
 
@@ -128,7 +122,7 @@ def campaign_list(request):
 @require_http_methods(["GET", "POST"])
 @staff_required
 def campaign_new(request):
-    _need(request.user, "messaging.add_campaign")
+    need(request.user, "messaging.add_campaign")
     form = CampaignForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -146,7 +140,7 @@ def campaign_new(request):
 @require_http_methods(["GET", "POST"])
 @staff_required
 def campaign_edit(request, pk: int):
-    _need(request.user, "messaging.change_campaign")
+    need(request.user, "messaging.change_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
     form = CampaignForm(request.POST or None, user=request.user, initial=CampaignForm.initial_for(campaign))
     if request.method == "POST" and form.is_valid():
@@ -177,7 +171,7 @@ def _detail_context(request, campaign: Campaign) -> dict:
 @require_GET
 @staff_required
 def campaign_detail(request, pk: int):
-    _need(request.user, "messaging.view_campaign")
+    need(request.user, "messaging.view_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
     return render(request, "messaging/campaigns/detail.html", _detail_context(request, campaign))
 
@@ -186,7 +180,7 @@ def campaign_detail(request, pk: int):
 @staff_required
 def campaign_progress_partial(request, pk: int):
     """htmx: the progress block, polled while the campaign runs."""
-    _need(request.user, "messaging.view_campaign")
+    need(request.user, "messaging.view_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
     return render(request, "messaging/campaigns/_progress.html", _detail_context(request, campaign))
 
@@ -199,7 +193,7 @@ class ScheduleForm(forms.Form):
 @require_POST
 @staff_required
 def campaign_schedule_view(request, pk: int):
-    _need(request.user, "messaging.send_campaign")
+    need(request.user, "messaging.send_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
     form = ScheduleForm(request.POST)
     at = form.cleaned_data["at"] if form.is_valid() else None
@@ -218,7 +212,7 @@ def campaign_schedule_view(request, pk: int):
 @require_POST
 @staff_required
 def campaign_cancel_view(request, pk: int):
-    _need(request.user, "messaging.send_campaign")
+    need(request.user, "messaging.send_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
     try:
         campaign_cancel(campaign=campaign, user=request.user)

@@ -9,9 +9,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFound, ValidationFailed
+from core.api import api_errors, device_of
+from core.errors import NotFound
 from members import scope, selectors
-from members.api import _errors, device_of, member_for_caller
+from members.callers import caller_store, member_for_caller
 from members.models import Store
 
 from .models import Entry, Lot, PointsAccount, PointsConfig, Purchase
@@ -19,24 +20,6 @@ from .services.ledger import spendable
 from .services.purchases import purchase_post, refund_post
 
 TAGS = ["points"]
-
-
-def _caller_store(request, store_code: str | None) -> Store:
-    """A till posts for its own store; staff name a store within their scope."""
-    device = device_of(request)
-    if device is not None:
-        if store_code and store_code != device.store.code:
-            raise ValidationFailed(_("A till posts for its own store."), fields={"store": [_("Not this till's store.")]})
-        return device.store
-    if not request.user.has_perm("points.add_purchase"):
-        from core.errors import PermissionDenied
-
-        raise PermissionDenied(_("Your role does not allow posting purchases."), code="permission")
-    store = Store.objects.filter(code=store_code or "").first() if store_code else scope.staff_store(request.user)
-    if store is None:
-        raise ValidationFailed(_("Name the store."), fields={"store": [_("Unknown store.")]})
-    scope.require_store(request.user, store)
-    return store
 
 
 class MemberRefSerializer(serializers.Serializer):
@@ -95,7 +78,7 @@ class PurchaseCreateApi(APIView):
 
     @extend_schema(
         tags=TAGS, operation_id="purchases_create", request=InputSerializer,
-        responses={201: PurchaseOutputSerializer, 200: PurchaseOutputSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={201: PurchaseOutputSerializer, 200: PurchaseOutputSerializer, **api_errors(400, 401, 403, 404, 409)},
         examples=[OpenApiExample("Purchase", request_only=True, value={
             "member": {"card": "860001000011"}, "order_no": "POS1-20261123-0001",
             "occurred_at": "2026-11-23T10:15:00+08:00",
@@ -106,7 +89,7 @@ class PurchaseCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _caller_store(request, v.get("store"))
+        store = caller_store(request, v.get("store"), "points.add_purchase")
         member = _member_for_post(request, v["member"])
         result = purchase_post(
             store=store, order_no=v["order_no"], member=member, occurred_at=v["occurred_at"],
@@ -145,16 +128,23 @@ class RefundCreateApi(APIView):
             ref_name = "RefundOutput"
 
     @extend_schema(tags=TAGS, operation_id="refunds_create", request=InputSerializer,
-                   responses={201: OutputSerializer, 200: OutputSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={201: OutputSerializer, 200: OutputSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _caller_store(request, v.get("store"))
+        store = caller_store(request, v.get("store"), "points.add_purchase")
         original_store = Store.objects.filter(code=v.get("original_store")).first() if v.get("original_store") else store
-        purchase = Purchase.objects.filter(store=original_store, order_no=v["order_no"]).first()
+        purchase = Purchase.objects.filter(store=original_store, order_no=v["order_no"]).first() \
+            if original_store else None
         if purchase is None:
             raise NotFound(_("No such order."), code="order_not_found")
+        if device_of(request) is None:
+            # Staff are bound to their scope for the original order too (SEC-3); a till may take back an
+            # order of any store of the chain (cross-store returns), named by its receipt: store + order_no.
+            allowed = scope.store_ids(request.user)
+            if allowed is not None and original_store.pk not in allowed:
+                raise NotFound(_("No such order."), code="order_not_found")
         result = refund_post(store=store, refund_no=v["refund_no"], purchase=purchase, amount=v["amount"],
                              occurred_at=v["occurred_at"])
         return Response(self.OutputSerializer(result.refund).data,
@@ -198,7 +188,7 @@ class PointsSummaryApi(APIView):
         class Meta:
             ref_name = "PointsSummary"
 
-    @extend_schema(tags=TAGS, operation_id="member_points", responses={200: OutputSerializer, **_errors(401, 404)})
+    @extend_schema(tags=TAGS, operation_id="member_points", responses={200: OutputSerializer, **api_errors(401, 404)})
     def get(self, request, member_no: str):
         member = member_for_caller(request, member_no)
         return Response(self.OutputSerializer(points_summary(member)).data)
@@ -220,7 +210,7 @@ class PointsHistoryApi(generics.ListAPIView):
     filterset_fields = ["kind"]
 
     @extend_schema(tags=TAGS, operation_id="member_points_history", responses={200: EntrySerializer(many=True),
-                                                                               **_errors(401, 404)})
+                                                                               **api_errors(401, 404)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -11,31 +11,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import NotFound, ValidationFailed
+from core.api import IsStaffUser, api_errors, device_of
+from core.errors import NotFound
 from members import scope
-from members.api import IsStaffUser, _errors, device_of, member_for_caller
-from members.models import Store
+from members.callers import caller_store, member_for_caller
 
 from .api import MemberRefSerializer, _member_for_post
 from .models import Adjustment, Coupon, CouponType, Draw, Gift, GiftOrder, Lottery, Offset
 from .services import adjustments, redemption
 
 TAGS = ["redemption"]
-
-
-def _store_for(request, store_code: str | None, perm: str) -> Store:
-    """A till acts for its own store; staff need `perm` and a store within their scope."""
-    device = device_of(request)
-    if device is not None:
-        if store_code and store_code != device.store.code:
-            raise ValidationFailed(_("A till acts for its own store."), fields={"store": [_("Not this till's store.")]})
-        return device.store
-    scope.require_perm(request.user, perm)
-    store = Store.objects.filter(code=store_code).first() if store_code else scope.staff_store(request.user)
-    if store is None:
-        raise ValidationFailed(_("Name the store."), fields={"store": [_("Unknown store.")]})
-    scope.require_store(request.user, store)
-    return store
 
 
 def _created(created: bool) -> int:
@@ -69,7 +54,7 @@ class MemberGiftListApi(APIView):
     """The gift catalogue (礼品) for a member, each gift with an eligible flag and the reason when not."""
 
     @extend_schema(tags=TAGS, operation_id="member_gifts", responses={200: GiftSerializer(many=True),
-                                                                      **_errors(401, 403, 404)})
+                                                                      **api_errors(401, 403, 404)})
     def get(self, request, member_no: str):
         member = member_for_caller(request, member_no)
         items, _have = redemption.gift_catalogue_for_member(member=member)
@@ -103,14 +88,14 @@ class GiftOrderCreateApi(APIView):
             ref_name = "GiftOrderInput"
 
     @extend_schema(tags=TAGS, operation_id="gift_orders_create", request=InputSerializer,
-                   responses={201: GiftOrderSerializer, 200: GiftOrderSerializer, **_errors(400, 401, 403, 404, 409)},
+                   responses={201: GiftOrderSerializer, 200: GiftOrderSerializer, **api_errors(400, 401, 403, 404, 409)},
                    examples=[OpenApiExample("Gift order", request_only=True, value={
                        "member": {"card": "860001000011"}, "gift": 3, "quantity": 1, "request_id": "T1-7f3a"})])
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _store_for(request, v.get("store"), "points.add_giftorder")
+        store = caller_store(request, v.get("store"), "points.add_giftorder")
         member = _member_for_post(request, v["member"])
         gift = Gift.objects.filter(pk=v["gift"]).first()
         if gift is None:
@@ -135,7 +120,7 @@ class _GiftOrderActionApi(APIView):
         order = GiftOrder.objects.select_related("member", "store").filter(pk=pk).first()
         if order is None:
             raise NotFound(_("No such gift order."), code="gift_order_not_found")
-        _store_for(request, order.store.code if device_of(request) is None else None, self.perm)
+        caller_store(request, order.store.code if device_of(request) is None else None, self.perm)
         device = device_of(request)
         if device is not None and device.store_id != order.store_id:
             raise NotFound(_("No such gift order."), code="gift_order_not_found")
@@ -148,7 +133,7 @@ class GiftOrderCancelApi(_GiftOrderActionApi):
     valid for the full validity from today). 409 `gift_order_state` when already collected."""
 
     @extend_schema(tags=TAGS, operation_id="gift_orders_cancel", request=_GiftOrderActionApi.InputSerializer,
-                   responses={200: GiftOrderSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: GiftOrderSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         order = self._order(request, pk)
         data = self.InputSerializer(data=request.data)
@@ -164,7 +149,7 @@ class GiftOrderCollectApi(_GiftOrderActionApi):
     permission_classes = [IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="gift_orders_collect", request=None,
-                   responses={200: GiftOrderSerializer, **_errors(401, 403, 404, 409)})
+                   responses={200: GiftOrderSerializer, **api_errors(401, 403, 404, 409)})
     def post(self, request, pk: int):
         order = self._order(request, pk)
         return Response(GiftOrderSerializer(redemption.gift_order_collect(order=order, staff=request.user)).data)
@@ -176,7 +161,7 @@ class GiftOrderReturnApi(_GiftOrderActionApi):
     permission_classes = [IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="gift_orders_return", request=_GiftOrderActionApi.InputSerializer,
-                   responses={200: GiftOrderSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: GiftOrderSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         order = self._order(request, pk)
         data = self.InputSerializer(data=request.data)
@@ -219,7 +204,7 @@ class MemberCouponWalletApi(APIView):
             ref_name = "CouponWallet"
 
     @extend_schema(tags=TAGS, operation_id="member_coupons", responses={200: OutputSerializer,
-                                                                        **_errors(401, 403, 404)})
+                                                                        **api_errors(401, 403, 404)})
     def get(self, request, member_no: str):
         member = member_for_caller(request, member_no)
         coupons = redemption.coupons_in_wallet(member=member, include_past=request.query_params.get("all") == "1")
@@ -241,12 +226,12 @@ class CouponRedeemApi(APIView):
             ref_name = "CouponRedeemInput"
 
     @extend_schema(tags=TAGS, operation_id="coupons_redeem", request=InputSerializer,
-                   responses={201: CouponSerializer, 200: CouponSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={201: CouponSerializer, 200: CouponSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _store_for(request, v.get("store"), "points.add_coupon")
+        store = caller_store(request, v.get("store"), "points.add_coupon")
         member = _member_for_post(request, v["member"])
         ctype = CouponType.objects.filter(pk=v["coupon_type"]).first()
         if ctype is None:
@@ -273,12 +258,12 @@ class CouponUseApi(APIView):
             ref_name = "CouponUseInput"
 
     @extend_schema(tags=TAGS, operation_id="coupons_use", request=InputSerializer,
-                   responses={200: CouponSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: CouponSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _store_for(request, v.get("store"), "points.change_coupon")
+        store = caller_store(request, v.get("store"), "points.change_coupon")
         ref = {k: x for k, x in (v.get("member") or {}).items() if x}
         member = _member_for_post(request, ref) if ref else None
         coupon = redemption.coupon_use(code=v["code"], store=store, order_no=v["order_no"],
@@ -312,12 +297,12 @@ class OffsetQuoteApi(APIView):
             ref_name = "OffsetQuote"
 
     @extend_schema(tags=TAGS, operation_id="offsets_quote", request=InputSerializer,
-                   responses={200: OutputSerializer, **_errors(400, 401, 403, 404)})
+                   responses={200: OutputSerializer, **api_errors(400, 401, 403, 404)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        _store_for(request, None, "points.add_offset")
+        caller_store(request, None, "points.add_offset")
         member = _member_for_post(request, v["member"])
         return Response(self.OutputSerializer(redemption.offset_quote(member=member, bill_amount=v["bill_amount"])).data)
 
@@ -348,12 +333,12 @@ class OffsetCommitApi(APIView):
             ref_name = "OffsetCommitInput"
 
     @extend_schema(tags=TAGS, operation_id="offsets_commit", request=InputSerializer,
-                   responses={201: OffsetSerializer, 200: OffsetSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={201: OffsetSerializer, 200: OffsetSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _store_for(request, v.get("store"), "points.add_offset")
+        store = caller_store(request, v.get("store"), "points.add_offset")
         member = _member_for_post(request, v["member"])
         offset, created = redemption.offset_commit(member=member, store=store, order_no=v["order_no"],
                                                    points=v["points"], bill_amount=v["bill_amount"])
@@ -371,12 +356,12 @@ class OffsetCancelApi(APIView):
             ref_name = "OffsetCancelInput"
 
     @extend_schema(tags=TAGS, operation_id="offsets_cancel", request=InputSerializer,
-                   responses={200: OffsetSerializer, **_errors(400, 401, 403, 404)})
+                   responses={200: OffsetSerializer, **api_errors(400, 401, 403, 404)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _store_for(request, v.get("store"), "points.change_offset")
+        store = caller_store(request, v.get("store"), "points.change_offset")
         return Response(OffsetSerializer(redemption.offset_cancel(store=store, order_no=v["order_no"])).data)
 
 
@@ -405,7 +390,7 @@ class LotteryListApi(APIView):
     """Open lotteries (积分抽奖) and their prizes."""
 
     @extend_schema(tags=TAGS, operation_id="lotteries_list", responses={200: LotterySerializer(many=True),
-                                                                        **_errors(401)})
+                                                                        **api_errors(401)})
     def get(self, request):
         return Response(LotterySerializer(redemption.lottery_list_open(), many=True).data)
 
@@ -434,12 +419,12 @@ class LotteryDrawApi(APIView):
             ref_name = "LotteryDrawInput"
 
     @extend_schema(tags=TAGS, operation_id="lotteries_draw", request=InputSerializer,
-                   responses={201: DrawSerializer, 200: DrawSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={201: DrawSerializer, 200: DrawSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _store_for(request, v.get("store"), "points.add_draw")
+        store = caller_store(request, v.get("store"), "points.add_draw")
         member = _member_for_post(request, v["member"])
         lottery = Lottery.objects.filter(pk=pk).first()
         if lottery is None:
@@ -478,7 +463,7 @@ class AdjustmentCreateApi(APIView):
             ref_name = "AdjustmentInput"
 
     @extend_schema(tags=TAGS, operation_id="adjustments_create", request=InputSerializer,
-                   responses={201: AdjustmentSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={201: AdjustmentSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -502,7 +487,7 @@ class AdjustmentApproveApi(APIView):
     permission_classes = [IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="adjustments_approve", request=None,
-                   responses={200: AdjustmentSerializer, **_errors(401, 403, 404, 409)})
+                   responses={200: AdjustmentSerializer, **api_errors(401, 403, 404, 409)})
     def post(self, request, pk: int):
         adjustment = adjustments.adjustment_approve(adjustment=_adjustment(request, pk), approver=request.user)
         return Response(AdjustmentSerializer(adjustment).data)
@@ -520,7 +505,7 @@ class AdjustmentRejectApi(APIView):
             ref_name = "AdjustmentRejectInput"
 
     @extend_schema(tags=TAGS, operation_id="adjustments_reject", request=InputSerializer,
-                   responses={200: AdjustmentSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: AdjustmentSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

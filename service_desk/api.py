@@ -13,9 +13,9 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import IsStaffUser, api_errors
 from core.errors import ValidationFailed
 from members import scope
-from members.api import IsStaffUser, _errors
 from members.models import Member
 
 from . import selectors, services
@@ -148,7 +148,7 @@ class ComplaintListCreateApi(APIView):
     @extend_schema(
         tags=TAGS, operation_id="complaints_list", summary="Complaint queue (staff, own stores)",
         parameters=[FilterSerializer],
-        responses={200: ComplaintOutputSerializer(many=True), **_errors(400, 401, 403)},
+        responses={200: ComplaintOutputSerializer(many=True), **api_errors(400, 401, 403)},
     )
     def get(self, request):
         scope.require_perm(request.user, "service_desk.view_complaint")
@@ -171,7 +171,7 @@ class ComplaintListCreateApi(APIView):
         description="Deadlines are set at intake from the time-limit policy (category × severity, shortened per "
                     "tier). A walk-in without `member_no` needs `contact_name`.",
         request=InputSerializer,
-        responses={201: ComplaintDetailSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: ComplaintDetailSerializer, **api_errors(400, 401, 403, 404)},
         examples=[OpenApiExample("Hotline", request_only=True, value={
             "channel": "hotline", "category": "returns", "severity": "normal", "member_no": "860000000125",
             "order_no": "S001-20261123-0042", "description": "退货被拒绝，店员态度不好"})],
@@ -210,7 +210,7 @@ class ComplaintDetailApi(APIView):
 
     @extend_schema(
         tags=TAGS, operation_id="complaints_retrieve", summary="Complaint with clocks and its log (staff)",
-        responses={200: ComplaintDetailSerializer, **_errors(401, 403, 404)},
+        responses={200: ComplaintDetailSerializer, **api_errors(401, 403, 404)},
     )
     def get(self, request, complaint_id: int):
         scope.require_perm(request.user, "service_desk.view_complaint")
@@ -238,7 +238,7 @@ class ComplaintTransitionApi(APIView):
                     "closed. Any other step answers 409 `illegal_transition`. Every step is logged.",
         request=InputSerializer,
         parameters=[OpenApiParameter("complaint_id", int, OpenApiParameter.PATH)],
-        responses={200: ComplaintDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: ComplaintDetailSerializer, **api_errors(400, 401, 403, 404, 409)},
         examples=[OpenApiExample("Illegal", response_only=True, status_codes=["409"], value={
             "code": "illegal_transition", "detail": "A complaint that is Received cannot be closed."})],
     )

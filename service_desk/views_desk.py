@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import MemberHubError, NotFound
+from core.web import need, staff_required
 from members.models import Member
-from members.views_desk import _need, staff_required
 
 from . import selectors, services
 from .forms import (
@@ -62,7 +62,7 @@ def _member_by_no(member_no: str) -> Member | None:
 
 @staff_required
 def complaint_queue(request):
-    _need(request.user, "service_desk.view_complaint")
+    need(request.user, "service_desk.view_complaint")
     form = QueueFilterForm(request.GET or None, user=request.user)
     values = form.cleaned_data if form.is_valid() else {}
     store = values.get("store")
@@ -89,7 +89,7 @@ def notice_read(request):
 @staff_required
 @require_http_methods(["GET", "POST"])
 def complaint_new(request):
-    _need(request.user, "service_desk.add_complaint")
+    need(request.user, "service_desk.add_complaint")
     form = ComplaintIntakeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -148,7 +148,7 @@ def _complaint(request, value):
 
 @staff_required
 def complaint_detail(request):
-    _need(request.user, "service_desk.view_complaint")
+    need(request.user, "service_desk.view_complaint")
     complaint = _complaint(request, request.GET.get("id"))
     return render(request, "service_desk/desk/complaint.html", _detail_context(request, complaint))
 
@@ -162,7 +162,7 @@ def _redisplay(request, complaint, exc: MemberHubError, **forms):
 @staff_required
 @require_POST
 def complaint_action(request):
-    _need(request.user, "service_desk.handle_complaint")
+    need(request.user, "service_desk.handle_complaint")
     complaint = _complaint(request, request.POST.get("id"))
     action = request.POST.get("action", "")
     transfer = TransferForm(request.POST, user=request.user) if action == "transfer" else None
@@ -184,7 +184,7 @@ def complaint_action(request):
 @staff_required
 @require_POST
 def complaint_compensate(request):
-    _need(request.user, "service_desk.compensate_complaint")
+    need(request.user, "service_desk.compensate_complaint")
     complaint = _complaint(request, request.POST.get("id"))
     form = CompensationForm(request.POST)
     if not form.is_valid():
@@ -203,7 +203,7 @@ def complaint_compensate(request):
 @staff_required
 @require_POST
 def complaint_follow_up(request):
-    _need(request.user, "service_desk.add_followupcall")
+    need(request.user, "service_desk.add_followupcall")
     complaint = _complaint(request, request.POST.get("id"))
     form = FollowUpForm(request.POST)
     if not form.is_valid():
@@ -224,10 +224,10 @@ def complaint_follow_up(request):
 @staff_required
 @require_http_methods(["GET", "POST"])
 def consultations(request):
-    _need(request.user, "service_desk.view_consultation")
+    need(request.user, "service_desk.view_consultation")
     form = ConsultationForm(request.POST or None, user=request.user)
     if request.method == "POST":
-        _need(request.user, "service_desk.add_consultation")
+        need(request.user, "service_desk.add_consultation")
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -254,7 +254,7 @@ def consultations(request):
 @staff_required
 @require_POST
 def consultation_action(request):
-    _need(request.user, "service_desk.change_consultation")
+    need(request.user, "service_desk.change_consultation")
     item = selectors.consultation_list_for_staff(request.user).filter(pk=request.POST.get("id") or 0).first()
     if item is None:
         raise NotFound(_("No such consultation."))
@@ -272,7 +272,7 @@ def consultation_action(request):
 
 @staff_required
 def faq(request):
-    _need(request.user, "service_desk.view_faqarticle")
+    need(request.user, "service_desk.view_faqarticle")
     query = request.GET.get("q", "").strip()[:100]
     results = selectors.faq_search(query, published_only=False)[:30] if query else []
     return render(request, "service_desk/desk/faq.html", {"query": query, "results": results})
@@ -283,7 +283,7 @@ def faq(request):
 
 @staff_required
 def compliance_report(request):
-    _need(request.user, "service_desk.view_compliance_report")
+    need(request.user, "service_desk.view_compliance_report")
     form = ReportForm(request.GET or None)
     start, end = form.period()
     by_month = form.is_valid() and form.cleaned_data.get("by_month")

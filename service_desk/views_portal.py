@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import MemberHubError, NotFound
-from members.views_portal import _member, portal_member_required
+from core.web import current_member, member_required
 
 from . import selectors, services
 from .forms import PortalComplaintForm, PortalConsultationForm, RatingForm, add_domain_error
@@ -28,18 +28,18 @@ def _get(member, value):
         raise Http404(exc.message) from exc
 
 
-@portal_member_required
+@member_required
 def my_complaints(request):
-    member = _member(request)
+    member = current_member(request)
     now = timezone.now()
     rows = [(c, selectors.complaint_current_clock(c, now=now)) for c in selectors.complaints_for_member(member)[:100]]
     return render(request, "service_desk/portal/complaints.html", {"rows": rows, **SECTION})
 
 
-@portal_member_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def complaint_new(request):
-    member = _member(request)
+    member = current_member(request)
     form = PortalComplaintForm(request.POST or None, initial={"store": member.home_store_id})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -67,15 +67,15 @@ def _detail(request, complaint, form=None, status=200):
     }, status=status)
 
 
-@portal_member_required
+@member_required
 def complaint_detail(request):
-    return _detail(request, _get(_member(request), request.GET.get("id")))
+    return _detail(request, _get(current_member(request), request.GET.get("id")))
 
 
-@portal_member_required
+@member_required
 @require_POST
 def complaint_rate(request):
-    member = _member(request)
+    member = current_member(request)
     complaint = _get(member, request.POST.get("id"))
     form = RatingForm(request.POST)
     if not form.is_valid():
@@ -90,18 +90,18 @@ def complaint_rate(request):
     return redirect(f"{reverse('sd_portal:complaint')}?id={complaint.pk}")
 
 
-@portal_member_required
+@member_required
 def faq(request):
     query = request.GET.get("q", "").strip()[:100]
     results = selectors.faq_search(query)[:20] if query else []
     return render(request, "service_desk/portal/faq.html", {"query": query, "results": results, **SECTION})
 
 
-@portal_member_required
+@member_required
 @require_http_methods(["GET", "POST"])
 def consultations(request):
     """SD-4 on the portal: ask a question or make a suggestion; see the answers to my earlier ones."""
-    member = _member(request)
+    member = current_member(request)
     form = PortalConsultationForm(request.POST or None, initial={"store": member.home_store_id})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

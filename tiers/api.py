@@ -8,9 +8,10 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import IsDevice, IsStaffUser, api_errors, device_of
 from core.errors import NotFound, ValidationFailed
 from members import scope
-from members.api import IsDevice, IsStaffUser, _errors, device_of, member_for_caller
+from members.callers import member_for_caller
 from members.models import Tier
 from members.serializers import TierRefSerializer
 
@@ -45,7 +46,7 @@ class MemberTierStatusApi(APIView):
     permission_classes = [IsDevice | IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="member_tier", responses={200: TierStatusSerializer,
-                                                                    **_errors(401, 403, 404)})
+                                                                    **api_errors(401, 403, 404)})
     def get(self, request, member_no: str):
         member = member_for_caller(request, member_no)
         return Response(TierStatusSerializer(selectors.tier_status_for_member(member=member)).data)
@@ -70,7 +71,7 @@ class MemberTierHistoryApi(generics.ListAPIView):
     serializer_class = TierChangeSerializer
 
     @extend_schema(tags=TAGS, operation_id="member_tier_history",
-                   responses={200: TierChangeSerializer(many=True), **_errors(401, 403, 404)})
+                   responses={200: TierChangeSerializer(many=True), **api_errors(401, 403, 404)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -97,7 +98,7 @@ class MemberTierGrantApi(APIView):
             ref_name = "TierGrantInput"
 
     @extend_schema(tags=TAGS, operation_id="member_tier_grant", request=InputSerializer,
-                   responses={201: TierChangeSerializer, **_errors(400, 401, 403, 404)})
+                   responses={201: TierChangeSerializer, **api_errors(400, 401, 403, 404)})
     def post(self, request, member_no: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -143,7 +144,7 @@ class TierProposalListApi(generics.ListAPIView):
 
     @extend_schema(tags=TAGS, operation_id="tier_proposals", parameters=[OpenApiParameter(
         "status", enum=[s.value for s in TierProposal.Status], default="pending")],
-        responses={200: TierProposalSerializer(many=True), **_errors(401, 403)})
+        responses={200: TierProposalSerializer(many=True), **api_errors(401, 403)})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -177,7 +178,7 @@ class TierProposalApproveApi(APIView):
     permission_classes = [IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="tier_proposal_approve", request=DecisionInputSerializer,
-                   responses={200: TierChangeSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: TierChangeSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         data = DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -193,7 +194,7 @@ class TierProposalRejectApi(APIView):
     permission_classes = [IsStaffUser]
 
     @extend_schema(tags=TAGS, operation_id="tier_proposal_reject", request=DecisionInputSerializer,
-                   responses={200: TierProposalSerializer, **_errors(400, 401, 403, 404, 409)})
+                   responses={200: TierProposalSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request, pk: int):
         data = DecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -222,7 +223,7 @@ class TierProposalBulkDecideApi(APIView):
         errors = serializers.DictField(child=serializers.CharField(), help_text="proposal id -> message")
 
     @extend_schema(tags=TAGS, operation_id="tier_proposals_decide", request=InputSerializer,
-                   responses={200: OutputSerializer, **_errors(400, 401, 403)})
+                   responses={200: OutputSerializer, **api_errors(400, 401, 403)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
