@@ -4,12 +4,12 @@ import dataclasses
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
-from memberhub.celery import app
-
 
 @dataclasses.dataclass
 class Broker(HealthCheck):
     def run(self):
+        from celery import current_app as app  # the project's app (memberhub.celery); core imports no project module
+
         if app.conf.task_always_eager:
             return  # tasks run in-process (embedded default): there is no broker to reach
         try:

@@ -12,10 +12,28 @@ from django.utils.translation import gettext as _
 
 from core import crypto
 from core.errors import RateLimited, ValidationFailed
-from messaging.services import message_send_security_code
 
+from .locks import sms_code_lock_latest
 from .models import SmsCode
 from .validation import normalize_mobile
+
+# How a code reaches the phone: messaging registers its sender in MessagingConfig.ready() (members sits
+# below messaging in the layers contract, so it names the hook, not the module).
+_code_sender = None
+
+
+def register_code_sender(sender) -> None:
+    """`sender(*, mobile, text, kind, params, event_key)` queues the security-code SMS."""
+    global _code_sender
+    _code_sender = sender
+
+
+def _send(**kwargs) -> None:
+    if _code_sender is None:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("No SMS code sender registered: is the messaging app installed?")
+    _code_sender(**kwargs)
 
 
 def _code_hash(mobile: str, code: str) -> str:
@@ -57,7 +75,7 @@ def sms_code_send(*, mobile: str, purpose: str, ip: str | None = None) -> SmsCod
     text = _("[MemberHub] Your verification code is %(code)s, valid for %(minutes)s minutes. "
              "Do not share it.") % {"code": code, "minutes": settings.SMS_CODE_TTL_SECONDS // 60}
     # Written in this transaction, delivered after commit (messaging queues it on_commit).
-    message_send_security_code(mobile=mobile, text=text, kind="otp", params={"code": code}, event_key=f"otp:{obj.pk}")
+    _send(mobile=mobile, text=text, kind="otp", params={"code": code}, event_key=f"otp:{obj.pk}")
     return obj
 
 
@@ -70,12 +88,7 @@ def sms_code_verify(*, mobile: str, purpose: str, code: str) -> None:
     error = ValidationFailed(_("The verification code is wrong or has expired."), code="bad_code",
                              fields={"sms_code": [_("The verification code is wrong or has expired.")]})
     with transaction.atomic(savepoint=True):
-        latest = (
-            SmsCode.objects.select_for_update()
-            .filter(mobile_hash=mobile_hash, purpose=purpose, used_at__isnull=True, expires_at__gt=timezone.now())
-            .order_by("-created_at")
-            .first()
-        )
+        latest = sms_code_lock_latest(mobile_hash=mobile_hash, purpose=purpose, now=timezone.now())
         if latest is None or latest.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
             raise error
         if not secrets.compare_digest(latest.code_hash, _code_hash(mobile, (code or "").strip())):

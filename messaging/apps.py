@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("Messaging")
+
+    def ready(self):
+        from members.sms_codes import register_code_sender
+
+        from .services import message_send_security_code
+
+        register_code_sender(message_send_security_code)

@@ -78,27 +78,3 @@ def seed_purchases(member_ids: list[int], *, seed: int, expiry_months: int = 24)
         cursor.execute(_ACCOUNTS, {"ids": member_ids})
     expired = expire_points_for(timezone.localdate())
     return {"purchases": purchases, "expired_points": expired["points"]}
-
-
-def seed_evaluation() -> dict:
-    """RFM for yesterday and 30 days before (so movement shows), closeness and lifecycle for yesterday."""
-    import datetime as dt
-
-    from evaluation.closeness import closeness_compute
-    from evaluation.lifecycle import lifecycle_compute
-    from evaluation.rfm import rfm_compute
-
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
-    rfm_compute(as_of=yesterday - dt.timedelta(days=30))
-    rfm_compute(as_of=yesterday)
-    closeness_compute(as_of=yesterday)
-    lifecycle_compute(as_of=yesterday)
-    # Dashboards: the last 30 days of daily figures, this month's and year's cube, the RFM summaries.
-    from dashboards.jobs import consumption_cube_for, dashboard_daily_for, dashboard_evaluation_for, periods_of
-
-    for back in range(30, 0, -1):
-        dashboard_daily_for(timezone.localdate() - dt.timedelta(days=back))
-    for period, first, last in periods_of(yesterday):
-        consumption_cube_for(period, first, last)
-    dashboard_evaluation_for(yesterday - dt.timedelta(days=31), yesterday)
-    return {"rfm_dates": 2}

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "care",
     "evaluation",
     "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

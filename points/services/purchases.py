@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 
 from members.models import Member, Store
 
+from .. import hooks
 from ..calculation import CENT, calculate_points
 from ..errors import IdempotencyConflict, PointsError
+from ..locks import purchase_lock
 from ..models import Entry, Lot, PointsConfig, Purchase, Refund
 from .ledger import Source, add_debt, consume, credit, require_can_transact, safe_create
 
@@ -68,9 +70,7 @@ def purchase_post(
                 source=Source(store_id=store.pk, purchase_id=purchase.pk, ref=order_no,
                               reason=_("Purchase"), campaigns=tuple(c["id"] for c in calc.campaigns)),
             )
-        from points.services.tiers import tier_upgrade_on_purchase  # tiers depend on purchases, not vice versa
-
-        tier_upgrade_on_purchase(member=member, at=occurred_at)
+        hooks.purchase_posted(member=member, at=occurred_at)  # the tier engine's immediate upgrade (TIER-2)
         return PurchaseResult(purchase, created=True)
 
 
@@ -105,7 +105,7 @@ def refund_post(
         raise PointsError(_("A refund amount must be positive."), fields={"amount": [_("Must be positive.")]})
     request_hash = purchase_request_hash({"purchase": purchase.pk, "amount": str(amount), "at": occurred_at.isoformat()})
     with transaction.atomic():
-        purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)  # business object first
+        purchase = purchase_lock(purchase.pk)  # business object first
         existing = Refund.objects.filter(store=store, refund_no=refund_no).first()
         if existing:
             if existing.request_hash != request_hash:

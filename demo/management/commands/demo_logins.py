@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 
-from members.management.commands.seed_demo import DEMO_MEMBER_MOBILE, DEMO_PASSWORD, STAFF_ACCOUNTS
+from demo.management.commands.seed_demo import DEMO_MEMBER_MOBILE, DEMO_PASSWORD, STAFF_ACCOUNTS
 
 
 class Command(BaseCommand):

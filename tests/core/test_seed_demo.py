@@ -12,7 +12,7 @@ from django.urls import reverse
 from stdnum.cn import ric
 
 from core import crypto
-from members.management.commands import seed_demo
+from demo.management.commands import seed_demo
 from members.models import ChangeRequest, ConsentLog, Member, StaffProfile
 from tests.factories import MemberFactory
 
