@@ -98,6 +98,10 @@ def cmd_test(extra: list[str]) -> int:
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded_database(Path(tempfile.mkdtemp(prefix="memberhub-pg-")), throwaway=True)
     ensure_chromium()
+    if not extra:  # the whole suite: the architecture contract first (pyproject.toml [tool.importlinter])
+        if subprocess.call([str(VENV / "bin" / "lint-imports"), "--no-cache"], cwd=ROOT) != 0:
+            print("The layers contract is broken (see above): an app imports one above it.", file=sys.stderr)
+            return 1
     # Both cores by default (each xdist worker gets its own test database); any argument overrides.
     args = extra or ["-n", "auto"]
     code = subprocess.call([str(VENV_PY), "-m", "pytest", *args], cwd=ROOT)

@@ -7,6 +7,8 @@ app_name = "amenities_portal"
 urlpatterns = [
     path("quotas/", views.quotas, name="quotas"),
     path("reservations/", views.reservations, name="reservations"),
-    path("slots/<int:slot_pk>/book/", views.book, name="book"),
-    path("bookings/<int:pk>/cancel/", views.cancel, name="cancel"),
+    # No database ids in portal paths (SEC-3): the slot / booking is a POST field, a booking is looked
+    # up among the member's own.
+    path("slots/book/", views.book, name="book"),
+    path("bookings/cancel/", views.cancel, name="cancel"),
 ]

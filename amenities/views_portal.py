@@ -4,20 +4,27 @@ Every page reads through `request.member`; a booking of another member is a 404 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import member_required
+from core.web import current_member, member_required
 
 from . import selectors, services
 from .models import Booking, Slot
 
 
 def _member(request):
-    member = request.member
-    return getattr(member, "_wrapped", member)
+    return current_member(request)
+
+
+def _posted_pk(request, name: str) -> int:
+    try:
+        return int(request.POST.get(name, ""))
+    except ValueError:
+        raise Http404 from None
 
 
 @member_required
@@ -42,9 +49,9 @@ def reservations(request):
 
 @member_required
 @require_POST
-def book(request, slot_pk: int):
+def book(request):
     member = _member(request)
-    slot = get_object_or_404(Slot.objects.filter(resource__is_active=True), pk=slot_pk)
+    slot = get_object_or_404(Slot.objects.filter(resource__is_active=True), pk=_posted_pk(request, "slot"))
     try:
         services.booking_create(member=member, slot=slot)
         messages.success(request, _("Your reservation is confirmed."))
@@ -55,8 +62,8 @@ def book(request, slot_pk: int):
 
 @member_required
 @require_POST
-def cancel(request, pk: int):
-    booking = get_object_or_404(Booking, pk=pk, member=_member(request))
+def cancel(request):
+    booking = get_object_or_404(Booking, pk=_posted_pk(request, "id"), member=_member(request))
     try:
         services.booking_cancel(booking=booking)
         messages.success(request, _("Your reservation is cancelled."))

@@ -32,10 +32,10 @@ from django.utils.translation import gettext as _
 
 from core.errors import ValidationFailed
 from members.models import Member, Store
-from points.calculation import CENT, ELIGIBLE_TENDERS, calculate_points, is_member_day
+from points.calculation import CENT, ELIGIBLE_TENDERS, calculate_points, is_member_day, parse_lines
 from points.models import Coupon, PointsConfig
 from points.services.ledger import require_can_transact
-from points.services.redemption import coupon_problem, offset_quote, points_to_yuan
+from points.services.redemption import coupon_problem, offset_cap_error, offset_quote, points_to_yuan
 
 from .models import Benefit, MemberDayConfig, TierBenefit
 
@@ -89,24 +89,12 @@ def in_birthday_window(member: Member, day: dt.date, window: str) -> bool:
 
 
 def _parse_lines(lines: list[dict]) -> list[dict]:
+    """points.calculation.parse_lines (the purchase's own parser), as the dicts the quote steps edit."""
     errors: dict[str, list[str]] = {}
-    if not lines:
-        errors["lines"] = [_("A quote needs at least one line.")]
-    parsed = []
-    for i, raw in enumerate(lines or []):
-        try:
-            amount = Decimal(str(raw.get("amount"))).quantize(CENT)
-        except Exception:
-            errors[f"lines[{i}].amount"] = [_("Enter the line amount in yuan.")]
-            continue
-        if amount <= 0:
-            errors[f"lines[{i}].amount"] = [_("A line amount must be positive.")]
-            continue
-        parsed.append({"brand": str(raw.get("brand") or ""), "category": str(raw.get("category") or ""),
-                       "amount": amount})
+    parsed = parse_lines(lines, errors)
     if errors:
         raise ValidationFailed(_("The basket is not valid."), fields=errors)
-    return parsed
+    return [{"brand": line.brand, "category": line.category, "amount": line.amount} for line in parsed]
 
 
 def _matches(tb: TierBenefit, line: dict) -> bool:
@@ -194,11 +182,8 @@ def checkout_quote(*, member: Member, store: Store, lines: list[dict], coupon_co
             problem = ("nothing_to_pay", _("Nothing is left to pay with points."))
         else:
             oq = offset_quote(member=member, bill_amount=remaining)
-            by_cap = int(oq.cap_amount * oq.points_per_yuan)
-            if offset_points > by_cap:
-                problem = ("offset_over_cap",
-                           _("At most %(max)s points (%(pct)s%% of the bill, %(amount)s yuan) can be used on this bill.")
-                           % {"max": by_cap, "pct": oq.cap_percent, "amount": oq.cap_amount})
+            if cap_error := offset_cap_error(oq, offset_points):
+                problem = (cap_error.code, cap_error.message)
             elif offset_points > oq.spendable:
                 problem = ("insufficient_points", _("Only %(have)s points can be spent now; %(need)s asked.")
                            % {"have": oq.spendable, "need": offset_points})

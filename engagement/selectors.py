@@ -1,11 +1,11 @@
 """Reads of partners and events reused by pages and the API."""
 from __future__ import annotations
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Avg, Count, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
-from evaluation.selectors import segment_members
-from members.models import Member, MemberTag
+from evaluation.selectors import audience_members
+from members.models import Member
 from points.models import Purchase
 
 from .models import CheckIn, Event, Feedback, Invitation, PartnerOffer, RedemptionCode, Registration
@@ -13,15 +13,12 @@ from .models import CheckIn, Event, Feedback, Invitation, PartnerOffer, Redempti
 
 def event_audience(event: Event) -> QuerySet[Member]:
     """Active members the event invites: the segment (if any), narrowed by the tiers and tags chosen."""
-    qs = segment_members(event.audience_segment) if event.audience_segment_id else segment_members({})
     tier_ids = list(event.audience_tiers.values_list("pk", flat=True))
     tag_ids = list(event.audience_tags.values_list("pk", flat=True))
+    qs = audience_members(segment=event.audience_segment if event.audience_segment_id else None,
+                          tier_ids=tier_ids, tag_ids=tag_ids)
     if not (tier_ids or tag_ids or event.audience_segment_id):
         return qs.none()  # an event without an audience invites nobody, not everybody
-    if tier_ids:
-        qs = qs.filter(tier_id__in=tier_ids)
-    if tag_ids:
-        qs = qs.filter(Exists(MemberTag.objects.filter(member_id=OuterRef("pk"), tag_id__in=tag_ids)))
     return qs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -51,9 +52,16 @@ def _my_event(request, event_id: int) -> Event:
                              invitations__member=request.member)
 
 
+def _event_id(data) -> int:
+    try:
+        return int(data.get("id", ""))
+    except ValueError:
+        raise Http404 from None
+
+
 @member_required
-def portal_event(request, event_id: int):
-    event = _my_event(request, event_id)
+def portal_event(request):
+    event = _my_event(request, _event_id(request.GET))
     reg = Registration.objects.filter(event=event, member=request.member).first()
     ctx = {"portal_section": "events", "event": event, "registration": reg, "guest_range": range(event.guest_allowance + 1)}
     if reg and reg.status == Registration.Status.REGISTERED:
@@ -66,8 +74,8 @@ def portal_event(request, event_id: int):
 
 @require_POST
 @member_required
-def portal_event_action(request, event_id: int, action: str):
-    event = _my_event(request, event_id)
+def portal_event_action(request, action: str):
+    event = _my_event(request, _event_id(request.POST))
     reg = Registration.objects.filter(event=event, member=request.member).first()
     try:
         if action == "signup":
@@ -86,7 +94,7 @@ def portal_event_action(request, event_id: int, action: str):
         messages.error(request, _("Please enter a number."))
     except MemberHubError as exc:
         messages.error(request, exc.message)
-    return redirect("engagement_portal:event", event_id=event.pk)
+    return redirect(f"{reverse('engagement_portal:event')}?id={event.pk}")
 
 
 # ---------------------------------------------------------------- desk

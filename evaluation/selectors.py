@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from members.models import Member, MemberTag
 from members.selectors import RULE_KEYS, rule_queryset
@@ -213,13 +213,26 @@ def segment_members(segment: Segment | dict, as_of: dt.date | None = None) -> Qu
     return qs
 
 
+def audience_members(*, segment: Segment | dict | None = None, tier_ids=(), tag_ids=(),
+                     store_ids: list[int] | None = None, as_of: dt.date | None = None) -> QuerySet[Member]:
+    """The one audience rule (EVAL-6): segment ∩ tiers ∩ tags ∩ stores, for campaigns (messaging), events
+    (engagement), surveys (care) and the segment counts. Empty tier / tag lists do not narrow; `store_ids`
+    None means chain-wide. Raises ValueError on an invalid segment definition."""
+    qs = segment_members(segment if segment is not None else {}, as_of)
+    tier_ids, tag_ids = list(tier_ids), list(tag_ids)
+    if tier_ids:
+        qs = qs.filter(tier_id__in=tier_ids)
+    if tag_ids:
+        qs = qs.filter(Exists(MemberTag.objects.filter(member_id=OuterRef("pk"), tag_id__in=tag_ids)))
+    if store_ids is not None:
+        qs = qs.filter(home_store_id__in=store_ids)
+    return qs
+
+
 def segment_list() -> QuerySet[Segment]:
     return Segment.objects.all()
 
 
 def segment_count_for_staff(*, segment: Segment | dict, store_ids: list[int] | None,
                             as_of: dt.date | None = None) -> int:
-    qs = segment_members(segment, as_of)
-    if store_ids is not None:
-        qs = qs.filter(home_store_id__in=store_ids)
-    return qs.count()
+    return audience_members(segment=segment, store_ids=store_ids, as_of=as_of).count()

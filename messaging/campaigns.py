@@ -24,11 +24,14 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.jobs import JobContext, register_job
+from evaluation.models import Segment
+from evaluation.selectors import audience_members
 from members import scope
-from members.models import Member, MemberTag, Store
-from members.selectors import RULE_KEYS, rule_queryset
+from members.models import Member, Store
+from members.selectors import RULE_KEYS
 
 from .delivery import deliver_messages
+from .locks import campaign_lock, campaign_lock_for_planning
 from .models import Campaign, CampaignBatch, Message, MessageChannel, MessageKind, MessageTemplate, MessagingConfig
 from .services import _with_opt_out, quiet_hours_release
 from .templating import placeholders, render
@@ -51,42 +54,25 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _segment(segment_id: int):
-    """The evaluation segment, when that app provides segments (None if it does not)."""
-    try:
-        from evaluation.models import Segment
-    except ImportError:  # pragma: no cover - evaluation segments arrive later
-        return None
-    return Segment.objects.filter(pk=segment_id).first()
-
-
 def audience_queryset(*, audience: dict, segment_id: int | None = None,
                       store_ids: list[int] | None = None) -> QuerySet[Member]:
     """The active members the campaign addresses, before consent: a segment, or tags / tiers /
-    stores (codes) plus saved-filter keys; restricted to `store_ids` (None: chain-wide)."""
+    stores (codes) plus saved-filter keys; restricted to `store_ids` (None: chain-wide). The rule itself
+    is evaluation.selectors.audience_members (one for campaigns, events and surveys)."""
     if segment_id:
-        segment = _segment(segment_id)
+        segment = Segment.objects.filter(pk=segment_id).first()
         if segment is None:
             raise ValidationFailed(_("The segment no longer exists."), code="no_segment")
-        from evaluation.selectors import segment_members
-
-        qs = segment_members(segment)
     else:
         unknown = set(audience) - AUDIENCE_KEYS
         if unknown:
             raise ValidationFailed(_("Unknown audience keys: %(keys)s.") % {"keys": ", ".join(sorted(unknown))},
                                    code="bad_audience")
-        qs = rule_queryset({k: v for k, v in audience.items() if k in RULE_KEYS})
-        if audience.get("tiers"):
-            qs = qs.filter(tier__code__in=_as_list(audience["tiers"]))
-        if audience.get("stores"):
-            qs = qs.filter(home_store__code__in=_as_list(audience["stores"]))
-        if audience.get("tags"):
-            qs = qs.filter(pk__in=MemberTag.objects.filter(tag__name__in=_as_list(audience["tags"]))
-                           .values("member_id"))
-    if store_ids is not None:
-        qs = qs.filter(home_store_id__in=store_ids)
-    return qs
+        segment = {k: v for k, v in audience.items() if v not in (None, "", [])}
+    try:
+        return audience_members(segment=segment, store_ids=store_ids)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="bad_audience") from None
 
 
 def campaign_audience(campaign: Campaign) -> QuerySet[Member]:
@@ -215,7 +201,7 @@ def campaign_create(*, user, name: str, template: MessageTemplate, audience: dic
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, user, **changes) -> Campaign:
     """Edit a draft (or a scheduled campaign not yet started, which goes back to draft)."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = campaign_lock(campaign.pk)
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
         raise Conflict(_("Only a draft campaign can be edited."), code="not_draft")
     unknown = set(changes) - set(EDITABLE)
@@ -234,7 +220,7 @@ def campaign_update(*, campaign: Campaign, user, **changes) -> Campaign:
 @transaction.atomic
 def campaign_schedule(*, campaign: Campaign, user, at: dt.datetime | None = None) -> Campaign:
     """Schedule (at a time) or send now (at None or in the past): planning runs as a task."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = campaign_lock(campaign.pk)
     if campaign.status != Campaign.Status.DRAFT:
         raise Conflict(_("Only a draft campaign can be scheduled."), code="not_draft")
     _validate(template=campaign.template, params=campaign.params or {}, audience=campaign.audience or {},
@@ -256,7 +242,7 @@ def campaign_schedule(*, campaign: Campaign, user, at: dt.datetime | None = None
 def campaign_cancel(*, campaign: Campaign, user) -> Campaign:
     """Stop a campaign: its queued messages become cancelled, so no send task claims them any
     more; messages already handed to the provider stay as they are."""
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = campaign_lock(campaign.pk)
     if campaign.status in (Campaign.Status.DONE, Campaign.Status.CANCELLED):
         raise Conflict(_("This campaign has already finished."), code="finished")
     now = timezone.now()
@@ -372,8 +358,7 @@ def _enqueue(batches: list[tuple[int, list[int]]]) -> None:
 
 def _claim_for_planning(campaign_id: int) -> Campaign | None:
     with transaction.atomic():
-        campaign = (Campaign.objects.select_for_update().select_related("template")
-                    .filter(pk=campaign_id).first())
+        campaign = campaign_lock_for_planning(campaign_id)
         if campaign is None or campaign.status not in (Campaign.Status.SCHEDULED, Campaign.Status.PLANNING):
             return None  # cancelled, already planned, or a duplicate of a finished run
         if campaign.status == Campaign.Status.SCHEDULED and campaign.scheduled_at and \

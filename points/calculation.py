@@ -44,9 +44,9 @@ class Calculation:
     steps: list[dict] = field(default_factory=list)
 
 
-def parse_basket(lines: list[dict], tenders: list[dict]) -> tuple[list[Line], dict[str, Decimal]]:
-    """Validate lines and tenders; the tenders must pay exactly the bill."""
-    errors: dict[str, list[str]] = {}
+def parse_lines(lines: list[dict], errors: dict[str, list[str]]) -> list[Line]:
+    """The one basket-line parser: the purchase (parse_basket) and the checkout quote (benefits.quote) read
+    lines the same way, so the quote predicts exactly what the purchase credits. Errors go into `errors`."""
     parsed: list[Line] = []
     if not lines:
         errors["lines"] = [_("A purchase needs at least one line.")]
@@ -60,6 +60,13 @@ def parse_basket(lines: list[dict], tenders: list[dict]) -> tuple[list[Line], di
             errors[f"lines[{i}].amount"] = [_("A line amount must be positive.")]
             continue
         parsed.append(Line(amount=amount, brand=str(raw.get("brand") or ""), category=str(raw.get("category") or "")))
+    return parsed
+
+
+def parse_basket(lines: list[dict], tenders: list[dict]) -> tuple[list[Line], dict[str, Decimal]]:
+    """Validate lines and tenders; the tenders must pay exactly the bill."""
+    errors: dict[str, list[str]] = {}
+    parsed = parse_lines(lines, errors)
     paid: dict[str, Decimal] = {}
     for i, raw in enumerate(tenders or []):
         kind = raw.get("type")

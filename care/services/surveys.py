@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound
-from evaluation.selectors import segment_members
+from evaluation.selectors import audience_members
 from members import scope
 from members.models import Member
 from messaging.models import Notice
@@ -51,20 +51,15 @@ def survey_check_ready(survey: Survey) -> list[Question]:
 def survey_targets(survey: Survey, *, store_ids: list[int] | None = None) -> QuerySet[Member]:
     """Active members of the survey's segment (EVAL-6: saved-filter keys plus RFM class, lifecycle
     stage, closeness and tag keys), narrowed to its stores and tiers."""
+    stores = list(survey.stores.values_list("pk", flat=True)) or None
+    if store_ids is not None:  # the survey's stores within the staff member's scope
+        stores = [pk for pk in (stores if stores is not None else store_ids) if pk in store_ids]
     try:
-        qs = segment_members(survey.segment_rule or {})
+        return audience_members(segment=survey.segment_rule or {}, store_ids=stores,
+                                tier_ids=survey.tiers.values_list("pk", flat=True))
     except (ValueError, TypeError) as exc:
         raise CareError(_("The target segment is not a valid saved filter: %(e)s") % {"e": exc},
                         code="bad_segment") from None
-    store_pks = list(survey.stores.values_list("pk", flat=True))
-    if store_pks:
-        qs = qs.filter(home_store_id__in=store_pks)
-    tier_pks = list(survey.tiers.values_list("pk", flat=True))
-    if tier_pks:
-        qs = qs.filter(tier_id__in=tier_pks)
-    if store_ids is not None:
-        qs = qs.filter(home_store_id__in=store_ids)
-    return qs
 
 
 def survey_link(survey: Survey) -> str:

@@ -27,6 +27,17 @@ from members.models import Member, Store
 
 from ..calculation import CENT
 from ..errors import IdempotencyConflict, InsufficientPoints, PointsError
+from ..locks import (
+    coupon_lock,
+    coupon_lock_by_code,
+    coupon_type_lock,
+    coupon_types_lock,
+    gift_lock,
+    gift_order_lock,
+    gifts_lock,
+    offset_lock,
+    prizes_lock,
+)
 from ..models import (
     Coupon,
     CouponType,
@@ -111,7 +122,7 @@ def gift_order_place(*, member: Member, gift: Gift, quantity: int, store: Store,
     if quantity < 1:
         raise PointsError(_("Order at least one item."), fields={"quantity": [_("Must be at least 1.")]})
     with transaction.atomic():
-        gift = Gift.objects.select_for_update().get(pk=gift.pk)
+        gift = gift_lock(gift.pk)
         if existing := GiftOrder.objects.filter(request_id=request_id).first():
             return _same_gift_order(existing, member, gift, quantity), False
         require_can_transact(member)
@@ -143,13 +154,13 @@ def _same_gift_order(existing: GiftOrder, member: Member, gift: Gift, quantity: 
 def _gift_order_close(*, order: GiftOrder, from_status: str, to_status: str, staff, reason: str) -> GiftOrder:
     with transaction.atomic():
         # Business objects first: the order, then its gift, then (inside credit) the account.
-        order = GiftOrder.objects.select_for_update().get(pk=order.pk)
+        order = gift_order_lock(order.pk)
         if order.status == to_status:
             return order  # a retry
         if order.status != from_status:
             raise Conflict(_("The gift order is %(status)s.") % {"status": order.get_status_display()},
                            code="gift_order_state")
-        gift = Gift.objects.select_for_update().get(pk=order.gift_id)
+        gift = gift_lock(order.gift_id)
         gift.stock += order.quantity
         gift.save(update_fields=["stock"])
         if order.points:
@@ -185,7 +196,7 @@ def gift_order_collect(*, order: GiftOrder, staff) -> GiftOrder:
 
     scope.require_store(staff, order.store)
     with transaction.atomic():
-        order = GiftOrder.objects.select_for_update().get(pk=order.pk)
+        order = gift_order_lock(order.pk)
         if order.status == GiftOrder.Status.COLLECTED:
             return order
         if order.status != GiftOrder.Status.RESERVED:
@@ -223,7 +234,7 @@ def coupon_issue(*, member: Member, coupon_type: CouponType, source: str, reason
     assert transaction.get_connection().in_atomic_block, "coupon_issue() must run inside a transaction"
     if idem_key and (existing := Coupon.objects.filter(idem_key=idem_key).first()):
         return existing
-    ctype = coupon_type if _locked else CouponType.objects.select_for_update().get(pk=coupon_type.pk)
+    ctype = coupon_type if _locked else coupon_type_lock(coupon_type.pk)
     now = timezone.now()
     if not ctype.is_active:
         raise Conflict(_("Coupon type %(name)s is not active.") % {"name": ctype.name}, code="coupon_type_inactive")
@@ -268,7 +279,7 @@ def coupon_redeem_for_points(*, member: Member, coupon_type: CouponType, request
         raise PointsError(_("A client request id is required."), fields={"request_id": [_("Required.")]})
     idem_key = f"coupon-redeem:{request_id}"
     with transaction.atomic():
-        ctype = CouponType.objects.select_for_update().get(pk=coupon_type.pk)
+        ctype = coupon_type_lock(coupon_type.pk)
         if existing := Coupon.objects.filter(idem_key=idem_key).first():
             if (existing.member_id, existing.type_id) != (member.pk, ctype.pk):
                 raise IdempotencyConflict(_("This request id was already used for a different coupon."))
@@ -323,8 +334,7 @@ def coupon_use(*, code: str, store: Store, order_no: str, bill_amount: Decimal,
         raise PointsError(_("The till's order number is required."), fields={"order_no": [_("Required.")]})
     bill_amount = Decimal(str(bill_amount)).quantize(CENT)
     with transaction.atomic():
-        coupon = (Coupon.objects.select_for_update(of=("self",)).select_related("type", "member")
-                  .filter(code=code).first())
+        coupon = coupon_lock_by_code(code)
         if (coupon is not None and coupon.status == Coupon.Status.USED and coupon.used_store_id == store.pk
                 and coupon.used_order_no == order_no and (member is None or coupon.member_id == member.pk)):
             return coupon  # the till retried
@@ -346,7 +356,7 @@ def coupon_use(*, code: str, store: Store, order_no: str, bill_amount: Decimal,
 def coupon_void(*, coupon: Coupon, staff, reason: str) -> Coupon:
     """Withdraw an unused coupon (issued by mistake). Points paid for it are not returned here."""
     with transaction.atomic():
-        coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
+        coupon = coupon_lock(coupon.pk)
         if coupon.status != Coupon.Status.ISSUED:
             raise Conflict(_("Only an unused coupon can be voided."), code="coupon_not_usable")
         coupon.status = Coupon.Status.VOID
@@ -374,6 +384,18 @@ class OffsetQuote:
     points_per_yuan: int
     max_points: int
     max_amount: Decimal
+    points_by_cap: int  # the tier's cap alone, before the member's spendable points
+
+
+def offset_cap_error(quote: OffsetQuote, points: int) -> PointsError | None:
+    """PTS-7: the one cash-offset cap rule, used by offset_commit and the checkout quote."""
+    if points <= quote.points_by_cap:
+        return None
+    return PointsError(
+        _("At most %(max)s points (%(pct)s%% of the bill, %(amount)s yuan) can be used on this bill.")
+        % {"max": quote.points_by_cap, "pct": quote.cap_percent, "amount": quote.cap_amount},
+        code="offset_over_cap", fields={"points": [_("At most %(max)s.") % {"max": quote.points_by_cap}]},
+    )
 
 
 def points_to_yuan(points: int, rate: int) -> Decimal:
@@ -393,7 +415,7 @@ def offset_quote(*, member: Member, bill_amount: Decimal) -> OffsetQuote:
     max_points = max(0, min(have, by_cap))
     return OffsetQuote(bill_amount=bill_amount, spendable=have, cap_percent=cap_percent, cap_amount=cap_amount,
                        points_per_yuan=config.offset_points_per_yuan, max_points=max_points,
-                       max_amount=points_to_yuan(max_points, config.offset_points_per_yuan))
+                       max_amount=points_to_yuan(max_points, config.offset_points_per_yuan), points_by_cap=by_cap)
 
 
 def gift_catalogue_for_member(*, member: Member) -> tuple[list[GiftEligibility], int]:
@@ -434,13 +456,8 @@ def offset_commit(*, member: Member, store: Store, order_no: str, points: int, b
             return _same_offset(existing, member, points), False
         require_can_transact(member)
         quote = offset_quote(member=member, bill_amount=bill_amount)
-        by_cap = int((quote.cap_amount * quote.points_per_yuan).to_integral_value(rounding=ROUND_FLOOR))
-        if points > by_cap:
-            raise PointsError(
-                _("At most %(max)s points (%(pct)s%% of the bill, %(amount)s yuan) can be used on this bill.")
-                % {"max": by_cap, "pct": quote.cap_percent, "amount": quote.cap_amount},
-                code="offset_over_cap", fields={"points": [_("At most %(max)s.") % {"max": by_cap}]},
-            )
+        if error := offset_cap_error(quote, points):
+            raise error
         amount = points_to_yuan(points, quote.points_per_yuan)
         offset = safe_create(Offset, member=member, store=store, order_no=order_no, bill_amount=bill_amount,
                              points=points, amount=amount)
@@ -472,7 +489,7 @@ def _same_offset(existing: Offset, member: Member, points: int) -> Offset:
 def offset_cancel(*, store: Store, order_no: str) -> Offset:
     """The till voided the sale: the points come back once, keeping their expiry."""
     with transaction.atomic():
-        offset = Offset.objects.select_for_update().filter(store=store, order_no=(order_no or "").strip()).first()
+        offset = offset_lock(store_id=store.pk, order_no=(order_no or "").strip())
         if offset is None:
             raise NotFound(_("No points offset on this order."), code="offset_not_found")
         if offset.status == Offset.Status.CANCELLED:
@@ -520,7 +537,7 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
         raise PointsError(_("A client request id is required."), fields={"request_id": [_("Required.")]})
     now = timezone.now()
     with transaction.atomic():
-        prizes = list(Prize.objects.select_for_update().filter(lottery=lottery).order_by("id"))
+        prizes = prizes_lock(lottery.pk)
         if existing := Draw.objects.filter(request_id=request_id).first():
             if (existing.member_id, existing.lottery_id) != (member.pk, lottery.pk):
                 raise IdempotencyConflict(_("This request id was already used for a different draw."))
@@ -530,9 +547,9 @@ def lottery_draw(*, member: Member, lottery: Lottery, request_id: str, store: St
             raise Conflict(_("This lottery is not open."), code="lottery_closed")
         require_can_transact(member)
         gift_ids = sorted({p.gift_id for p in prizes if p.kind == Prize.Kind.GIFT})
-        gifts = {g.pk: g for g in Gift.objects.select_for_update().filter(pk__in=gift_ids).order_by("id")}
+        gifts = {g.pk: g for g in gifts_lock(gift_ids)}
         ctype_ids = sorted({p.coupon_type_id for p in prizes if p.kind == Prize.Kind.COUPON})
-        ctypes = {c.pk: c for c in CouponType.objects.select_for_update().filter(pk__in=ctype_ids).order_by("id")}
+        ctypes = {c.pk: c for c in coupon_types_lock(ctype_ids)}
         live = [p for p in prizes if prize_available(p, gift=gifts.get(p.gift_id),
                                                       coupon_type=ctypes.get(p.coupon_type_id))]
         if not live:

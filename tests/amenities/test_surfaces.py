@@ -116,10 +116,10 @@ def test_portal_lists_eligible_slots_books_and_cancels(client, member, store):
     response = client.get(reverse("amenities_portal:reservations"))
     assert list(response.context["slots"]) == [open_slot]
     assert "白金专属" not in response.content.decode()
-    response = client.post(reverse("amenities_portal:book", args=[open_slot.pk]), follow=True)
+    response = client.post(reverse("amenities_portal:book"), {"slot": open_slot.pk}, follow=True)
     assert "Your reservation is confirmed." in msgs(response)
     booking = Booking.objects.get(member=member)
-    response = client.post(reverse("amenities_portal:cancel", args=[booking.pk]), follow=True)
+    response = client.post(reverse("amenities_portal:cancel"), {"id": booking.pk}, follow=True)
     assert "Your reservation is cancelled." in msgs(response)
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
@@ -128,7 +128,7 @@ def test_portal_lists_eligible_slots_books_and_cancels(client, member, store):
 def test_portal_refuses_other_tiers_slot_with_a_message(client, member, store):
     portal_login(client, member)
     slot = make_slot(store=store, tiers=("platinum",))
-    response = client.post(reverse("amenities_portal:book", args=[slot.pk]), follow=True)
+    response = client.post(reverse("amenities_portal:book"), {"slot": slot.pk}, follow=True)
     assert "Your tier cannot book this." in msgs(response)
     assert not Booking.objects.exists()
 
@@ -137,7 +137,7 @@ def test_portal_cannot_cancel_another_members_booking(client, member, store):
     other = MemberFactory(home_store=store, tier=tier("gold"))
     booking = services.booking_create(member=other, slot=make_slot(store=store))
     portal_login(client, member)
-    assert client.post(reverse("amenities_portal:cancel", args=[booking.pk])).status_code == 404
+    assert client.post(reverse("amenities_portal:cancel"), {"id": booking.pk}).status_code == 404
     booking.refresh_from_db()
     assert booking.status == Booking.Status.BOOKED
 
