@@ -15,6 +15,7 @@ from django.db.models import Q, Subquery, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from evaluation.models import RFM_CHINESE_NAMES, LifecycleStage
 from members.models import Member
 from points.models import PointsConfig
 
@@ -62,18 +63,10 @@ _DAILY_SUMS = ["members_new", "members_total", "members_active", "buyers", "purc
 
 
 def _rfm_labels() -> dict[str, str]:
-    try:
-        from evaluation.models import RFM_CHINESE_NAMES
-    except ImportError:  # evaluation not installed: show the codes
-        return {}
     return {str(k.value): f"{v} · {k.label}" for k, v in RFM_CHINESE_NAMES.items()}
 
 
 def _stage_labels() -> dict[str, str]:
-    try:
-        from evaluation.models import LifecycleStage
-    except ImportError:
-        return {}
     return {c.value: str(c.label) for c in LifecycleStage}
 
 

@@ -11,7 +11,7 @@ from core import crypto
 from core.errors import NotFound
 
 from . import scope
-from .models import ChangeRequest, Member, Tag
+from .models import ChangeRequest, Member
 
 _DIGITS = re.compile(r"^\+?\d{6,14}$")
 
@@ -110,10 +110,6 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
-
-
-def tags_for_filter(user) -> QuerySet[Tag]:
-    return Tag.objects.all()
 
 
 def rereview_due_for_staff(user, *, today: dt.date | None = None) -> QuerySet[Member]:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import MemberHubError
 from core.web import need, staff_required
+from evaluation.models import Segment
 from members import scope
 from members.models import Tag, Tier
 
@@ -37,10 +38,6 @@ PAGE_SIZE = 25
 
 
 def _segments():
-    try:
-        from evaluation.models import Segment
-    except ImportError:  # pragma: no cover
-        return []
     return list(Segment.objects.order_by("name").values_list("pk", "name"))
 
 

@@ -205,3 +205,21 @@ def test_outcome_report_figures_hand_checked():
     assert report == {"invited": 4, "signed_up": 3, "signed_up_people": 5, "attended": 2, "feedback_count": 2,
                       "satisfaction": Decimal("4.00") if isinstance(report["satisfaction"], Decimal) else 4.0,
                       "sales_amount": Decimal("150.50"), "sales_orders": 2}
+
+
+def test_nightly_job_expires_codes_of_ended_offers_and_is_scheduled(tiers):
+    """BEN-6: the expiry runs as the nightly job `expire_partner_codes` (seeded beat schedule); re-runs do nothing."""
+    import time_machine
+    from django_celery_beat.models import PeriodicTask
+
+    from core.jobs import run_job
+
+    offer = make_offer(tiers=[tiers["normal"]])
+    rc = services.redemption_code_issue(member=MemberFactory(), offer=offer)
+    with time_machine.travel(offer.valid_until + dt.timedelta(hours=1)):
+        first = run_job("expire_partner_codes")
+        again = run_job("expire_partner_codes")
+    rc.refresh_from_db()
+    assert rc.status == RedemptionCode.Status.EXPIRED and first.counts == {"codes": 1}
+    assert again.counts == {"codes": 0}
+    assert PeriodicTask.objects.filter(name="nightly: expire_partner_codes", args='["expire_partner_codes"]').exists()
