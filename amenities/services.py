@@ -11,10 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, ValidationFailed
+from members.locks import member_lock
 from members.models import Member, Store
 from members.services import member_can_transact
 from messaging.services import notify_member
 
+from .locks import booking_lock, loan_lock, quota_counter_lock, slot_lock
 from .models import Booking, GiftWrapUse, Loan, ParkingUse, QuotaCounter, QuotaPolicy, Slot
 
 ACTIVE_BOOKING = (Booking.Status.BOOKED, Booking.Status.ATTENDED, Booking.Status.NO_SHOW)
@@ -41,9 +43,7 @@ def _period_start(kind: str, day: dt.date) -> dt.date:
 
 def _locked_counter(*, member: Member, kind: str, day: dt.date) -> QuotaCounter:
     start = _period_start(kind, day)
-    QuotaCounter.objects.bulk_create([QuotaCounter(member=member, kind=kind, period_start=start)],
-                                     ignore_conflicts=True)
-    return QuotaCounter.objects.select_for_update().get(member=member, kind=kind, period_start=start)
+    return quota_counter_lock(member_id=member.pk, kind=kind, period_start=start)
 
 
 def quota_remaining(*, member: Member, day: dt.date | None = None) -> dict:
@@ -130,7 +130,7 @@ def loan_lend(*, member: Member, store: Store, item_kind: str, item_number: str,
         raise AmenityError(_("Enter the item number."), fields={"item_number": [_("Enter the item number.")]})
     now = now or timezone.now()
     policy = quota_policy_for(member)
-    Member.objects.select_for_update().filter(pk=member.pk).first()  # serialise this member's loans
+    member_lock(member.pk)  # serialise this member's loans
     open_loans = Loan.objects.filter(member=member, returned_at__isnull=True).count()
     if open_loans >= policy.max_open_loans:
         raise AmenityError(
@@ -149,7 +149,7 @@ def loan_lend(*, member: Member, store: Store, item_kind: str, item_number: str,
 
 @transaction.atomic
 def loan_return(*, loan: Loan, staff=None, now: dt.datetime | None = None) -> Loan:
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    loan = loan_lock(loan.pk)
     if loan.returned_at:
         raise Conflict(_("This item was already returned."), code="already_returned")
     loan.returned_at = now or timezone.now()
@@ -170,7 +170,7 @@ def booking_create(*, member: Member, slot: Slot, now: dt.datetime | None = None
     """Book one place; the slot row is locked so capacity is never oversold."""
     _require_active(member)
     now = now or timezone.now()
-    slot = Slot.objects.select_for_update().select_related("resource").get(pk=slot.pk)
+    slot = slot_lock(slot.pk)
     if not slot.resource.is_active:
         raise NotFound(_("This resource is not available."))
     if not slot_is_eligible(slot=slot, member=member):
@@ -196,7 +196,7 @@ def booking_create(*, member: Member, slot: Slot, now: dt.datetime | None = None
 @transaction.atomic
 def booking_cancel(*, booking: Booking, now: dt.datetime | None = None) -> Booking:
     now = now or timezone.now()
-    booking = Booking.objects.select_for_update().select_related("slot").get(pk=booking.pk)
+    booking = booking_lock(booking.pk)
     if booking.status != Booking.Status.BOOKED:
         raise Conflict(_("Only a booked reservation can be cancelled."), code="not_booked")
     slot = booking.slot
@@ -217,7 +217,7 @@ def booking_mark(*, booking: Booking, status: str, staff=None, now: dt.datetime 
     now = now or timezone.now()
     if status not in (Booking.Status.ATTENDED, Booking.Status.NO_SHOW):
         raise AmenityError(_("Mark as attended or no-show."), code="bad_status")
-    booking = Booking.objects.select_for_update().select_related("slot").get(pk=booking.pk)
+    booking = booking_lock(booking.pk)
     if booking.status == Booking.Status.CANCELLED:
         raise Conflict(_("This reservation was cancelled."), code="cancelled")
     if status == Booking.Status.NO_SHOW and now < booking.slot.starts_at:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from core.errors import ValidationFailed
 from points.models import Campaign
 
+from .locks import member_day_config_lock
 from .models import MemberDayConfig
 
 _FOREVER = (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
@@ -30,7 +31,7 @@ def member_day_config_update(*, member_day_discount_percent, member_day_points_m
                              birthday_discount_percent) -> MemberDayConfig:
     """Change the member day and birthday offers. A multiplier above 1 activates the member-day
     campaign (created on first use), 1 deactivates it."""
-    config = MemberDayConfig.objects.select_for_update().filter(pk=1).first() or MemberDayConfig.get()
+    config = member_day_config_lock() or MemberDayConfig.get()
     multiplier = Decimal(str(member_day_points_multiplier))
     if multiplier < 1:
         raise ValidationFailed(_("The member day multiplier is at least 1."),

@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from members.locks import member_lock
 from members.models import Member
 from messaging.models import Notice
 from messaging.services import notify_members_bulk
 
+from .locks import event_lock, redemption_code_lock, registration_lock
 from .models import CheckIn, Event, Feedback, Invitation, Partner, PartnerOffer, RedemptionCode, Registration
 from .selectors import event_audience
 
@@ -58,7 +60,7 @@ def redemption_code_issue(*, member: Member, offer: PartnerOffer, now: dt.dateti
     """Issue a partner code to an eligible member, within the offer's per-member limit."""
     now = now or timezone.now()
     # Lock the member row: two issues for one member cannot both pass the limit check.
-    member = Member.objects.select_for_update().get(pk=member.pk)
+    member = member_lock(member.pk)
     if member.status != Member.Status.ACTIVE:
         raise PermissionDenied(_("This membership cannot receive partner codes now."), code="member_inactive")
     if not (offer.is_active and offer.partner.is_active and offer.valid_from <= now < offer.valid_until):
@@ -75,8 +77,7 @@ def redemption_code_issue(*, member: Member, offer: PartnerOffer, now: dt.dateti
 def redemption_code_verify(*, partner: Partner, code: str, now: dt.datetime | None = None) -> RedemptionCode:
     """The partner redeems a code: used once, only codes of its own offers (others look missing)."""
     now = now or timezone.now()
-    rc = (RedemptionCode.objects.select_for_update(of=("self",)).select_related("offer", "member")
-          .filter(code=(code or "").strip().upper(), offer__partner=partner).first())
+    rc = redemption_code_lock(partner=partner, code=(code or "").strip().upper())
     if rc is None:
         raise NotFound(_("No such code."), code="code_not_found")
     if rc.status == RedemptionCode.Status.USED:
@@ -133,7 +134,7 @@ def _invite_audience(event: Event, audience) -> int:
 def event_sign_up(*, event: Event, member: Member, guests: int = 0, now: dt.datetime | None = None) -> Registration:
     """Sign an invited member up with guests; capacity counts members and guests (BEN-7)."""
     now = now or timezone.now()
-    event = Event.objects.select_for_update().get(pk=event.pk)  # serialises sign-ups of one event
+    event = event_lock(event.pk)  # serialises sign-ups of one event
     if now >= event.starts_at:
         raise ValidationFailed(_("Sign-up for this event has closed."), code="signup_closed")
     if not Invitation.objects.filter(event=event, member=member).exists():
@@ -158,7 +159,7 @@ def event_sign_up(*, event: Event, member: Member, guests: int = 0, now: dt.date
 @transaction.atomic
 def event_sign_up_cancel(*, registration: Registration, now: dt.datetime | None = None) -> Registration:
     now = now or timezone.now()
-    reg = Registration.objects.select_for_update().select_related("event").get(pk=registration.pk)
+    reg = registration_lock(registration.pk)
     if now >= reg.event.starts_at:
         raise ValidationFailed(_("The event has started; the sign-up can no longer be cancelled."),
                                code="cancel_closed")
@@ -187,10 +188,10 @@ def event_check_in(*, payload: str, event: Event, by=None, now: dt.datetime | No
     """Check in the registration behind a door QR, once (UNIQUE on registration)."""
     now = now or timezone.now()
     reg_id = _registration_from_payload(payload)
-    reg = (Registration.objects.select_for_update().select_related("event", "member")
-           .filter(pk=reg_id, event=event).first())
-    if reg is None:
-        raise NotFound(_("This code is for another event."), code="other_event")
+    try:
+        reg = registration_lock(reg_id, event_id=event.pk)
+    except Registration.DoesNotExist:
+        raise NotFound(_("This code is for another event."), code="other_event") from None
     if reg.status != Registration.Status.REGISTERED:
         raise Conflict(_("This sign-up was cancelled."), code="cancelled")
     if not (reg.event.starts_at - CHECK_IN_OPENS_BEFORE <= now <= reg.event.ends_at):
@@ -206,7 +207,7 @@ def event_feedback_submit(*, registration: Registration, rating: int, comment: s
                           now: dt.datetime | None = None) -> Feedback:
     """Feedback of an attendee after the event started, once."""
     now = now or timezone.now()
-    reg = Registration.objects.select_for_update().select_related("event").get(pk=registration.pk)
+    reg = registration_lock(registration.pk)
     if not CheckIn.objects.filter(registration=reg).exists():
         raise PermissionDenied(_("Only attendees can give feedback."), code="not_attended")
     if now < reg.event.starts_at:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, ValidationFailed
 from members.models import Member
 
+from .locks import segment_lock
 from .models import Referral, Segment
 from .selectors import segment_definition_errors
 
@@ -29,7 +30,7 @@ def segment_save(*, name: str, definition: dict, description: str = "", staff=No
     if segment is None:
         segment = Segment(created_by=staff)
     else:
-        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        segment = segment_lock(segment.pk)
     segment.name, segment.description, segment.definition = name, description, definition
     segment.save()
     return segment

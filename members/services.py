@@ -17,6 +17,7 @@ from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import AuditLog
 
 from . import scope
+from .locks import change_request_lock, corporate_profile_lock, member_lock
 from .models import (
     ChangeRequest,
     ConsentLog,
@@ -213,10 +214,6 @@ def member_register_desk(
     )
 
 
-def _lock_member(member: Member) -> Member:
-    return Member.objects.select_for_update().get(pk=member.pk)
-
-
 def _record_status(member: Member, old: str, actor: Actor, reason: str = "") -> None:
     MemberChange.objects.create(
         member=member, field="status", old_value=old, new_value=member.status, actor=actor.user,
@@ -232,7 +229,7 @@ def _record_status(member: Member, old: str, actor: Actor, reason: str = "") -> 
 def member_review(*, member: Member, reviewer, approve: bool, reason: str = "") -> Member:
     """Approve or reject a pending desk sign-up. The registering staff member cannot approve it."""
     scope.require_perm(reviewer, "members.review_member")
-    member = _lock_member(member)
+    member = member_lock(member.pk)
     scope.require_member(reviewer, member)
     if member.status != Member.Status.PENDING:
         raise Conflict(_("This sign-up has already been reviewed."), code="already_reviewed")
@@ -272,7 +269,7 @@ def member_set_status(*, member: Member, staff, action: str, reason: str) -> Mem
         raise ValidationFailed(_("Unknown action."), fields={"action": [_("Choose suspend, disqualify or reinstate.")]})
     if not reason.strip():
         raise ValidationFailed(_("Give the reason."), fields={"reason": [_("Required.")]})
-    member = _lock_member(member)
+    member = member_lock(member.pk)
     scope.require_member(staff, member)
     allowed, target = STATUS_TRANSITIONS[action]
     if member.status not in allowed:
@@ -331,7 +328,7 @@ def change_request_submit(*, member: Member, changes: dict, actor: Actor) -> Cha
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
         raise ValidationFailed(_("These fields cannot be changed."), fields={k: [_("Not changeable.")] for k in unknown})
-    member = _lock_member(member)
+    member = member_lock(member.pk)
     if member.status in (Member.Status.CLOSED, Member.Status.REJECTED):
         raise Conflict(_("This membership is closed."), code="member_closed")
     cleaned = clean_member_data(changes, partial=True)
@@ -356,8 +353,8 @@ def change_request_payload(request: ChangeRequest) -> dict:
 @transaction.atomic
 def change_request_review(*, request: ChangeRequest, reviewer, approve: bool, reason: str = "") -> ChangeRequest:
     scope.require_perm(reviewer, "members.review_member")
-    request = ChangeRequest.objects.select_for_update().get(pk=request.pk)
-    member = _lock_member(request.member)
+    request = change_request_lock(request.pk)
+    member = member_lock(request.member_id)
     scope.require_member(reviewer, member)
     if request.status != ChangeRequest.Status.PENDING:
         raise Conflict(_("This change request has already been reviewed."), code="already_reviewed")
@@ -408,7 +405,7 @@ def consent_set_marketing(*, member: Member, granted: bool, channel: str, actor_
     """Opt in or out of marketing; logged every time with channel. Idempotent: no change, no record."""
     if actor_user is not None:
         scope.require_member(actor_user, member)
-    member = _lock_member(member)
+    member = member_lock(member.pk)
     if member.marketing_consent == granted:
         return member
     member.marketing_consent = granted
@@ -465,7 +462,7 @@ def member_close(*, member: Member, actor: Actor) -> Member:
     (ledger, complaints, logs) stay whole but no longer lead to a person."""
     if actor.user is not None:
         scope.require_member(actor.user, member)
-    member = _lock_member(member)
+    member = member_lock(member.pk)
     if member.status == Member.Status.CLOSED:
         raise Conflict(_("This account is already closed."), code="already_closed")
     old = member.status
@@ -503,7 +500,7 @@ def corporate_buyer_link(*, company: Member, buyer: Member, staff, link: bool = 
     """Link (or unlink) a personal member as a staff buyer of a corporate member (企业会员)."""
     scope.require_member(staff, company)
     scope.require_member(staff, buyer)
-    profile = CorporateProfile.objects.select_for_update().filter(member=company).first()
+    profile = corporate_profile_lock(company.pk)
     if profile is None:
         raise ValidationFailed(_("This member is not a corporate member."), code="not_corporate")
     if buyer.kind != Member.Kind.PERSONAL or buyer.pk == company.pk:
@@ -531,7 +528,7 @@ def member_rereview(*, member: Member, staff, outcome: str, reason: str = "", ne
         if not staff.has_perm("members.change_member_status"):
             raise PermissionDenied(_("Your role does not allow this."), code="permission")
         member = member_set_status(member=member, staff=staff, action=outcome, reason=reason)
-    member = _lock_member(member)
+    member = member_lock(member.pk)
     scope.require_member(staff, member)
     old = member.next_review_on
     member.next_review_on = timezone.localdate() + dt.timedelta(days=next_in_days)

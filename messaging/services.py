@@ -23,6 +23,7 @@ from core.errors import NotFound, ValidationFailed
 from members.models import ConsentLog, Member
 
 from .defaults import DEFAULT_TEMPLATES
+from .locks import message_lock
 from .models import InboundMessage, Message, MessageChannel, MessageKind, MessageTemplate, MessagingConfig, Notice
 from .templating import member_params, render
 
@@ -272,7 +273,7 @@ def message_send_security_code(*, mobile: str, text: str, kind: str = "otp", par
 @transaction.atomic
 def message_retry(*, message: Message) -> Message:
     """Staff: send a failed message again (admin action). Attempts start over."""
-    message = Message.objects.select_for_update().get(pk=message.pk)
+    message = message_lock(message.pk)
     if message.status != Message.Status.FAILED:
         raise ValidationFailed(_("Only failed messages can be retried."), code="not_failed")
     Message.objects.filter(pk=message.pk).update(status=Message.Status.QUEUED, attempts=0,

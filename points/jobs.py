@@ -26,7 +26,7 @@ _EXPIRE = """
 WITH due AS (
     SELECT l.id, l.member_id, l.remaining FROM points_lot l
     WHERE l.member_id >= %(lo)s AND l.member_id < %(hi)s AND l.remaining > 0 AND l.expires_on < %(day)s
-    FOR UPDATE
+    ORDER BY l.id FOR UPDATE
 ), zeroed AS (
     UPDATE points_lot l SET remaining = 0 FROM due WHERE l.id = due.id RETURNING l.id
 ), per_member AS (

@@ -12,10 +12,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from members import scope
 from members.models import Member, Store
 
+from .locks import complaint_lock, consultation_lock
 from .models import (
     Channel,
     Compensation,
@@ -147,13 +148,6 @@ def complaint_file(
 
 
 # ---------------------------------------------------------------- workflow (SD-3)
-
-
-def complaint_lock(complaint_id: int) -> Complaint:
-    complaint = Complaint.objects.select_for_update().filter(pk=complaint_id).first()
-    if complaint is None:
-        raise NotFound(_("No such complaint."))
-    return complaint
 
 
 @transaction.atomic
@@ -288,9 +282,7 @@ def complaint_compensate(
 @transaction.atomic
 def complaint_rate(*, complaint_id: int, member: Member, score: int, comment: str = "") -> ComplaintRating:
     """The member rates the handling once, only after a reply or the close (portal)."""
-    complaint = Complaint.objects.select_for_update().filter(pk=complaint_id, member=member).first()
-    if complaint is None:
-        raise NotFound(_("No such complaint."))
+    complaint = complaint_lock(complaint_id, member_id=member.pk)
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise ValidationFailed(_("Choose a rating from 1 to 5."), fields={"score": [_("Choose a rating from 1 to 5.")]})
     if complaint.status not in RATABLE:
@@ -362,7 +354,7 @@ def consultation_transition(*, consultation: Consultation, action: str, staff, a
                             faq: FaqArticle | None = None) -> Consultation:
     if action not in CONSULTATION_TRANSITIONS:
         raise ValidationFailed(_("Unknown action."), fields={"action": [_("Choose answer or close.")]})
-    item = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    item = consultation_lock(consultation.pk)
     scope.require_store(staff, item.store)
     sources, target = CONSULTATION_TRANSITIONS[action]
     if item.status not in sources:

@@ -32,10 +32,12 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from members import scope
+from members.locks import member_lock
 from members.models import Member, Tier
 from messaging.models import Notice
 from messaging.services import notify_member, notify_members_bulk
 
+from .locks import tier_proposal_lock
 from .models import ChangeKind, TierChange, TierProposal
 from .selectors import NET_PAID_SQL, VISIT_DAY_SQL, tier_list, tier_rolling_for_member, window_bounds
 
@@ -74,10 +76,6 @@ def _notice_text(to_tier_name: str, effective_on: dt.date) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------- one change (the only writer)
-
-
-def _lock_member(member_id: int) -> Member:
-    return Member.objects.select_for_update().select_related("tier").get(pk=member_id)
 
 
 def _apply_change(
@@ -128,7 +126,7 @@ def tier_upgrade_on_purchase(*, member: Member, at: dt.datetime) -> TierChange |
         return None  # the common case costs one small query
     day = timezone.localtime(at).date()
     with transaction.atomic():
-        locked = _lock_member(member.pk)
+        locked = member_lock(member.pk, with_tier=True)
         if locked.status != Member.Status.ACTIVE:
             return None
         rolling = tier_rolling_for_member(member=locked, day=day)
@@ -164,7 +162,7 @@ def tier_floor_grant(*, member: Member, tier: Tier, until: dt.date, reason: str,
         errors["until"] = [_("The end date cannot be in the past.")]
     if errors:
         raise ValidationFailed(_("Give a reason and an end date for the manual tier."), fields=errors)
-    locked = _lock_member(member.pk)
+    locked = member_lock(member.pk, with_tier=True)
     scope.require_member(staff, locked)
     locked.tier_floor = tier
     locked.tier_floor_until = until
@@ -185,9 +183,9 @@ def _proposal_for_decision(proposal_id: int, staff) -> tuple[Member, TierProposa
         member_id = TierProposal.objects.values_list("member_id", flat=True).get(pk=proposal_id)
     except TierProposal.DoesNotExist:
         raise NotFound(_("No such tier proposal.")) from None
-    member = _lock_member(member_id)
+    member = member_lock(member_id, with_tier=True)
     scope.require_member(staff, member)
-    proposal = TierProposal.objects.select_for_update().select_related("to_tier").get(pk=proposal_id)
+    proposal = tier_proposal_lock(proposal_id)
     if proposal.status != TierProposal.Status.PENDING:
         raise Conflict(_("This proposal was already %(status)s.") % {"status": proposal.get_status_display()},
                        code="already_decided")

@@ -14,6 +14,7 @@ from members import scope
 from members.models import Store
 
 from ..errors import CareConflict, CareError
+from ..locks import improvement_action_lock
 from ..models import Dimension, ImprovementAction, Question, Survey
 
 # Status moves an action may make; anything else is a conflict the page explains.
@@ -75,7 +76,7 @@ def _locked_action(staff, action_id: int) -> ImprovementAction:
     pk = action_list_for_staff(staff).filter(pk=action_id).values_list("pk", flat=True).first()
     if pk is None:
         raise NotFound(_("No such improvement action."))
-    return ImprovementAction.objects.select_for_update().get(pk=pk)
+    return improvement_action_lock(pk)
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from members import roles, scope
 from members.models import Member, StaffProfile
 
 from ..errors import CareConflict, CareError
+from ..locks import visit_lock
 from ..models import Visit, VisitPolicy
 
 # Staff who make the calls: the roles that serve members directly (SD-5).
@@ -121,8 +122,7 @@ def visit_record_outcome(*, visit_id: int, staff, reached: bool, feedback: str =
                          satisfaction: int | None = None, follow_up_needed: bool = False) -> Visit:
     """Record what came of a visit (reached or not, feedback, satisfaction 1-5, follow-up needed)."""
     scope.require_perm(staff, "care.record_visit")
-    visit = (scope.filter_by_store(staff, Visit.objects.select_for_update(of=("self",)), "store")
-             .filter(pk=visit_id).first())
+    visit = visit_lock(visit_id, within=scope.filter_by_store(staff, Visit.objects.all(), "store"))
     if visit is None:
         raise NotFound(_("No such visit."))
     if visit.status == Visit.Status.DONE:

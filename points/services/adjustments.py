@@ -17,6 +17,7 @@ from members import scope
 from members.models import Member
 
 from ..errors import PointsError
+from ..locks import adjustment_lock
 from ..models import Adjustment, Entry, PointsConfig
 from .ledger import Source, consume, credit, require_can_transact
 
@@ -76,7 +77,7 @@ def adjustment_reject(*, adjustment: Adjustment, approver, reason: str) -> Adjus
 
 
 def _lock_pending(adjustment: Adjustment, approver) -> Adjustment:
-    adjustment = Adjustment.objects.select_for_update(of=("self",)).select_related("member").get(pk=adjustment.pk)
+    adjustment = adjustment_lock(adjustment.pk)
     scope.require_member(approver, adjustment.member)
     if adjustment.status != Adjustment.Status.PENDING:
         raise Conflict(_("This adjustment is already %(status)s.") % {"status": adjustment.get_status_display()},

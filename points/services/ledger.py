@@ -1,9 +1,9 @@
 """The ledger's primitives: credit (a new lot), consume (spend / reverse / settle, first-expiring-first)
 and the per-member account row, all under one row lock per member.
 
-Lock order, everywhere: the member's PointsAccount row first, then that member's lots (ordered by
-expiry, id). Business objects (purchases, gift stock, coupons) are locked by their callers BEFORE
-calling in here, always in the order: business object → account → lots.
+Lock order, everywhere: the member's PointsAccount row first, then that member's lots (locked in id
+order by points.locks, spent by expiry, id). Business objects (purchases, gift stock, coupons) are
+locked by their callers BEFORE calling in here, always in the order: business object → account → lots.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from members.models import Member
 from members.services import member_can_transact
 
 from ..errors import InsufficientPoints, MemberCannotTransact, PointsError
+from ..locks import account_lock, live_lots_lock
 from ..models import Consumption, Entry, Lot, PointsAccount, PointsConfig
 
 
@@ -35,12 +36,6 @@ class Source:
     reason: str = ""
     ref: str = ""
     campaigns: tuple = ()
-
-
-def account_lock(member: Member) -> PointsAccount:
-    """The member's account row, created on first use, locked FOR UPDATE."""
-    PointsAccount.objects.bulk_create([PointsAccount(member_id=member.pk)], ignore_conflicts=True)
-    return PointsAccount.objects.select_for_update().get(member_id=member.pk)
 
 
 def require_can_transact(member: Member) -> None:
@@ -80,7 +75,7 @@ def credit(
     if not fresh and (entry := existing_entry(idem_key)):
         return entry
     config = config or PointsConfig.get()
-    account = account_lock(member)
+    account = account_lock(member.pk)
     earned_on = earned_on or timezone.localdate()
     account.balance += points
     entry = _entry(account, kind=kind, points=points, debt_delta=0, idem_key=idem_key, source=source)
@@ -132,12 +127,10 @@ def consume(
         raise PointsError(_("Points to spend must be positive."))
     if entry := existing_entry(idem_key):
         return entry, 0
-    account = account_lock(member)
+    account = account_lock(member.pk)
     today = timezone.localdate()
-    lots = Lot.objects.select_for_update().filter(member_id=member.pk, remaining__gt=0, expires_on__gte=today)
-    if not include_pending:
-        lots = lots.filter(available_on__lte=today)
-    lots = list(lots.order_by("expires_on", "id"))
+    lots = live_lots_lock(member_id=member.pk, today=today, include_pending=include_pending)
+    lots.sort(key=lambda lot: (lot.expires_on, lot.pk))  # locked in id order, spent first-expiring-first
     if prefer_lot_ids:
         lots.sort(key=lambda lot: lot.pk not in prefer_lot_ids)
     available = sum(lot.remaining for lot in lots)
@@ -169,7 +162,7 @@ def add_debt(*, member: Member, points: int, idem_key: str, source: Source) -> E
     """Record points owed (refund of spent points under the debt policy); paid by future credits."""
     if entry := existing_entry(idem_key):
         return entry
-    account = account_lock(member)
+    account = account_lock(member.pk)
     account.debt += points
     entry = _entry(account, kind=Entry.Kind.DEBT, points=0, debt_delta=points, idem_key=idem_key, source=source)
     account.save(update_fields=["debt", "updated_at"])

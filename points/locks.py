@@ -1,0 +1,76 @@
+"""Row locks of the points app: one function per locked entity, on core.locks (FOR UPDATE OF self,
+several rows in primary-key order).
+
+The order services take them in is written down in points.services.redemption (business rows, then
+PointsAccount, then lots); these functions only say how each row is locked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from core.locks import lock_many, lock_one, lock_one_or_none
+
+from .models import Adjustment, Coupon, CouponType, Gift, GiftOrder, Lot, Offset, PointsAccount, Prize, Purchase
+
+
+def account_lock(member_id: int) -> PointsAccount:
+    """The member's account row, created on first use, locked."""
+    PointsAccount.objects.bulk_create([PointsAccount(member_id=member_id)], ignore_conflicts=True)
+    return lock_one(PointsAccount, member_id=member_id)
+
+
+def live_lots_lock(*, member_id: int, today: dt.date, include_pending: bool = False) -> list[Lot]:
+    """The member's unexpired lots with points left, locked in id order (take the account first).
+    Pending lots (not yet available) only with include_pending."""
+    lots = Lot.objects.filter(member_id=member_id, remaining__gt=0, expires_on__gte=today)
+    if not include_pending:
+        lots = lots.filter(available_on__lte=today)
+    return lock_many(lots)
+
+
+def purchase_lock(purchase_id: int) -> Purchase:
+    return lock_one(Purchase, purchase_id)
+
+
+def adjustment_lock(adjustment_id: int) -> Adjustment:
+    """The adjustment locked, with its member fetched (joined, not locked)."""
+    return lock_one(Adjustment.objects.select_related("member"), adjustment_id)
+
+
+def gift_lock(gift_id: int) -> Gift:
+    return lock_one(Gift, gift_id)
+
+
+def gifts_lock(gift_ids: Iterable[int]) -> list[Gift]:
+    return lock_many(Gift, gift_ids)
+
+
+def gift_order_lock(gift_order_id: int) -> GiftOrder:
+    return lock_one(GiftOrder, gift_order_id)
+
+
+def coupon_type_lock(coupon_type_id: int) -> CouponType:
+    return lock_one(CouponType, coupon_type_id)
+
+
+def coupon_types_lock(coupon_type_ids: Iterable[int]) -> list[CouponType]:
+    return lock_many(CouponType, coupon_type_ids)
+
+
+def coupon_lock(coupon_id: int) -> Coupon:
+    return lock_one(Coupon, coupon_id)
+
+
+def coupon_lock_by_code(code: str) -> Coupon | None:
+    """The coupon with this code locked, with its type and member fetched (joined, not locked)."""
+    return lock_one_or_none(Coupon.objects.select_related("type", "member"), code=code)
+
+
+def offset_lock(*, store_id: int, order_no: str) -> Offset | None:
+    return lock_one_or_none(Offset, store_id=store_id, order_no=order_no)
+
+
+def prizes_lock(lottery_id: int) -> list[Prize]:
+    """Every prize of the lottery, locked in id order."""
+    return lock_many(Prize, lottery_id=lottery_id)
