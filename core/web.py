@@ -5,6 +5,8 @@ like on a page. One definition each, so the rule cannot drift between apps.
 - `permission_required(perm)` / `need(user, perm)`: the role check, declared once per view.
 - `member_required`: a portal page for a logged-in member (`request.member`, set by the portal
   middleware of `members`); an htmx request whose session ended is sent to the login page whole.
+- `portal_render(request, template, section, context)` / `id_param(value)`: a portal page with its nav
+  section; an id from the query string or body (404 unless a positive integer).
 - `error_page(request, exc)`: one response for a `MemberHubError` that a view does not turn into a
   form error itself — the same shape on every page of a surface: the error page with the error's
   status (400/403/404/409/429) and its message; an htmx request gets the message as a fragment.
@@ -56,6 +58,27 @@ def current_member(request):
     """The logged-in member as a plain model instance (request.member is a lazy proxy)."""
     member = request.member
     return getattr(member, "_wrapped", member)
+
+
+def id_param(value) -> int:
+    """An id from the query string or POST body (portal URLs carry none, SEC-3); anything that is not a
+    positive integer is a 404, like an id that names another member's row."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    if pk <= 0:
+        raise Http404
+    return pk
+
+
+def portal_render(request, template: str, section: str, context: dict | None = None, *, status: int | None = None):
+    """A portal page: the logged-in member and the nav section base.html marks as current. The unread
+    inbox count comes from the portal nav context processor (messaging.context_processors)."""
+    context = dict(context or {})
+    context.setdefault("member", current_member(request))
+    context["portal_section"] = section
+    return render(request, template, context, status=status)
 
 
 def need(user, perm: str) -> None:
@@ -157,7 +180,11 @@ def handler403(request, exception=None):
 
 
 def handler404(request, exception=None):
-    return _error(request, 404, _("The page you asked for does not exist, or you cannot see it."))
+    from django.urls import Resolver404
+
+    # A domain NotFound ("No such member.") keeps its message; an unknown URL gets the general one.
+    message = str(exception) if exception and not isinstance(exception, Resolver404) and exception.args else ""
+    return _error(request, 404, message or _("The page you asked for does not exist, or you cannot see it."))
 
 
 def handler500(request):
