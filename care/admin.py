@@ -13,7 +13,7 @@ from unfold.admin import ModelAdmin, TabularInline
 
 from core.errors import MemberHubError
 from evaluation.selectors import segment_definition_errors
-from members import scope
+from members.admin_base import ScopedReadOnlyAdmin
 
 from .models import Choice, ImprovementAction, Question, Response, Survey, Visit, VisitPolicy
 from .services.surveys import survey_distribute
@@ -29,25 +29,14 @@ class VisitPolicyAdmin(ModelAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(ModelAdmin):
+class VisitAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("due_on", "member", "store", "assignee", "status", "outcome", "satisfaction", "follow_up_needed")
     list_filter = ("status", "outcome", "follow_up_needed", "store")
     search_fields = ("=member__member_no",)
     list_select_related = ("member", "store", "assignee")
     date_hierarchy = "due_on"
     readonly_fields = [f.name for f in Visit._meta.fields]
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), "store")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class QuestionFormSet(BaseInlineFormSet):
@@ -159,44 +148,26 @@ class QuestionAdmin(ModelAdmin):
 
 
 @admin.register(Response)
-class ResponseAdmin(ModelAdmin):
+class ResponseAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("survey", "store", "member", "submitted_at")
     list_filter = ("survey", "store")
     list_select_related = ("survey", "store", "member")
     readonly_fields = ("survey", "store", "member", "submitted_at")
 
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), "store")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ImprovementAction)
-class ImprovementActionAdmin(ModelAdmin):
+class ImprovementActionAdmin(ScopedReadOnlyAdmin):
     """Read here; created and moved on from the desk pages through the services."""
 
+    store_field = "store"
     list_display = ("title", "source_survey", "dimension", "store", "owner", "due_on", "status", "remeasure_survey")
     list_filter = ("status", "dimension", "store")
     list_select_related = ("source_survey", "store", "owner", "remeasure_survey")
     readonly_fields = [f.name for f in ImprovementAction._meta.fields]
 
     def get_queryset(self, request):
+        # The desk's selector: the viewer's stores plus the actions they own (chain-wide ones included).
         from .selectors import action_list_for_staff
 
         return action_list_for_staff(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,21 +1,22 @@
-"""Admin of the audit log and job runs: both are records, read-only here."""
+"""Admin of job runs: records, read-only here. The audit log's admin is store-scoped, so it lives in
+members (members/admin.py): core sits below members and must not import it."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateFilter
-
-from members import scope
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
 
 from .jobs import job_names
-from .models import AuditLog, JobRun
+from .models import JobRun
 
 
 class ReadOnlyAdmin(ModelAdmin):
+    """Records (histories, logs, job runs, usage written by services): viewable with the view permission,
+    never added, changed or deleted here. The apps use it through members.admin_base, next to store scope."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -24,25 +25,6 @@ class ReadOnlyAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
-    list_display = ("at", "actor_label", "action", "member", "field", "detail", "ip")
-    list_filter = (("action", ChoicesDropdownFilter), ("at", RangeDateFilter))
-    list_filter_submit = True
-    search_fields = ("actor_label", "=member__member_no", "field")
-    list_select_related = ("member",)
-    fields = ("at", "actor", "actor_label", "action", "member", "field", "detail", "ip")
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        """Entries about members of the viewer's stores, and member-less ones (exports) by their staff."""
-        qs = super().get_queryset(request)
-        ids = scope.store_ids(request.user)
-        if ids is None:
-            return qs
-        return qs.filter(Q(member__home_store__in=ids) | Q(member__isnull=True, actor__staff_profile__store__in=ids))
 
 
 @admin.register(JobRun)

@@ -1,4 +1,5 @@
-"""Staff admin of partners, offers and events. Actions call services."""
+"""Staff admin of partners, offers and events. Actions call services. Partners and offers are chain-wide;
+events, their registrations and members' redemption codes are limited to the viewer's stores (SEC-3)."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -7,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from core.errors import MemberHubError
+from members.admin_base import ScopedReadOnlyAdmin, StoreScopedAdminMixin
 
-from .models import Event, Partner, PartnerOffer, RedemptionCode
+from .models import Event, Partner, PartnerOffer, RedemptionCode, Registration
 from .selectors import event_outcome
 from .services import event_invite, partner_key_rotate
 
@@ -41,21 +43,17 @@ class PartnerOfferAdmin(ModelAdmin):
 
 
 @admin.register(RedemptionCode)
-class RedemptionCodeAdmin(ModelAdmin):
+class RedemptionCodeAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ["code", "offer", "member", "status", "issued_at", "used_at"]
     list_filter = ["status", "offer__partner"]
     search_fields = ["code", "member__member_no"]
     readonly_fields = [f.name for f in RedemptionCode._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Event)
-class EventAdmin(ModelAdmin):
+class EventAdmin(StoreScopedAdminMixin, ModelAdmin):
+    store_field = "store"
     list_display = ["title", "store", "starts_at", "ends_at", "capacity", "guest_allowance"]
     list_filter = ["store"]
     filter_horizontal = ["audience_tiers", "audience_tags"]
@@ -74,3 +72,14 @@ class EventAdmin(ModelAdmin):
     def outcome(self, request, queryset):
         for event in queryset:
             self.message_user(request, f"{event}: {event_outcome(event)}")
+
+
+@admin.register(Registration)
+class RegistrationAdmin(ScopedReadOnlyAdmin):
+    """Sign-ups are made by members on the portal (event_sign_up); here they are only looked up."""
+
+    store_field = "event__store"
+    list_display = ["event", "member", "guests", "status", "registered_at"]
+    list_filter = ["status"]
+    search_fields = ["=member__member_no", "event__title"]
+    list_select_related = ["event", "member"]

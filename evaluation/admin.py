@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
-from members import scope
+from members.admin_base import ReadOnlyAdmin, ScopedReadOnlyAdmin, StoreScopedAdminMixin
 
 from . import services
 from .models import (
@@ -46,36 +46,15 @@ class LifecycleRuleAdmin(_Singleton):
                     "lapsed_days", "updated_at")
 
 
-class _ReadOnly(ModelAdmin):
-    store_field = "store"
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), self.store_field)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(RfmRun)
-class RfmRunAdmin(ModelAdmin):
+class RfmRunAdmin(ReadOnlyAdmin):
     list_display = ("as_of", "window_days", "population", "mean_recency_days", "mean_frequency", "mean_monetary",
                     "seconds", "computed_at")
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RfmSnapshot)
-class RfmSnapshotAdmin(_ReadOnly):
+class RfmSnapshotAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("as_of", "member", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
                     "rfm_class", "store", "tier")
     list_filter = ("as_of", "rfm_class")
@@ -85,7 +64,8 @@ class RfmSnapshotAdmin(_ReadOnly):
 
 
 @admin.register(ClosenessSnapshot)
-class ClosenessSnapshotAdmin(_ReadOnly):
+class ClosenessSnapshotAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("as_of", "member", "score", "percentile", "amount", "amount_previous", "frequency", "responses",
                     "referrals", "store")
     list_filter = ("as_of",)
@@ -95,7 +75,8 @@ class ClosenessSnapshotAdmin(_ReadOnly):
 
 
 @admin.register(LifecycleSnapshot)
-class LifecycleSnapshotAdmin(_ReadOnly):
+class LifecycleSnapshotAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("as_of", "member", "stage", "days_since_purchase", "store", "tier")
     list_filter = ("as_of", "stage")
     search_fields = ("=member__member_no",)
@@ -116,16 +97,14 @@ class ReferralForm(forms.ModelForm):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ModelAdmin):
+class ReferralAdmin(StoreScopedAdminMixin, ModelAdmin):
+    store_field = "referred__home_store"
     form = ReferralForm
     list_display = ("created_at", "referrer", "referred", "created_by", "note")
     search_fields = ("=referrer__member_no", "=referred__member_no")
     autocomplete_fields = ("referrer", "referred")
     readonly_fields = ("created_at", "created_by")
     list_select_related = ("referrer", "referred", "created_by")
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), "referred__home_store")
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)

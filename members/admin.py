@@ -31,6 +31,13 @@ from core.errors import MemberHubError
 from core.models import AuditLog
 
 from . import scope, selectors, services
+from .admin_base import (
+    ReadOnlyAdmin,
+    ScopedReadOnlyAdmin,
+    ScopedStoreFilter,
+    StoreScopedAdminMixin,
+    StoreScopedFKMixin,
+)
 from .api_auth import device_create
 from .models import (
     ChangeRequest,
@@ -47,47 +54,16 @@ from .models import (
 )
 from .validation import normalize_mobile
 
-
-class AppendOnlyAdmin(ModelAdmin):
-    """History and log tables: visible to those with the view permission, never written here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class StoreScopedFKMixin:
-    """Foreign keys to Store offer only the stores the staff member may act in."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Store:
-            kwargs["queryset"] = scope.stores_for(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class ScopedStoreFilter(RelatedDropdownFilter):
-    """The home-store filter lists only stores in the viewer's scope."""
-
-    def field_choices(self, field, request, model_admin):
-        return [(s.pk, str(s)) for s in scope.stores_for(request.user)]
-
-
 # ---------------------------------------------------------------- stores, staff, tiers
 
 
 @admin.register(Store)
-class StoreAdmin(ModelAdmin):
+class StoreAdmin(StoreScopedAdminMixin, ModelAdmin):
+    store_field = "pk"
     list_display = ("code", "name", "city", "manager", "is_active")
     list_filter = ("is_active",)
     search_fields = ("code", "name", "city")
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request).select_related("manager"), "pk")
+    list_select_related = ("manager",)
 
     def has_delete_permission(self, request, obj=None):
         return False  # members, staff and ledgers reference stores; deactivate instead
@@ -109,7 +85,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin, ModelAdmin):
+class UserAdmin(StoreScopedAdminMixin, BaseUserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -117,13 +93,10 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
     list_display = ("username", "staff_name", "staff_store", "is_staff", "is_active", "last_login")
     list_filter = ("is_staff", "is_active", "groups")
     list_select_related = ("staff_profile", "staff_profile__store")
+    store_field = "staff_profile__store"
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("staff_profile", "staff_profile__store")
-        ids = scope.store_ids(request.user)
-        if ids is None:
-            return qs
-        return qs.filter(staff_profile__store__in=ids)
+        return super().get_queryset(request).select_related("staff_profile", "staff_profile__store")
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
@@ -150,14 +123,12 @@ class GroupAdmin(BaseGroupAdmin, ModelAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(StoreScopedFKMixin, ModelAdmin):
+class StaffProfileAdmin(StoreScopedAdminMixin, ModelAdmin):
+    store_field = "store"
     list_display = ("user", "display_name", "store", "chain_wide")
     list_filter = ("chain_wide",)
     search_fields = ("user__username", "display_name")
     list_select_related = ("user", "store")
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), "store")
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["user"] if obj else []
@@ -280,8 +251,10 @@ MEMBER_FIELDS = (
 
 
 @admin.register(Member)
-class MemberAdmin(ExportMixin, ModelAdmin):
+class MemberAdmin(StoreScopedAdminMixin, ExportMixin, ModelAdmin):
     """Read-only: sign-up, data changes and status go through the desk and the services."""
+
+    store_field = "home_store"  # the selector below applies the same rule
 
     resource_classes = [MemberExportResource]
     export_form_class = ExportForm
@@ -400,15 +373,9 @@ class MemberAdmin(ExportMixin, ModelAdmin):
 # ---------------------------------------------------------------- member records (append-only)
 
 
-class MemberScopedMixin:
-    member_path = "member__home_store"
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), self.member_path)
-
-
 @admin.register(ChangeRequest)
-class ChangeRequestAdmin(MemberScopedMixin, AppendOnlyAdmin):
+class ChangeRequestAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("member_no", "status", "summary", "channel", "requested_by", "requested_at", "reviewed_by",
                     "reviewed_at", "review_link")
     list_filter = (("status", ChoicesDropdownFilter), ("channel", ChoicesDropdownFilter))
@@ -431,7 +398,8 @@ class ChangeRequestAdmin(MemberScopedMixin, AppendOnlyAdmin):
 
 
 @admin.register(MemberChange)
-class MemberChangeAdmin(MemberScopedMixin, AppendOnlyAdmin):
+class MemberChangeAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("at", "member", "field", "old_value", "new_value", "actor_label", "channel")
     list_filter = ("field", "channel")
     search_fields = ("=member__member_no", "actor_label")
@@ -440,7 +408,8 @@ class MemberChangeAdmin(MemberScopedMixin, AppendOnlyAdmin):
 
 
 @admin.register(ConsentLog)
-class ConsentLogAdmin(MemberScopedMixin, AppendOnlyAdmin):
+class ConsentLogAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("at", "member", "kind", "granted", "version", "channel", "actor")
     list_filter = ("kind", "granted", "channel")
     search_fields = ("=member__member_no",)
@@ -449,7 +418,7 @@ class ConsentLogAdmin(MemberScopedMixin, AppendOnlyAdmin):
 
 
 @admin.register(SmsCode)
-class SmsCodeAdmin(AppendOnlyAdmin):
+class SmsCodeAdmin(ReadOnlyAdmin):
     """Only the facts needed to follow up abuse; neither the code nor the mobile is shown."""
 
     list_display = ("created_at", "purpose", "ip", "expires_at", "used_at", "attempts")
@@ -513,16 +482,14 @@ class DeviceAddForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(StoreScopedFKMixin, ModelAdmin):
+class DeviceAdmin(StoreScopedAdminMixin, ModelAdmin):
     """Tills and staff apps. The token is shown once, on the page right after creation."""
 
+    store_field = "store"
     list_display = ("name", "key_prefix", "store", "is_active", "last_seen_at", "created_at")
     list_filter = ("is_active", ("store", ScopedStoreFilter))
     search_fields = ("name", "=key_prefix")
     list_select_related = ("store",)
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), "store")
 
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
@@ -571,3 +538,6 @@ class DeviceAdmin(StoreScopedFKMixin, ModelAdmin):
         response = TemplateResponse(request, "desk/admin/device_token.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+from . import admin_audit  # noqa: E402,F401  (the audit log's admin: store-scoped, so not in core)

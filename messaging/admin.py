@@ -1,6 +1,7 @@
 """Admin (unfold) of messaging: templates (editable, with a preview for a sample member), the
 message log (read-only; failed messages can be retried through the service), inbound SMS
-(read-only), the settings singleton and the holiday calendar."""
+(read-only), the settings singleton and the holiday calendar. The message log and inbound SMS are
+limited to the viewer's stores by the member's home store; rows without a member are chain-wide."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -14,7 +15,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 
 from core.errors import MemberHubError
-from members.admin import AppendOnlyAdmin
+from members.admin_base import ScopedReadOnlyAdmin
 from members.models import Member
 
 from .models import Holiday, InboundMessage, Message, MessageTemplate, MessagingConfig
@@ -90,7 +91,8 @@ class MessageTemplateAdmin(ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(AppendOnlyAdmin):
+class MessageAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("created_at", "member", "channel", "kind", "event_key", "status", "attempts", "provider",
                     "provider_id", "scheduled_for", "sent_at", "delivered_at")
     list_filter = (("status", ChoicesDropdownFilter), ("kind", ChoicesDropdownFilter),
@@ -119,7 +121,8 @@ class MessageAdmin(AppendOnlyAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(AppendOnlyAdmin):
+class InboundMessageAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("received_at", "provider", "mobile_masked", "member", "text", "action")
     list_filter = ("provider", ("action", ChoicesDropdownFilter))
     search_fields = ("member__member_no", "text")

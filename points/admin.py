@@ -13,8 +13,8 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 
 from core.errors import MemberHubError
-from members import scope
-from members.admin import AppendOnlyAdmin, StatusActionForm, StoreScopedFKMixin
+from members.admin import StatusActionForm
+from members.admin_base import ScopedReadOnlyAdmin, StoreScopedFKMixin
 
 from .models import (
     Adjustment,
@@ -37,16 +37,6 @@ from .models import (
     Refund,
 )
 from .services import adjustments, redemption
-
-
-class ScopedAppendOnlyAdmin(AppendOnlyAdmin):
-    """Read-only records, limited to the viewer's stores through `scope_path`."""
-
-    scope_path = "member__home_store"
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), self.scope_path)
-
 
 # ---------------------------------------------------------------- configuration
 
@@ -123,14 +113,16 @@ class LotteryAdmin(ModelAdmin):
 
 
 @admin.register(PointsAccount)
-class PointsAccountAdmin(ScopedAppendOnlyAdmin):
+class PointsAccountAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("member", "balance", "debt", "updated_at")
     search_fields = ("=member__member_no",)
     list_select_related = ("member",)
 
 
 @admin.register(Entry)
-class EntryAdmin(ScopedAppendOnlyAdmin):
+class EntryAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("created_at", "member", "kind", "points", "balance_after", "store", "source_ref", "reason",
                     "staff")
     list_filter = (("kind", ChoicesDropdownFilter),)
@@ -140,7 +132,8 @@ class EntryAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Lot)
-class LotAdmin(ScopedAppendOnlyAdmin):
+class LotAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("member", "points", "remaining", "earned_on", "available_on", "expires_on")
     search_fields = ("=member__member_no",)
     list_select_related = ("member",)
@@ -148,15 +141,15 @@ class LotAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Consumption)
-class ConsumptionAdmin(ScopedAppendOnlyAdmin):
-    scope_path = "entry__member__home_store"
+class ConsumptionAdmin(ScopedReadOnlyAdmin):
+    store_field = "entry__member__home_store"
     list_display = ("entry", "lot", "points")
     search_fields = ("=entry__member__member_no",)
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(ScopedAppendOnlyAdmin):
-    scope_path = "store"
+class PurchaseAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("order_no", "store", "member", "occurred_at", "amount_total", "amount_paid", "points_earned",
                     "amount_refunded", "points_reversed")
     search_fields = ("=order_no", "=member__member_no")
@@ -165,8 +158,8 @@ class PurchaseAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ScopedAppendOnlyAdmin):
-    scope_path = "store"
+class RefundAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("refund_no", "store", "purchase", "amount", "points_reversed", "points_as_debt", "cash_deducted",
                     "occurred_at")
     search_fields = ("=refund_no", "=purchase__order_no")
@@ -174,7 +167,8 @@ class RefundAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(ExpiryReminder)
-class ExpiryReminderAdmin(ScopedAppendOnlyAdmin):
+class ExpiryReminderAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("member", "expires_on", "days_before", "points", "created_at")
     search_fields = ("=member__member_no",)
 
@@ -195,7 +189,8 @@ def _run(modeladmin, request, queryset, func, done_text) -> None:
 
 
 @admin.register(GiftOrder)
-class GiftOrderAdmin(ScopedAppendOnlyAdmin):
+class GiftOrderAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("id", "created_at", "member", "gift", "quantity", "points", "status", "store", "collected_at")
     list_filter = (("status", ChoicesDropdownFilter), "gift")
     search_fields = ("=member__member_no", "=request_id")
@@ -217,7 +212,8 @@ class GiftOrderAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Coupon)
-class CouponAdmin(ScopedAppendOnlyAdmin):
+class CouponAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("code", "type", "member", "status", "source", "valid_from", "valid_to", "used_at", "used_store",
                     "used_order_no")
     list_filter = (("status", ChoicesDropdownFilter), ("source", ChoicesDropdownFilter), "type")
@@ -237,8 +233,8 @@ class CouponAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Offset)
-class OffsetAdmin(ScopedAppendOnlyAdmin):
-    scope_path = "store"
+class OffsetAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("order_no", "store", "member", "bill_amount", "points", "amount", "status", "created_at")
     list_filter = (("status", ChoicesDropdownFilter),)
     search_fields = ("=order_no", "=member__member_no")
@@ -246,9 +242,10 @@ class OffsetAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Draw)
-class DrawAdmin(ScopedAppendOnlyAdmin):
+class DrawAdmin(ScopedReadOnlyAdmin):
     """Every draw with its random value and the prize table it was drawn against (audit)."""
 
+    store_field = "member__home_store"
     list_display = ("id", "created_at", "lottery", "member", "prize", "points_spent", "random_value", "coupon",
                     "gift_order")
     list_filter = ("lottery",)
@@ -258,10 +255,11 @@ class DrawAdmin(ScopedAppendOnlyAdmin):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ScopedAppendOnlyAdmin):
+class AdjustmentAdmin(ScopedReadOnlyAdmin):
     """Manual adjustments (PTS-7). Requests are made at the desk / API; here a second staff member
     approves or rejects the pending ones."""
 
+    store_field = "member__home_store"
     list_display = ("id", "requested_at", "member", "points", "reason", "status", "requested_by", "approved_by",
                     "decided_at")
     list_filter = (("status", ChoicesDropdownFilter),)

@@ -8,8 +8,7 @@ from django.contrib import admin, messages
 from unfold.admin import ModelAdmin, TabularInline
 
 from core.errors import MemberHubError
-from members import scope
-from members.admin import AppendOnlyAdmin
+from members.admin_base import ReadOnlyAdmin, ScopedReadOnlyAdmin
 
 from . import services
 from .models import (
@@ -67,13 +66,6 @@ class FaqArticleAdmin(ModelAdmin):
             messages.error(request, exc.message)
 
 
-class ScopedReadOnly(AppendOnlyAdmin):
-    scope_path = "store"
-
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), self.scope_path)
-
-
 class EventInline(TabularInline):
     model = ComplaintEvent
     fields = ("at", "action", "from_status", "to_status", "actor_label", "note")
@@ -86,7 +78,8 @@ class EventInline(TabularInline):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(ScopedReadOnly):
+class ComplaintAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("id", "status", "category", "severity", "channel", "store", "member", "received_at",
                     "accept_due", "close_due")
     list_filter = ("status", "category", "severity", "channel")
@@ -97,45 +90,46 @@ class ComplaintAdmin(ScopedReadOnly):
 
 
 @admin.register(ComplaintEvent)
-class ComplaintEventAdmin(ScopedReadOnly):
-    scope_path = "complaint__store"
+class ComplaintEventAdmin(ScopedReadOnlyAdmin):
+    store_field = "complaint__store"
     list_display = ("complaint", "at", "action", "from_status", "to_status", "actor_label")
     list_filter = ("action",)
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ScopedReadOnly):
-    scope_path = "complaint__store"
+class EscalationAdmin(ScopedReadOnlyAdmin):
+    store_field = "complaint__store"
     list_display = ("complaint", "kind", "due", "at", "manager")
     list_filter = ("kind",)
 
 
 @admin.register(Compensation)
-class CompensationAdmin(ScopedReadOnly):
-    scope_path = "complaint__store"
+class CompensationAdmin(ScopedReadOnlyAdmin):
+    store_field = "complaint__store"
     list_display = ("complaint", "kind", "points", "coupon", "reason", "staff", "at")
 
 
 @admin.register(ComplaintRating)
-class ComplaintRatingAdmin(ScopedReadOnly):
-    scope_path = "complaint__store"
+class ComplaintRatingAdmin(ScopedReadOnlyAdmin):
+    store_field = "complaint__store"
     list_display = ("complaint", "score", "comment", "at")
 
 
 @admin.register(FollowUpCall)
-class FollowUpCallAdmin(ScopedReadOnly):
-    scope_path = "complaint__store"
+class FollowUpCallAdmin(ScopedReadOnlyAdmin):
+    store_field = "complaint__store"
     list_display = ("complaint", "staff", "at", "reached", "outcome")
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(ScopedReadOnly):
+class ConsultationAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
     list_display = ("id", "kind", "category", "status", "store", "received_at")
     list_filter = ("kind", "category", "status")
 
 
 @admin.register(StaffNotice)
-class StaffNoticeAdmin(AppendOnlyAdmin):
+class StaffNoticeAdmin(ReadOnlyAdmin):
     list_display = ("user", "complaint", "kind", "text", "created_at", "read_at")
     list_filter = ("kind",)
 

@@ -8,31 +8,17 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
 
-from members import scope
+from members.admin_base import ScopedReadOnlyAdmin
 
 from . import services
 from .models import TierChange, TierProposal
 
 
-class _ScopedReadOnly(ModelAdmin):
-    def get_queryset(self, request):
-        return scope.filter_by_store(request.user, super().get_queryset(request), "member__home_store")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(TierChange)
-class TierChangeAdmin(_ScopedReadOnly):
+class TierChangeAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("created_at", "member", "kind", "from_tier", "to_tier", "effective_on", "rolling_amount",
                     "decided_by", "reason")
     list_filter = (("kind", ChoicesDropdownFilter), "to_tier")
@@ -49,7 +35,8 @@ class RejectForm(forms.Form):
 
 
 @admin.register(TierProposal)
-class TierProposalAdmin(_ScopedReadOnly):
+class TierProposalAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
     list_display = ("created_on", "member", "kind", "from_tier", "to_tier", "rolling_amount", "rolling_visits",
                     "effective_on", "status", "decided_by", "reason")
     list_filter = (("status", ChoicesDropdownFilter), ("kind", ChoicesDropdownFilter), "to_tier")
