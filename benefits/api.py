@@ -8,8 +8,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import api_errors
-from points.api import LineSerializer, MemberRefSerializer, _caller_store, _member_for_post
+from core.api import MAX_POINTS_INPUT, PlainDecimalField, api_errors
+from members.callers import caller_store
+from points.api import LineSerializer, MemberRefSerializer, _member_for_post
 
 from .quote import checkout_quote
 
@@ -38,9 +39,10 @@ class CheckoutQuoteApi(APIView):
     class InputSerializer(serializers.Serializer):
         member = MemberRefSerializer()
         store = serializers.CharField(required=False, help_text="store code; a till's own store by default")
-        lines = LineSerializer(many=True)
-        coupons = serializers.ListField(child=serializers.CharField(max_length=16), required=False, default=list)
-        offset_points = serializers.IntegerField(min_value=0, required=False, default=0)
+        lines = LineSerializer(many=True, min_length=1, max_length=200)
+        coupons = serializers.ListField(child=serializers.CharField(max_length=16), required=False, default=list,
+                                        max_length=20)
+        offset_points = serializers.IntegerField(min_value=0, max_value=MAX_POINTS_INPUT, required=False, default=0)
         tender = serializers.ChoiceField(choices=["cash", "bank_card", "wechat", "alipay", "unionpay", "other"],
                                          required=False, default="wechat", help_text="how the rest will be paid")
         occurred_at = serializers.DateTimeField(required=False, help_text="default now")
@@ -51,17 +53,17 @@ class CheckoutQuoteApi(APIView):
     class OutputSerializer(serializers.Serializer):
         member_no = serializers.CharField()
         occurred_at = serializers.DateTimeField()
-        amount_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-        amount_discounted = serializers.DecimalField(max_digits=12, decimal_places=2)
-        coupon_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        amount_total = PlainDecimalField(max_digits=12, decimal_places=2)
+        amount_discounted = PlainDecimalField(max_digits=12, decimal_places=2)
+        coupon_amount = PlainDecimalField(max_digits=12, decimal_places=2)
         coupons = serializers.ListField(child=serializers.CharField(), help_text="codes to use, in order")
-        coupon_bill_amount = serializers.DecimalField(max_digits=12, decimal_places=2,
+        coupon_bill_amount = PlainDecimalField(max_digits=12, decimal_places=2,
                                                       help_text="bill_amount for coupon use")
         offset_points = serializers.IntegerField()
-        offset_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-        offset_bill_amount = serializers.DecimalField(max_digits=12, decimal_places=2,
+        offset_amount = PlainDecimalField(max_digits=12, decimal_places=2)
+        offset_bill_amount = PlainDecimalField(max_digits=12, decimal_places=2,
                                                       help_text="bill_amount for the points offset")
-        amount_to_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
+        amount_to_pay = PlainDecimalField(max_digits=12, decimal_places=2)
         points_to_earn = serializers.IntegerField()
         lines = LineSerializer(many=True, help_text="post these lines")
         tenders = serializers.ListField(child=serializers.DictField(), help_text="post these tenders")
@@ -84,7 +86,7 @@ class CheckoutQuoteApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        store = _caller_store(request, v.get("store"))
+        store = caller_store(request, v.get("store"), "points.add_purchase")
         member = _member_for_post(request, v["member"])
         quote = checkout_quote(
             member=member, store=store, lines=[{**line, "amount": str(line["amount"])} for line in v["lines"]],

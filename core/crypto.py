@@ -58,6 +58,13 @@ def mask_text(value: str | None, keep: int = 6) -> str:
     return value[:keep] + "****" if len(value) > keep else value[:1] + "****"
 
 
+def mask_code(value: str | None) -> str:
+    """A coupon / redemption code: the last 4 characters only (C00000001234 -> ********1234)."""
+    if not value:
+        return ""
+    return "*" * max(len(value) - 4, 4) + value[-4:]
+
+
 def mask_name(value: str | None) -> str:
     if not value:
         return ""

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IsStaffUser, api_errors
+from core.api import IsStaffUser, PlainDecimalField, api_errors
 from core.errors import NotFound, ValidationFailed
 from members import scope
 from members.callers import member_for_caller
@@ -55,7 +55,7 @@ class RfmSnapshotSerializer(serializers.Serializer):
     window_days = serializers.IntegerField()
     recency_days = serializers.IntegerField()
     frequency = serializers.IntegerField()
-    monetary = serializers.DecimalField(max_digits=12, decimal_places=2)
+    monetary = PlainDecimalField(max_digits=12, decimal_places=2)
     r_score = serializers.IntegerField()
     f_score = serializers.IntegerField()
     m_score = serializers.IntegerField()

@@ -35,6 +35,7 @@ from .callers import member_for_caller
 from .models import ConsentLog, Member, MemberChange, SmsCode
 from .serializers import MemberChangeSerializer, MemberDetailSerializer, MemberSummarySerializer
 from .services import (
+    PERM_CONSENT,
     Actor,
     change_request_submit,
     consent_set_marketing,
@@ -445,7 +446,7 @@ class MemberConsentApi(APIView):
             member = member_for_caller(request, member_no)
             member = consent_set_marketing(member=member, granted=granted, channel=ConsentLog.Channel.TILL)
         else:
-            scope.require_perm(request.user, "members.view_member")
+            scope.require_perm(request.user, PERM_CONSENT)  # the same permission as the desk page
             member = member_for_caller(request, member_no)
             member = consent_set_marketing(member=member, granted=granted, channel=ConsentLog.Channel.DESK,
                                            actor_user=request.user)

@@ -1,22 +1,20 @@
 """Till and staff API of the points ledger (PTS-5, PTS-8, PTS-9)."""
 from __future__ import annotations
 
-from django.db.models import Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import api_errors, device_of
+from core.api import PlainDecimalField, api_errors, device_of
 from core.errors import NotFound
 from members import scope, selectors
 from members.callers import caller_store, member_for_caller
 from members.models import Store
 
-from .models import Entry, Lot, PointsAccount, PointsConfig, Purchase
-from .services.ledger import spendable
+from .models import Entry, Lot, PointsAccount, Purchase
+from .selectors import points_summary
 from .services.purchases import purchase_post, refund_post
 
 TAGS = ["points"]
@@ -31,13 +29,13 @@ class MemberRefSerializer(serializers.Serializer):
 class LineSerializer(serializers.Serializer):
     brand = serializers.CharField(required=False, allow_blank=True, max_length=64)
     category = serializers.CharField(required=False, allow_blank=True, max_length=64)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    amount = PlainDecimalField(max_digits=12, decimal_places=2)
 
 
 class TenderSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["cash", "bank_card", "wechat", "alipay", "unionpay", "other",
                                             "coupon", "gift_card", "points"])
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    amount = PlainDecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 
 class PurchaseOutputSerializer(serializers.ModelSerializer):
@@ -70,8 +68,8 @@ class PurchaseCreateApi(APIView):
         store = serializers.CharField(required=False, help_text="store code; a till's own store by default")
         order_no = serializers.CharField(max_length=64)
         occurred_at = serializers.DateTimeField()
-        lines = LineSerializer(many=True)
-        tenders = TenderSerializer(many=True)
+        lines = LineSerializer(many=True, min_length=1, max_length=200)
+        tenders = TenderSerializer(many=True, min_length=1, max_length=20)
 
         class Meta:
             ref_name = "PurchaseInput"
@@ -109,7 +107,7 @@ class RefundCreateApi(APIView):
         refund_no = serializers.CharField(max_length=64)
         original_store = serializers.CharField(required=False, help_text="store of the original order; default this")
         order_no = serializers.CharField(max_length=64, help_text="the original order number")
-        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        amount = PlainDecimalField(max_digits=12, decimal_places=2)
         occurred_at = serializers.DateTimeField()
 
         class Meta:
@@ -118,10 +116,10 @@ class RefundCreateApi(APIView):
     class OutputSerializer(serializers.Serializer):
         refund_no = serializers.CharField()
         order_no = serializers.CharField(source="purchase.order_no")
-        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        amount = PlainDecimalField(max_digits=12, decimal_places=2)
         points_reversed = serializers.IntegerField()
         points_as_debt = serializers.IntegerField()
-        cash_deducted = serializers.DecimalField(max_digits=12, decimal_places=2,
+        cash_deducted = PlainDecimalField(max_digits=12, decimal_places=2,
                                                  help_text="yuan to keep from the refund for spent points")
 
         class Meta:
@@ -155,24 +153,6 @@ class LotSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lot
         fields = ["points", "remaining", "earned_on", "available_on", "expires_on"]
-
-
-def points_summary(member) -> dict:
-    """Balance, spendable, pending, debt, cash value and lots expiring soon (PTS-8)."""
-    today = timezone.localdate()
-    account = PointsAccount.objects.filter(member=member).first()
-    balance = account.balance if account else 0
-    live = Lot.objects.filter(member=member, remaining__gt=0, expires_on__gte=today)
-    pending = live.filter(available_on__gt=today).aggregate(s=Sum("remaining"))["s"] or 0
-    soon = list(live.filter(expires_on__lte=today + timezone.timedelta(days=90)).order_by("expires_on")[:20])
-    config = PointsConfig.get()
-    spend = spendable(member)
-    return {
-        "member_no": member.member_no, "balance": balance, "spendable": spend, "pending": pending,
-        "debt": account.debt if account else 0,
-        "cash_value": f"{spend / config.offset_points_per_yuan:.2f}",
-        "expiring_soon": LotSerializer(soon, many=True).data,
-    }
 
 
 class PointsSummaryApi(APIView):

@@ -11,7 +11,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IsStaffUser, api_errors, device_of
+from core import crypto
+from core.api import IdField, IsStaffUser, PlainDecimalField, PointsField, api_errors, device_of
 from core.errors import NotFound
 from members import scope
 from members.callers import caller_store, member_for_caller
@@ -79,7 +80,7 @@ class GiftOrderCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         member = MemberRefSerializer()
-        gift = serializers.IntegerField()
+        gift = IdField()
         quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
         store = serializers.CharField(required=False, help_text="pick-up store code; the till's own by default")
         request_id = serializers.CharField(max_length=64, help_text="client-generated id of this request")
@@ -175,10 +176,17 @@ class GiftOrderReturnApi(_GiftOrderActionApi):
 
 
 class CouponSerializer(serializers.ModelSerializer):
+    """`code` in full for staff (their own stores' members) and for tills of the member's home store; a till
+    of another store sees it masked and asks the member to show the coupon (SEC-3)."""
+
+    code = serializers.SerializerMethodField(help_text="full, or masked (********1234) for another store's till")
     type_name = serializers.CharField(source="type.name")
-    face_value = serializers.DecimalField(source="type.face_value", max_digits=12, decimal_places=2)
-    min_spend = serializers.DecimalField(source="type.min_spend", max_digits=12, decimal_places=2)
+    face_value = PlainDecimalField(source="type.face_value", max_digits=12, decimal_places=2)
+    min_spend = PlainDecimalField(source="type.min_spend", max_digits=12, decimal_places=2)
     used_store = serializers.CharField(source="used_store.code", default=None)
+
+    def get_code(self, coupon) -> str:
+        return coupon.code if self.context.get("show_codes", True) else crypto.mask_code(coupon.code)
 
     class Meta:
         model = Coupon
@@ -208,8 +216,11 @@ class MemberCouponWalletApi(APIView):
     def get(self, request, member_no: str):
         member = member_for_caller(request, member_no)
         coupons = redemption.coupons_in_wallet(member=member, include_past=request.query_params.get("all") == "1")
+        device = device_of(request)
+        show_codes = device is None or device.store_id == member.home_store_id
         return Response(self.OutputSerializer({"coupons": coupons.select_related("used_store"),
-                                               "for_points": redemption.coupon_types_for_points()}).data)
+                                               "for_points": redemption.coupon_types_for_points()},
+                                              context={"show_codes": show_codes}).data)
 
 
 class CouponRedeemApi(APIView):
@@ -218,7 +229,7 @@ class CouponRedeemApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         member = MemberRefSerializer()
-        coupon_type = serializers.IntegerField()
+        coupon_type = IdField()
         store = serializers.CharField(required=False)
         request_id = serializers.CharField(max_length=64)
 
@@ -252,7 +263,7 @@ class CouponUseApi(APIView):
         member = MemberRefSerializer(required=False, help_text="when given, the coupon must be this member's")
         store = serializers.CharField(required=False)
         order_no = serializers.CharField(max_length=64)
-        bill_amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+        bill_amount = PlainDecimalField(max_digits=12, decimal_places=2, min_value=0)
 
         class Meta:
             ref_name = "CouponUseInput"
@@ -279,19 +290,19 @@ class OffsetQuoteApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         member = MemberRefSerializer()
-        bill_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        bill_amount = PlainDecimalField(max_digits=12, decimal_places=2)
 
         class Meta:
             ref_name = "OffsetQuoteInput"
 
     class OutputSerializer(serializers.Serializer):
-        bill_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        bill_amount = PlainDecimalField(max_digits=12, decimal_places=2)
         spendable = serializers.IntegerField()
         cap_percent = serializers.IntegerField()
-        cap_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        cap_amount = PlainDecimalField(max_digits=12, decimal_places=2)
         points_per_yuan = serializers.IntegerField()
         max_points = serializers.IntegerField()
-        max_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        max_amount = PlainDecimalField(max_digits=12, decimal_places=2)
 
         class Meta:
             ref_name = "OffsetQuote"
@@ -326,8 +337,8 @@ class OffsetCommitApi(APIView):
         member = MemberRefSerializer()
         store = serializers.CharField(required=False)
         order_no = serializers.CharField(max_length=64)
-        bill_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
-        points = serializers.IntegerField(min_value=1)
+        bill_amount = PlainDecimalField(max_digits=12, decimal_places=2)
+        points = PointsField(min_value=1)
 
         class Meta:
             ref_name = "OffsetCommitInput"
@@ -456,7 +467,7 @@ class AdjustmentCreateApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         member_no = serializers.CharField(max_length=20)
-        points = serializers.IntegerField(help_text="positive adds, negative deducts")
+        points = PointsField(help_text="positive adds, negative deducts; at most PointsConfig.max_adjustment_points")
         reason = serializers.CharField(max_length=200)
 
         class Meta:

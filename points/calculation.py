@@ -14,9 +14,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exports import strip_control_chars
+from core.money import CENT, parse_plain_decimal
 from members.models import Member, Store
 
 from .errors import PointsError
@@ -25,7 +28,7 @@ from .models import Campaign, PointsConfig
 ELIGIBLE_TENDERS = {"cash", "bank_card", "wechat", "alipay", "unionpay", "other"}
 INELIGIBLE_TENDERS = {"coupon", "gift_card", "points"}
 TENDER_TYPES = ELIGIBLE_TENDERS | INELIGIBLE_TENDERS
-CENT = Decimal("0.01")
+LINE_LABEL_MAX = 64  # a line's brand or category, as the API, the desk form and the import bound it
 
 
 @dataclass
@@ -44,38 +47,91 @@ class Calculation:
     steps: list[dict] = field(default_factory=list)
 
 
-def parse_lines(lines: list[dict], errors: dict[str, list[str]]) -> list[Line]:
+def line_label(value) -> str:
+    """A line's brand or category as matched and stored: no control character (SEC-5: one in a brand made
+    every later Excel export fail), at most LINE_LABEL_MAX characters."""
+    return strip_control_chars(str(value or ""), single_line=True)[:LINE_LABEL_MAX]
+
+
+def clean_lines(lines: list[dict]) -> list[dict]:
+    """The till's lines as the purchase stores them: brand and category through `line_label`, the rest
+    as sent."""
+    return [{**raw, **{key: line_label(raw[key]) for key in ("brand", "category") if key in raw}}
+            if isinstance(raw, dict) else raw for raw in lines or []]
+
+
+# A till's clock may run a little fast; an order "from the future" beyond this is a wrong clock or a forgery.
+PURCHASE_FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+
+
+def purchase_time_error(at: dt.datetime) -> PointsError | None:
+    """PTS-9: a purchase or refund time lies between the chain's start (settings.CHAIN_START_DATE: history
+    imported from the old system may go back that far) and a few minutes from now."""
+    if timezone.is_naive(at):
+        return PointsError(_("The purchase time needs a time zone."), fields={"occurred_at": [_("Add a UTC offset.")]})
+    earliest = timezone.make_aware(dt.datetime.combine(settings.CHAIN_START_DATE, dt.time()))
+    latest = timezone.now() + PURCHASE_FUTURE_TOLERANCE
+    if at < earliest:
+        return PointsError(_("The time is before the chain's start (%(start)s).") % {"start": settings.CHAIN_START_DATE},
+                           code="time_out_of_range", fields={"occurred_at": [_("Too early.")]})
+    if at > latest:
+        return PointsError(_("The time lies in the future; check the till's clock."), code="time_out_of_range",
+                           fields={"occurred_at": [_("In the future.")]})
+    return None
+
+
+def _yuan(raw) -> Decimal:
+    return parse_plain_decimal(raw).quantize(CENT)
+
+
+def parse_lines(lines: list[dict], errors: dict[str, list[str]], config: PointsConfig | None = None) -> list[Line]:
     """The one basket-line parser: the purchase (parse_basket) and the checkout quote (benefits.quote) read
-    lines the same way, so the quote predicts exactly what the purchase credits. Errors go into `errors`."""
+    lines the same way, so the quote predicts exactly what the purchase credits. Errors go into `errors`.
+    Amounts are plain decimals (core.money) within PointsConfig's line and bill maxima."""
+    config = config or PointsConfig.get()
     parsed: list[Line] = []
     if not lines:
         errors["lines"] = [_("A purchase needs at least one line.")]
     for i, raw in enumerate(lines or []):
+        if not isinstance(raw, dict):
+            errors[f"lines[{i}]"] = [_("Each line is an object with brand, category and amount.")]
+            continue
         try:
-            amount = Decimal(str(raw.get("amount"))).quantize(CENT)
-        except Exception:
-            errors[f"lines[{i}].amount"] = [_("Enter the line amount in yuan.")]
+            amount = _yuan(raw.get("amount"))
+        except ValueError:
+            errors[f"lines[{i}].amount"] = [_("Enter the line amount in yuan, as a plain number such as 128.50.")]
             continue
         if amount <= 0:
             errors[f"lines[{i}].amount"] = [_("A line amount must be positive.")]
             continue
-        parsed.append(Line(amount=amount, brand=str(raw.get("brand") or ""), category=str(raw.get("category") or "")))
+        if amount > config.max_line_amount:
+            errors[f"lines[{i}].amount"] = [_("A line may be at most %(max)s yuan.") % {"max": config.max_line_amount}]
+            continue
+        parsed.append(Line(amount=amount, brand=line_label(raw.get("brand")), category=line_label(raw.get("category"))))
+    total = sum((line.amount for line in parsed), Decimal(0))
+    if total > config.max_bill_amount:
+        errors["lines"] = [_("A bill may be at most %(max)s yuan; this one is %(total)s.")
+                           % {"max": config.max_bill_amount, "total": total}]
     return parsed
 
 
-def parse_basket(lines: list[dict], tenders: list[dict]) -> tuple[list[Line], dict[str, Decimal]]:
+def parse_basket(lines: list[dict], tenders: list[dict], config: PointsConfig | None = None,
+                 ) -> tuple[list[Line], dict[str, Decimal]]:
     """Validate lines and tenders; the tenders must pay exactly the bill."""
     errors: dict[str, list[str]] = {}
-    parsed = parse_lines(lines, errors)
+    parsed = parse_lines(lines, errors, config)
     paid: dict[str, Decimal] = {}
     for i, raw in enumerate(tenders or []):
+        if not isinstance(raw, dict):
+            errors[f"tenders[{i}]"] = [_("Each tender is an object with type and amount.")]
+            continue
         kind = raw.get("type")
         if kind not in TENDER_TYPES:
             errors[f"tenders[{i}].type"] = [_("Unknown tender type.")]
             continue
         try:
-            amount = Decimal(str(raw.get("amount"))).quantize(CENT)
-        except Exception:
+            amount = _yuan(raw.get("amount"))
+        except ValueError:
             errors[f"tenders[{i}].amount"] = [_("Enter the tender amount in yuan.")]
             continue
         if amount < 0:
@@ -140,7 +196,7 @@ def calculate_points(
     *, member: Member, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict],
     config: PointsConfig | None = None,
 ) -> Calculation:
-    parsed, paid = parse_basket(lines, tenders)
+    parsed, paid = parse_basket(lines, tenders, config)
     total = sum((line.amount for line in parsed), Decimal(0))
     eligible = sum((v for k, v in paid.items() if k in ELIGIBLE_TENDERS), Decimal(0))
     rate = member.tier.points_rate

@@ -6,7 +6,10 @@ Invariants (checked by `manage.py points_reconcile`):
   for every lot: lot.points − lot.remaining == Σ consumption.points on it;
   for every consuming entry: Σ consumption.points == −entry.points.
 """
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +34,20 @@ class PointsConfig(models.Model):
     member_day_of_month = models.PositiveSmallIntegerField(_("member day (day of month)"), default=18)
     adjustment_approval_threshold = models.PositiveIntegerField(
         _("manual adjustments above this need a second approver (points)"), default=1000
+    )
+    # Upper bounds of what a till or a desk may post (issue 13): a typo or a forged request is refused with a
+    # message instead of creating absurd points.
+    max_adjustment_points = models.PositiveIntegerField(
+        _("largest manual adjustment (points)"), default=1_000_000,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000_000)],
+    )
+    max_line_amount = models.DecimalField(
+        _("largest purchase line (yuan)"), max_digits=12, decimal_places=2, default=Decimal("5000000.00"),
+        validators=[MinValueValidator(Decimal("1.00")), MaxValueValidator(Decimal("100000000.00"))],
+    )
+    max_bill_amount = models.DecimalField(
+        _("largest bill (yuan)"), max_digits=12, decimal_places=2, default=Decimal("10000000.00"),
+        validators=[MinValueValidator(Decimal("1.00")), MaxValueValidator(Decimal("100000000.00"))],
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -9,11 +9,10 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IsStaffUser, api_errors
+from core.api import BoundedLimitOffsetPagination, IsStaffUser, api_errors
 from core.errors import ValidationFailed
 from members import scope
 from members.models import Member
@@ -162,7 +161,7 @@ class ComplaintListCreateApi(APIView):
         qs = selectors.complaint_queue(request.user, status=values.get("status", ""), store_id=store_id,
                                        category=values.get("category", ""),
                                        open_only=not values.get("include_closed"))
-        paginator = LimitOffsetPagination()
+        paginator = BoundedLimitOffsetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ComplaintOutputSerializer(page, many=True).data)
 

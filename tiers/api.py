@@ -8,7 +8,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import IsDevice, IsStaffUser, api_errors, device_of
+from core.api import IdField, IsDevice, IsStaffUser, PlainDecimalField, api_errors, device_of
 from core.errors import NotFound, ValidationFailed
 from members import scope
 from members.callers import member_for_caller
@@ -28,11 +28,11 @@ class TierStatusSerializer(serializers.Serializer):
     protected_until = serializers.DateField(allow_null=True, help_text="last day no downgrade can happen")
     floor = TierRefSerializer(allow_null=True, help_text="manual tier the member cannot drop below")
     floor_until = serializers.DateField(allow_null=True)
-    rolling_amount = serializers.DecimalField(max_digits=12, decimal_places=2,
+    rolling_amount = PlainDecimalField(max_digits=12, decimal_places=2,
                                               help_text="paid in the last 12 months, refunds deducted")
     rolling_visits = serializers.IntegerField()
     next_tier = TierRefSerializer(allow_null=True)
-    amount_to_next = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    amount_to_next = PlainDecimalField(max_digits=12, decimal_places=2, allow_null=True)
     visits_to_next = serializers.IntegerField(allow_null=True)
     pending_proposal = serializers.SerializerMethodField()
 
@@ -211,7 +211,7 @@ class TierProposalBulkDecideApi(APIView):
     permission_classes = [IsStaffUser]
 
     class InputSerializer(serializers.Serializer):
-        ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=1000)
+        ids = serializers.ListField(child=IdField(), min_length=1, max_length=1000)
         approve = serializers.BooleanField()
         reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Deploy-specific values come from the environment."""
 from datetime import timedelta
+import datetime
 from pathlib import Path
 
 import environ
@@ -81,7 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "members.views_portal_points.portal_nav",
+                "messaging.context_processors.portal_nav",
             ],
         },
     }
@@ -115,6 +116,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
+# The first business day of the chain: purchases and refunds cannot be older (points.calculation).
+CHAIN_START_DATE = datetime.date.fromisoformat(env.str("MEMBERHUB_CHAIN_START_DATE", default="2000-01-01"))
 USE_I18N = True
 USE_TZ = True
 
@@ -174,6 +177,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Password spraying: this many failures from one IP within the cool-off, across usernames, lock the IP
+# (core.security; axes itself has one limit for every parameter combination).
+AXES_HANDLER = "core.security.StaffLoginLockoutHandler"
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=20)
 
 # --- Celery ---
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="redis://127.0.0.1:6379/0"))
@@ -214,7 +221,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.BoundedLimitOffsetPagination",
+    # JSON bodies bounded in size and depth before parsing (core.api); forms for the browsable docs only.
+    "DEFAULT_PARSER_CLASSES": ["core.api.BoundedJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"sms_code": "30/hour", "member_lookup": "120/min", "member_consent": "60/min"},

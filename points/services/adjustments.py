@@ -30,15 +30,18 @@ def adjustment_request(*, member: Member, points: int, reason: str, staff) -> Ad
     scope.require_perm(staff, REQUEST_PERM)
     scope.require_member(staff, member)
     reason = (reason or "").strip()
+    config = PointsConfig.get()
     errors = {}
     if not reason:
         errors["reason"] = [_("Say why the points are adjusted.")]
-    if not points:
+    if isinstance(points, bool) or not isinstance(points, int) or not points:
         errors["points"] = [_("Enter a positive or negative number of points.")]
+    elif abs(points) > config.max_adjustment_points:
+        errors["points"] = [_("One adjustment may move at most %(max)s points; split larger corrections and "
+                              "have each approved.") % {"max": config.max_adjustment_points}]
     if errors:
         raise PointsError(_("The adjustment is not valid."), fields=errors)
     require_can_transact(member)
-    config = PointsConfig.get()
     needs_approval = abs(points) > config.adjustment_approval_threshold
     with transaction.atomic():
         adjustment = Adjustment.objects.create(
@@ -56,6 +59,10 @@ def adjustment_approve(*, adjustment: Adjustment, approver) -> Adjustment:
     with transaction.atomic():
         adjustment = _lock_pending(adjustment, approver)
         require_can_transact(adjustment.member)
+        limit = PointsConfig.get().max_adjustment_points
+        if abs(adjustment.points) > limit:  # requested before the limit was lowered: reject it instead
+            raise PointsError(_("This adjustment exceeds the largest allowed (%(max)s points); reject it and "
+                                "request a smaller one.") % {"max": limit}, code="adjustment_too_large")
         adjustment.approved_by = approver
         _apply(adjustment)
         return adjustment

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from members.models import Member, Store
 
 from .. import hooks
-from ..calculation import CENT, calculate_points
+from ..calculation import CENT, calculate_points, clean_lines, purchase_time_error
 from ..errors import IdempotencyConflict, PointsError
 from ..locks import purchase_lock
 from ..models import Entry, Lot, PointsConfig, Purchase, Refund
@@ -40,8 +40,8 @@ def purchase_post(
     order_no = (order_no or "").strip()
     if not order_no:
         raise PointsError(_("The till's order number is required."), fields={"order_no": [_("Required.")]})
-    if timezone.is_naive(occurred_at):
-        raise PointsError(_("The purchase time needs a time zone."), fields={"occurred_at": [_("Add a UTC offset.")]})
+    if error := purchase_time_error(occurred_at):
+        raise error
     request_hash = purchase_request_hash({"member": member.member_no, "at": occurred_at.isoformat(), "lines": lines,
                           "tenders": tenders})
     with transaction.atomic():
@@ -56,7 +56,7 @@ def purchase_post(
         earned = calc.points if credit_points and calc.points > 0 else 0
         purchase = safe_create(
             Purchase, store=store, order_no=order_no, member=member, occurred_at=occurred_at,
-            amount_total=calc.amount_total, amount_paid=calc.amount_paid, lines=lines, tenders=tenders,
+            amount_total=calc.amount_total, amount_paid=calc.amount_paid, lines=clean_lines(lines), tenders=tenders,
             campaigns=calc.campaigns, request_hash=request_hash, source=source, points_earned=earned,
         )
         if purchase is None:  # a concurrent retry inserted it first; its transaction has committed
@@ -103,6 +103,12 @@ def refund_post(
         raise PointsError(_("Enter the refund amount in yuan."), fields={"amount": [_("Invalid amount.")]}) from None
     if amount <= 0:
         raise PointsError(_("A refund amount must be positive."), fields={"amount": [_("Must be positive.")]})
+    if error := purchase_time_error(occurred_at):
+        raise error
+    if occurred_at < purchase.occurred_at:
+        raise PointsError(_("A refund cannot come before its purchase (%(at)s).")
+                          % {"at": timezone.localtime(purchase.occurred_at).strftime("%Y-%m-%d %H:%M")},
+                          code="time_out_of_range", fields={"occurred_at": [_("Before the purchase.")]})
     request_hash = purchase_request_hash({"purchase": purchase.pk, "amount": str(amount), "at": occurred_at.isoformat()})
     with transaction.atomic():
         purchase = purchase_lock(purchase.pk)  # business object first

@@ -9,7 +9,8 @@ from members.portal_auth import SESSION_KEY
 from points.models import PointsAccount
 from tests.factories import MemberFactory, StoreFactory, make_staff
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.benefits.urls")]
+# The quote and the purchase are posted with 2026-11-23 times: run at that day.
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.benefits.urls"), pytest.mark.pinned_at("2026-11-25T12:00+08:00")]
 URL = "/api/v1/checkout/quote/"
 
 

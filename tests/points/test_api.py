@@ -6,7 +6,8 @@ from members.api_auth import device_create
 from points.models import PointsAccount
 from tests.factories import MemberFactory, StoreFactory, make_staff
 
-pytestmark = pytest.mark.django_db
+# Orders of 2026-11-23 and refunds of 2026-11-24: the tests run just after them.
+pytestmark = [pytest.mark.django_db, pytest.mark.pinned_at("2026-11-25T12:00+08:00")]
 
 BODY = {
     "order_no": "POS-1", "occurred_at": "2026-11-23T10:15:00+08:00",

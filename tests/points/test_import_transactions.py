@@ -13,7 +13,8 @@ from tests.factories import MemberFactory, StoreFactory
 from tests.points.helpers import buy
 from tiers.selectors import tier_rolling_for_member
 
-pytestmark = pytest.mark.django_db
+# History of January to March 2026 is imported shortly after it happened.
+pytestmark = [pytest.mark.django_db, pytest.mark.pinned_at("2026-04-01T12:00+08:00")]
 
 HEADER = "member_ref,store,order_no,datetime,amount_paid,brand,category\n"
 
