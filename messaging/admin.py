@@ -100,8 +100,8 @@ class MessageAdmin(ScopedReadOnlyAdmin):
     search_fields = ("event_key", "provider_id", "member__member_no")
     list_select_related = ("member",)
     raw_id_fields = ("member", "template")
-    readonly_fields = [f.name for f in Message._meta.fields if f.name not in ("mobile_enc", "mobile_hash")]
-    exclude = ("mobile_enc", "mobile_hash", "params")
+    readonly_fields = [f.name for f in Message._meta.fields if f.name not in ("mobile_enc", "mobile_hash", "secret_enc")]
+    exclude = ("mobile_enc", "mobile_hash", "secret_enc", "params")
     actions = ["retry_failed"]
     show_full_result_count = False
 

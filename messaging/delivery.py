@@ -9,6 +9,7 @@ it failed ("outcome unknown") rather than sending it again, because the provider
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ RETURNING m.id
 _SENT_SQL = """
 UPDATE messaging_message m
 SET status = 'sent', provider = u.provider, provider_id = u.provider_id, sent_at = u.sent_at,
-    next_attempt_at = NULL, error = ''
+    next_attempt_at = NULL, error = '', secret_enc = ''
 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) AS u(id, provider, provider_id, sent_at)
 WHERE m.id = u.id AND m.status = 'sending'
 """
@@ -84,6 +85,19 @@ def _recipient_mobile(message: Message) -> str | None:
     return crypto.decrypt(message.mobile_enc) if message.mobile_enc else None
 
 
+def _secret_or_logged(message: Message) -> tuple[str, dict]:
+    """What the provider gets: a security code's real text and parameters (encrypted, see
+    services.message_send_security_code), any other message as logged."""
+    if not message.secret_enc:
+        return message.text, message.params or {}
+    secret = crypto.decrypt(message.secret_enc)
+    if secret is None:
+        raise SmsSendError("The security code cannot be decrypted (encryption key changed?).", retryable=False,
+                           code="secret_unreadable")
+    secret = json.loads(secret)
+    return secret["text"], secret["params"]
+
+
 def _send_one(message: Message, backend) -> tuple[str, str]:
     """Send; return (provider, provider id) or raise SmsSendError."""
     if message.channel == MessageChannel.SMS:
@@ -91,10 +105,11 @@ def _send_one(message: Message, backend) -> tuple[str, str]:
         if not mobile:
             raise SmsSendError("The recipient has no mobile number.", retryable=False, code="no_mobile")
         template = message.template
+        text, params = _secret_or_logged(message)
         sms = SmsMessage(
-            mobile=mobile, text=message.text, kind=_event_kind(message),
+            mobile=mobile, text=text, kind=_event_kind(message),
             template_code=template.provider_template_code if template else "",
-            params=message.params or {}, param_names=tuple(template.provider_param_names or ()) if template else (),
+            params=params, param_names=tuple(template.provider_param_names or ()) if template else (),
             message_id=message.pk,
         )
         return backend.name, backend.send(sms)
@@ -208,8 +223,10 @@ def _record_failure(message: Message, error: str, *, retryable: bool, config: Me
         message.status = Message.Status.FAILED
         message.next_attempt_at = None
     message.error = error
+    # A security code that will not be sent again is not kept (SEC-2).
+    gone = {"secret_enc": ""} if message.status == Message.Status.FAILED else {}
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
-        status=message.status, next_attempt_at=message.next_attempt_at, error=error, claimed_at=None,
+        status=message.status, next_attempt_at=message.next_attempt_at, error=error, claimed_at=None, **gone,
     )
     log.warning("message %s attempt %s failed (%s): %s", message.pk, message.attempts, message.status, error)
 
@@ -234,6 +251,6 @@ def due_message_ids(*, now: dt.datetime, limit: int, grace_seconds: int = 30) ->
 def fail_stuck_sending(*, now: dt.datetime, config: MessagingConfig) -> int:
     return Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=now - dt.timedelta(seconds=config.sending_timeout_seconds),
-    ).update(status=Message.Status.FAILED, next_attempt_at=None,
+    ).update(status=Message.Status.FAILED, next_attempt_at=None, secret_enc="",
              error="Outcome unknown: the worker stopped while sending. Not resent automatically, "
                    "because the provider may have sent it; retry by hand if it did not arrive.")

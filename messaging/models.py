@@ -111,6 +111,10 @@ class Message(models.Model):
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     text = models.TextField(_("text"))
     params = models.JSONField(_("parameters"), default=dict, blank=True)
+    # Security codes only: the real text and provider parameters, Fernet-encrypted (core.crypto),
+    # while the message may still be sent; `text` and `params` hold the masked copy. Emptied once
+    # the message is sent or has failed for good (messaging.delivery).
+    secret_enc = models.TextField(blank=True, default="", db_default="", editable=False)
     campaign_id = models.BigIntegerField(_("campaign"), null=True, blank=True, db_index=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     provider = models.CharField(_("provider"), max_length=16, blank=True)

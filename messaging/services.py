@@ -126,7 +126,7 @@ def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, 
     row = {
         "member_id": member.pk if member else None, "mobile_hash": "", "mobile_enc": "",
         "channel": ctx.channel, "kind": ctx.kind, "template_id": ctx.template.pk, "event_key": event_key[:150],
-        "subject": subject, "text": text, "campaign_id": ctx.campaign_id,
+        "subject": subject, "text": text, "secret_enc": "", "campaign_id": ctx.campaign_id,
         # Only what the provider template needs is kept (the text already holds the rest).
         "params": {n: str(values.get(n, "")) for n in (ctx.template.provider_param_names or [])},
         "status": Message.Status.QUEUED, "provider": "", "provider_id": "", "error": "", "attempts": 0,
@@ -255,19 +255,39 @@ def message_send_security_code(*, mobile: str, text: str, kind: str = "otp", par
                                event_key: str | None = None) -> Message:
     """A security code to a number that may not belong to a member yet: sent at once, whatever the
     hour; the number is kept encrypted with its lookup hash. `params` feed the provider template
-    (e.g. {"code": "123456"}); without them the first run of digits in the text is the code."""
+    (e.g. {"code": "123456"}); without them the first run of digits in the text is the code.
+
+    The log never holds the code (SEC-2): `text` and `params` are stored masked ("验证码为 ******"),
+    which is what the admin shows. The real text and parameters go to the provider from
+    `secret_enc`, encrypted with the field keys, and are emptied once the message is sent or has
+    failed for good. Kept at rest rather than only in memory because delivery runs after commit in
+    a Celery worker and a send the provider refused for now is retried with back-off minutes later;
+    a database dump or admin viewer sees only the mask, and only while the code may still be sent."""
     ctx = _context("security_code", MessageChannel.SMS, MessageKind.SECURITY)
     if params is None:
         digits = re.search(r"\d{4,8}", text)
         params = {"code": digits.group(0)} if digits else {}
+    secret_values = [str(v) for v in params.values() if str(v)]
     params = {"text": text, **params}
     event_key = event_key or f"{kind}:{uuid.uuid4().hex}"
     row = _row(ctx, member=None, event_key=event_key, params=params, text=text, mobile=mobile)
+    row["secret_enc"] = crypto.encrypt(json.dumps({"text": row["text"], "params": row["params"]},
+                                                  ensure_ascii=False))
+    row["text"] = _mask_secrets(row["text"], secret_values)
+    row["subject"] = _mask_secrets(row["subject"], secret_values)
+    row["params"] = {name: _mask_secrets(str(value), secret_values) for name, value in row["params"].items()}
     created = _insert([row])
     _after_insert(created, {(row["event_key"], None, row["channel"]): row})
     message = _existing(member_id=None, event_key=event_key, channel=MessageChannel.SMS)
     message.created = bool(created)
     return message
+
+
+def _mask_secrets(value: str, secrets: list[str]) -> str:
+    """Every secret value, and any other run of four or more digits, as that many asterisks."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        value = value.replace(secret, "*" * len(secret))
+    return re.sub(r"\d{4,}", lambda m: "*" * len(m.group(0)), value)
 
 
 @transaction.atomic
@@ -276,6 +296,10 @@ def message_retry(*, message: Message) -> Message:
     message = message_lock(message.pk)
     if message.status != Message.Status.FAILED:
         raise ValidationFailed(_("Only failed messages can be retried."), code="not_failed")
+    if message.kind == MessageKind.SECURITY and not message.secret_enc:
+        # The code was emptied when the send failed for good (and has expired by now).
+        raise ValidationFailed(_("A security code is not sent again; the member asks for a new code."),
+                               code="security_code_gone")
     Message.objects.filter(pk=message.pk).update(status=Message.Status.QUEUED, attempts=0,
                                                  next_attempt_at=timezone.now(),
                                                  error=f"[retried by staff] {message.error}"[:2000])

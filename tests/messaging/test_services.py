@@ -151,7 +151,7 @@ def test_security_code_is_logged_with_the_number_encrypted(sms_outbox, django_ca
     assert message.member is None and message.kind == "security" and message.event_key.startswith("otp:")
     assert message.mobile_hash == crypto.lookup_hash("13612345678") and "13612345678" not in message.mobile_enc
     # Inside the test's transaction the send waits for commit, so the message id stands in.
-    assert message.params["code"] == "654321" and provider_id == str(message.pk)
+    assert message.params["code"] == "******" and provider_id == str(message.pk)  # masked (SEC-2)
     assert sms_outbox[0].kind == "otp"
 
 
