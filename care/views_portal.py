@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import MemberHubError, NotFound
-from core.web import current_member, member_required
-from members.views_portal_points import _pk, _render
+from core.web import current_member, id_param, member_required, portal_render
 
 from .errors import AlreadyAnswered
 from .models import ResponseReceipt, Survey
@@ -29,7 +28,7 @@ def survey_list(request):
     answered = set(ResponseReceipt.objects.filter(member=member).values_list("survey_id", flat=True))
     surveys = [s for s in Survey.objects.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at")
                if survey_targets(s).filter(pk=member.pk).exists()]
-    return _render(request, "care/portal/surveys.html", "surveys",
+    return portal_render(request, "care/portal/surveys.html", "surveys",
                    {"surveys": surveys, "answered": answered})
 
 
@@ -45,7 +44,7 @@ def _answers_from_post(post, questions) -> dict:
 @member_required
 def survey_page(request):
     member = current_member(request)
-    survey_id = _pk(request.POST.get("id") if request.method == "POST" else request.GET.get("id"))
+    survey_id = id_param(request.POST.get("id") if request.method == "POST" else request.GET.get("id"))
     try:
         survey = survey_for_member(survey_id=survey_id, member=member)
         questions = survey_check_ready(survey)
@@ -70,5 +69,5 @@ def survey_page(request):
             return redirect(reverse("care_portal:surveys"))
     rows = [{"q": q, "errors": errors.get(str(q.pk), []), "given": request.POST.getlist(f"q{q.pk}")}
             for q in questions]
-    return _render(request, "care/portal/survey.html", "surveys",
+    return portal_render(request, "care/portal/survey.html", "surveys",
                    {"survey": survey, "rows": rows, "ratings": range(1, 6)})

@@ -34,6 +34,10 @@ urlpatterns = [
     path("portal/benefits/", include("benefits.portal_urls")),
     path("portal/amenities/", include("amenities.portal_urls")),
     path("portal/engagement/", include("engagement.portal_urls")),
+    # Pages of points, tiers and the inbox keep the paths they had under members' prefixes.
+    path("portal/", include("points.portal_urls")),
+    path("portal/", include("tiers.portal_urls")),
+    path("portal/", include("messaging.portal_urls")),
     path("portal/", include("members.portal_urls")),
     path("desk/dashboards/", include("dashboards.urls")),
     path("desk/campaigns/", include("messaging.campaign_urls")),
@@ -41,6 +45,8 @@ urlpatterns = [
     path("desk/import/", include("members.import_urls")),
     path("desk/amenities/", include("amenities.desk_urls")),
     path("desk/engagement/", include("engagement.desk_urls")),
+    path("desk/", include("points.desk_urls")),
+    path("desk/", include("tiers.desk_urls")),
     path("desk/", include("members.desk_urls")),
 ]
 

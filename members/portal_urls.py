@@ -2,7 +2,6 @@
 from django.urls import path
 
 from . import views_portal as views
-from . import views_portal_points as points_views
 
 app_name = "portal"
 urlpatterns = [
@@ -20,20 +19,4 @@ urlpatterns = [
     path("my-data/download/", views.my_data_download, name="my_data_download"),
     path("close/", views.close_account, name="close"),
     path("closed/", views.closed, name="closed"),
-    # Points, tier, redemption and inbox (members.views_portal_points). Ids of the member's own
-    # records travel in the query string or POST body and are looked up within request.member's rows.
-    path("points/", points_views.points_overview, name="points"),
-    path("tier/", points_views.tier_status, name="tier"),
-    path("gifts/", points_views.gifts, name="gifts"),
-    path("gifts/order/", points_views.gift_order, name="gift_order"),
-    path("gifts/cancel/", points_views.gift_order_cancel, name="gift_order_cancel"),
-    path("coupons/", points_views.coupons, name="coupons"),
-    path("coupons/redeem/", points_views.coupon_redeem, name="coupon_redeem"),
-    path("coupons/coupon/", points_views.coupon_detail, name="coupon"),
-    path("lottery/", points_views.lottery, name="lottery"),
-    path("lottery/draw/", points_views.lottery_draw, name="lottery_draw"),
-    path("lottery/result/", points_views.draw_detail, name="draw"),
-    path("inbox/", points_views.inbox, name="inbox"),
-    path("inbox/read-all/", points_views.inbox_read_all, name="inbox_read_all"),
-    path("inbox/message/", points_views.notice_detail, name="notice"),
 ]

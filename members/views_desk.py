@@ -4,7 +4,6 @@ Every member is read through members.selectors (store scope, SEC-3) and every wr
 members.services; domain errors come back as field errors or messages on the page."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 from django.contrib import messages
@@ -20,7 +19,9 @@ from django.views.decorators.http import require_POST
 from core import crypto
 from core.errors import MemberHubError
 from core.errors import PermissionDenied as DomainPermissionDenied
+from core.exports import csv_writer
 from core.models import AuditLog
+from core.panels import DESK_MEMBER, panels_for
 from core.web import client_ip, need, staff_required
 
 from . import ecard, scope, selectors, services
@@ -46,7 +47,7 @@ REVEAL_LABELS = {"mobile": "mobile_masked", "id_number": "id_number_masked", "ad
 # Recording a consent change or a change request on the member's behalf is the same kind of work
 # (front desk, customer service); auditors and managers only look.
 PERM_ACT_FOR_MEMBER = "members.add_changerequest"
-PERM_CONSENT = "members.add_consentlog"
+PERM_CONSENT = services.PERM_CONSENT
 
 
 # ---------------------------------------------------------------- home and search
@@ -95,7 +96,7 @@ def search_export(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="members-{timezone.localdate():%Y%m%d}.csv"'
     response.write("\ufeff")  # Excel opens UTF-8 Chinese text correctly only with the BOM
-    writer = csv.writer(response)
+    writer = csv_writer(response)  # no live formula or control character in a cell (SEC-5)
     writer.writerow(member_export_header())
     count = 0
     for member in rows:
@@ -131,6 +132,7 @@ def _member_context(request, member: Member, **forms) -> dict:
         "requested_by").first()
     return {
         "member": member,
+        "panels": panels_for(DESK_MEMBER),
         "corporate": corporate,
         "qr_svg": mark_safe(ecard.qr_svg(payload)),  # generated SVG of our own payload, no user input
         "member_tags": member.member_tags.select_related("tag", "added_by").order_by("tag__name"),
@@ -157,14 +159,16 @@ def _member_context(request, member: Member, **forms) -> dict:
     }
 
 
-def _get_member(request, member_no: str) -> Member:
+def member_for_desk(request, member_no: str) -> Member:
+    """The member a desk page is about: the page needs members.view_member, and a member outside the
+    staff member's store scope is a 404 (SEC-3). Desk pages of the apps above members use it too."""
     need(request.user, "members.view_member")
     return selectors.member_get_for_staff(request.user, member_no)
 
 
 @staff_required
 def member_detail(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     return render(request, "desk/member_detail.html", _member_context(request, member))
 
 
@@ -174,7 +178,7 @@ def member_reveal(request, member_no: str, field: str):
     """htmx: the full value of one sensitive field, audit-logged by the service (SEC-2)."""
     if field not in REVEAL_LABELS:
         raise Http404
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     try:
         value = services.member_reveal(member=member, field=field, staff=request.user, ip=client_ip(request))
     except DomainPermissionDenied as exc:
@@ -191,7 +195,7 @@ def _member_action_failed(request, member: Member, exc: MemberHubError, form_nam
 @staff_required
 @require_POST
 def member_status(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "members.change_member_status")
     form = StatusForm(request.POST)
     if not form.is_valid():
@@ -209,7 +213,7 @@ def member_status(request, member_no: str):
 @staff_required
 @require_POST
 def member_tag_add(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "members.add_membertag")
     form = TagAddForm(request.POST, member=member)
     if not form.is_valid():
@@ -226,7 +230,7 @@ def member_tag_add(request, member_no: str):
 @staff_required
 @require_POST
 def member_tag_remove(request, member_no: str, tag_id: int):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "members.delete_membertag")
     tag = get_object_or_404(Tag, pk=tag_id, kind=Tag.Kind.MANUAL)
     services.tag_remove(member=member, tag=tag, staff=request.user)
@@ -238,7 +242,7 @@ def member_tag_remove(request, member_no: str, tag_id: int):
 @require_POST
 def member_consent(request, member_no: str):
     """Marketing consent changed at the desk (MEM-6); the service logs it with channel DESK."""
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, PERM_CONSENT)
     form = ConsentForm(request.POST)
     if not form.is_valid():
@@ -253,7 +257,7 @@ def member_consent(request, member_no: str):
 @staff_required
 @require_POST
 def member_change_request(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, PERM_ACT_FOR_MEMBER)
     form = ChangeRequestForm(request.POST)
     if not form.is_valid():
@@ -274,7 +278,7 @@ def member_change_request(request, member_no: str):
 def member_buyer_link(request, member_no: str):
     """Link or unlink a personal member as a buyer of this corporate member (企业会员)."""
     need(request.user, PERM_ACT_FOR_MEMBER)
-    company = _get_member(request, member_no)
+    company = member_for_desk(request, member_no)
     form = BuyerLinkForm(request.POST)
     if form.is_valid():
         try:
@@ -305,7 +309,7 @@ def rereviews(request):
 @require_POST
 def rereview_member(request, member_no: str):
     need(request.user, "members.review_member")
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     form = RereviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose an outcome."))

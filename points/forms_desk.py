@@ -1,6 +1,6 @@
-"""Forms of the desk's points and tier pages (PTS-5..8, TIER-4). They only shape input: the rules
-(idempotency, eligibility, four-eyes, thresholds) live in points.services and tiers.services, whose
-domain errors are put back on the form with `members.forms_desk.add_domain_error`."""
+"""Forms of the desk's points pages (PTS-5..8). They only shape input: the rules (idempotency,
+eligibility, four-eyes, thresholds) live in points.services, whose domain errors are put back on the
+form with `members.forms_desk.add_domain_error`."""
 from __future__ import annotations
 
 import uuid
@@ -11,12 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from points.calculation import CENT
-from points.models import Entry
+from members import scope
+from members.models import Store
 
-from . import scope
-from .forms_desk import DateInput
-from .models import Tier
+from .calculation import CENT
+from .models import Entry, Gift
 
 TENDER_CHOICES = [
     ("", "—"),
@@ -170,8 +169,6 @@ class OfflineRefundForm(StoreChoiceMixin, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from .models import Store
-
         self.fields["original_store"].queryset = Store.objects.order_by("code")
         self.fields["occurred_at"].initial = _now_minute
         self._setup_store(user)
@@ -197,8 +194,6 @@ class GiftOrderForm(StoreChoiceMixin, forms.Form):
 
     def __init__(self, *args, user, gifts, **kwargs):
         super().__init__(*args, **kwargs)
-        from points.models import Gift
-
         self.fields["gift"].queryset = Gift.objects.filter(pk__in=[g.pk for g in gifts])
         self.fields["gift"].label_from_instance = lambda g: gettext("%(name)s — %(points)s points") % {
             "name": g.name, "points": g.points_cost}
@@ -243,16 +238,6 @@ class AdjustmentForm(forms.Form):
         if not value:
             raise forms.ValidationError(_("Say why the points are adjusted."))
         return value
-
-
-# ---------------------------------------------------------------- tiers (TIER-4)
-
-
-class TierGrantForm(forms.Form):
-    tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.order_by("rank"), empty_label=None)
-    until = forms.DateField(label=_("Until"), widget=DateInput,
-                            help_text=_("The member keeps at least this tier through this date."))
-    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class HistoryFilterForm(forms.Form):

@@ -1,10 +1,10 @@
-"""Desk pages of points and tiers (PTS-5..9, TIER-4..5): the member 360 points panel, full history,
-offline purchase and refund, redemption at the desk, manual adjustments with their approval queue,
-manual tier grants and the tier proposal queue.
+"""Desk pages of points (PTS-5..9), mounted under /desk/ (namespace points_desk): the member 360
+points panel (an htmx fragment the member page loads, see points.apps), full history, offline purchase
+and refund, redemption at the desk, manual adjustments with their approval queue.
 
 Members are read through members.selectors (store scope: another store's member is a 404); every
-write goes through points.services / tiers.services, and their domain errors come back on the form
-or as a message. Each action checks the permission its service needs before calling it."""
+write goes through points.services, and their domain errors come back on the form or as a message.
+Each action checks the permission its service needs before calling it."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -18,18 +18,14 @@ from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
 from core.web import need, staff_required
-from points.api import points_summary
-from points.errors import IdempotencyConflict
-from points.models import Adjustment, Campaign, Entry, GiftOrder, Purchase
-from points.services import adjustments as adjustment_services
-from points.services import redemption
-from points.services.purchases import purchase_post, refund_post
-from tiers import services as tier_services
-from tiers.selectors import tier_change_list_for_member, tier_proposal_list_for_staff, tier_status_for_member
+from members import scope
+from members.forms_desk import ReviewForm, add_domain_error
+from members.models import Member
+from members.views_desk import member_for_desk
 
-from . import scope
-from .forms_desk import ReviewForm, add_domain_error
-from .forms_desk_points import (
+from . import selectors
+from .errors import IdempotencyConflict
+from .forms_desk import (
     AdjustmentForm,
     CouponRedeemForm,
     GiftOrderCloseForm,
@@ -37,10 +33,11 @@ from .forms_desk_points import (
     HistoryFilterForm,
     OfflinePurchaseForm,
     OfflineRefundForm,
-    TierGrantForm,
 )
-from .models import Member
-from .views_desk import _get_member
+from .models import Adjustment, GiftOrder, PointsConfig, Purchase
+from .services import adjustments as adjustment_services
+from .services import redemption
+from .services.purchases import purchase_post, refund_post
 
 PERM_VIEW_POINTS = "points.view_entry"
 PANEL_ENTRIES = 20
@@ -48,72 +45,53 @@ HISTORY_PAGE_SIZE = 50
 QUEUE_LIMIT = 200
 
 
-def _points_url(member: Member) -> str:
+def member_points_url(member: Member) -> str:
+    """The member 360 page at its points panel: where a points action returns to."""
     return reverse("desk:member", args=[member.member_no]) + "#panel-points"
-
-
-def _with_campaign_names(entries: list[Entry]) -> list[Entry]:
-    """Campaign ids on the entries → names, in one query for the whole list."""
-    ids = {cid for e in entries for cid in (e.campaigns or []) if isinstance(cid, int)}
-    names = dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
-    for entry in entries:
-        entry.campaign_names = [names.get(cid, f"#{cid}") for cid in (entry.campaigns or [])]
-    return entries
-
-
-def _entries(member: Member):
-    return Entry.objects.filter(member=member).select_related("store", "purchase", "staff").order_by(
-        "-created_at", "-id")
 
 
 def points_panel_context(user, member: Member) -> dict:
     """Everything the member 360 points panel shows, in a bounded number of queries."""
-    context = {
+    return {
         "member": member,
-        "summary": points_summary(member),
-        "entries": _with_campaign_names(list(_entries(member)[:PANEL_ENTRIES])),
-        "pending_adjustments": list(Adjustment.objects.filter(member=member, status=Adjustment.Status.PENDING)
-                                    .select_related("requested_by").order_by("requested_at", "id")),
+        "summary": selectors.points_summary(member),
+        "entries": selectors.entries_with_campaign_names(
+            list(selectors.entry_list_for_member(member=member)[:PANEL_ENTRIES])),
+        "pending_adjustments": selectors.adjustment_list_pending_for_member(member=member),
         "can_purchase": user.has_perm("points.add_purchase"),
         "can_refund": user.has_perm("points.add_refund"),
         "can_redeem": user.has_perm("points.add_giftorder") or user.has_perm("points.add_coupon"),
         "can_adjust": user.has_perm("points.add_adjustment"),
         "can_approve": user.has_perm("points.approve_adjustment"),
-        "can_grant": user.has_perm("tiers.grant_tier"),
-        "can_see_tiers": user.has_perm("tiers.view_tierchange"),
     }
-    if context["can_see_tiers"]:
-        context["tier_status"] = tier_status_for_member(member=member)
-        context["tier_history"] = list(tier_change_list_for_member(member=member)[:10])
-    return context
 
 
-# ---------------------------------------------------------------- panel and history (PTS-8, TIER-5)
+# ---------------------------------------------------------------- panel and history (PTS-8)
 
 
 @staff_required
 def points_panel(request, member_no: str):
     """htmx fragment loaded into the member 360 page's points panel."""
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, PERM_VIEW_POINTS)
-    return render(request, "desk/points/_panel.html", points_panel_context(request.user, member))
+    return render(request, "points/desk/_panel.html", points_panel_context(request.user, member))
 
 
 @staff_required
 def points_history(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, PERM_VIEW_POINTS)
     form = HistoryFilterForm(request.GET or None)
-    qs = _entries(member)
+    qs = selectors.entry_list_for_member(member=member)
     if form.is_valid() and form.cleaned_data["kind"]:
         qs = qs.filter(kind=form.cleaned_data["kind"])
     page = Paginator(qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    _with_campaign_names(list(page.object_list))
+    selectors.entries_with_campaign_names(list(page.object_list))
     params = request.GET.copy()
     params.pop("page", None)
-    return render(request, "desk/points/history.html", {
+    return render(request, "points/desk/history.html", {
         "member": member, "form": form, "page": page, "params": params.urlencode(),
-        "summary": points_summary(member),
+        "summary": selectors.points_summary(member),
     })
 
 
@@ -122,7 +100,7 @@ def points_history(request, member_no: str):
 
 @staff_required
 def purchase_new(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "points.add_purchase")
     form = OfflinePurchaseForm(request.POST or None, user=request.user)
     if request.method == "POST":
@@ -148,9 +126,9 @@ def purchase_new(request, member_no: str):
                         "Order %(no)s was already posted; no points were credited again "
                         "(%(points)s points were earned the first time)."
                     ) % {"no": purchase.order_no, "points": purchase.points_earned})
-                return redirect(_points_url(member))
-        return render(request, "desk/points/purchase.html", {"member": member, "form": form}, status=400)
-    return render(request, "desk/points/purchase.html", {"member": member, "form": form})
+                return redirect(member_points_url(member))
+        return render(request, "points/desk/purchase.html", {"member": member, "form": form}, status=400)
+    return render(request, "points/desk/purchase.html", {"member": member, "form": form})
 
 
 def _purchase_for_refund(member: Member, form: OfflineRefundForm) -> Purchase | None:
@@ -169,7 +147,7 @@ def _purchase_for_refund(member: Member, form: OfflineRefundForm) -> Purchase | 
 
 @staff_required
 def refund_new(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "points.add_refund")
     form = OfflineRefundForm(request.POST or None, user=request.user)
     if request.method == "POST":
@@ -196,9 +174,9 @@ def refund_new(request, member_no: str):
                 if not result.created:
                     text = _("This refund was already posted; nothing changed.") + " " + text
                 (messages.success if result.created else messages.warning)(request, text)
-                return redirect(_points_url(member))
-        return render(request, "desk/points/refund.html", {"member": member, "form": form}, status=400)
-    return render(request, "desk/points/refund.html", {"member": member, "form": form})
+                return redirect(member_points_url(member))
+        return render(request, "points/desk/refund.html", {"member": member, "form": form}, status=400)
+    return render(request, "points/desk/refund.html", {"member": member, "form": form})
 
 
 # ---------------------------------------------------------------- redemption at the desk (PTS-6 a, b)
@@ -206,7 +184,7 @@ def refund_new(request, member_no: str):
 
 def _gift_choices(member: Member) -> tuple[list, list]:
     """The catalogue for this member: (all items with eligible flag and reason, eligible gifts)."""
-    items, _have = redemption.gift_catalogue_for_member(member=member)
+    items, _have = selectors.gift_offers_for_member(member=member)
     return items, [item.gift for item in items if item.eligible]
 
 
@@ -216,12 +194,12 @@ def _redeem_context(request, member: Member, *, gift_form=None, coupon_form=None
     coupon_types = redemption.coupon_types_for_points()
     return {
         "member": member,
-        "summary": points_summary(member),
+        "summary": selectors.points_summary(member),
         "gift_items": items,
         "gift_form": gift_form or (GiftOrderForm(user=user, gifts=eligible) if eligible else None),
         "coupon_form": coupon_form or CouponRedeemForm(coupon_types=coupon_types),
         "has_coupon_types": coupon_types.exists(),
-        "gift_orders": GiftOrder.objects.filter(member=member).select_related("gift", "store", "created_by")[:50],
+        "gift_orders": selectors.gift_order_list_for_member(member=member)[:50],
         "coupons": redemption.coupons_in_wallet(member=member, include_past=True)[:50],
         "can_order_gift": user.has_perm("points.add_giftorder"),
         "can_change_order": user.has_perm("points.change_giftorder"),
@@ -232,19 +210,19 @@ def _redeem_context(request, member: Member, *, gift_form=None, coupon_form=None
 
 @staff_required
 def redeem(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "points.view_giftorder")
-    return render(request, "desk/points/redeem.html", _redeem_context(request, member))
+    return render(request, "points/desk/redeem.html", _redeem_context(request, member))
 
 
 def _redeem_url(member: Member) -> str:
-    return reverse("desk:points_redeem", args=[member.member_no])
+    return reverse("points_desk:redeem", args=[member.member_no])
 
 
 @staff_required
 @require_POST
 def gift_order_new(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "points.add_giftorder")
     _items, eligible = _gift_choices(member)
     form = GiftOrderForm(request.POST, user=request.user, gifts=eligible)
@@ -264,7 +242,7 @@ def gift_order_new(request, member_no: str):
                 messages.warning(request, _("Gift order #%(id)s was already placed; no points were spent again.")
                                  % {"id": order.pk})
             return redirect(_redeem_url(member))
-    return render(request, "desk/points/redeem.html", _redeem_context(request, member, gift_form=form), status=400)
+    return render(request, "points/desk/redeem.html", _redeem_context(request, member, gift_form=form), status=400)
 
 
 GIFT_ORDER_ACTIONS = {
@@ -277,7 +255,7 @@ GIFT_ORDER_ACTIONS = {
 @staff_required
 @require_POST
 def gift_order_action(request, member_no: str, pk: int, action: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     if action not in GIFT_ORDER_ACTIONS:
         raise Http404
     need(request.user, "points.change_giftorder")
@@ -302,7 +280,7 @@ def gift_order_action(request, member_no: str, pk: int, action: str):
 @staff_required
 @require_POST
 def coupon_redeem(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "points.add_coupon")
     form = CouponRedeemForm(request.POST, coupon_types=redemption.coupon_types_for_points())
     if form.is_valid():
@@ -322,7 +300,7 @@ def coupon_redeem(request, member_no: str):
                 messages.warning(request, _("Coupon %(code)s was already issued; no points were spent again.")
                                  % {"code": coupon.code})
             return redirect(_redeem_url(member))
-    return render(request, "desk/points/redeem.html", _redeem_context(request, member, coupon_form=form), status=400)
+    return render(request, "points/desk/redeem.html", _redeem_context(request, member, coupon_form=form), status=400)
 
 
 # ---------------------------------------------------------------- manual adjustment (PTS-7)
@@ -330,7 +308,7 @@ def coupon_redeem(request, member_no: str):
 
 @staff_required
 def adjustment_new(request, member_no: str):
-    member = _get_member(request, member_no)
+    member = member_for_desk(request, member_no)
     need(request.user, "points.add_adjustment")
     form = AdjustmentForm(request.POST or None)
     if request.method == "POST":
@@ -350,32 +328,21 @@ def adjustment_new(request, member_no: str):
                         "%(points)+d points are above the approval threshold: the adjustment waits for "
                         "a second staff member to approve it."
                     ) % {"points": adjustment.points})
-                return redirect(_points_url(member))
-        return render(request, "desk/points/adjust.html", _adjust_context(member, form), status=400)
-    return render(request, "desk/points/adjust.html", _adjust_context(member, form))
+                return redirect(member_points_url(member))
+        return render(request, "points/desk/adjust.html", _adjust_context(member, form), status=400)
+    return render(request, "points/desk/adjust.html", _adjust_context(member, form))
 
 
 def _adjust_context(member: Member, form) -> dict:
-    from points.models import PointsConfig
-
-    return {"member": member, "form": form, "summary": points_summary(member),
+    return {"member": member, "form": form, "summary": selectors.points_summary(member),
             "threshold": PointsConfig.get().adjustment_approval_threshold}
-
-
-def _adjustment_queue(user):
-    return scope.filter_by_store(
-        user,
-        Adjustment.objects.filter(status=Adjustment.Status.PENDING).select_related(
-            "member", "member__home_store", "requested_by", "store"),
-        field="member__home_store",
-    ).order_by("requested_at", "id")
 
 
 @staff_required
 def adjustment_queue(request):
     need(request.user, "points.view_adjustment")
-    return render(request, "desk/points/adjustments.html", {
-        "adjustments": _adjustment_queue(request.user)[:QUEUE_LIMIT],
+    return render(request, "points/desk/adjustments.html", {
+        "adjustments": selectors.adjustment_queue_for_staff(request.user)[:QUEUE_LIMIT],
         "can_approve": request.user.has_perm("points.approve_adjustment"),
     })
 
@@ -384,13 +351,13 @@ def adjustment_queue(request):
 @require_POST
 def adjustment_decide(request, pk: int):
     need(request.user, "points.approve_adjustment")
-    adjustment = _adjustment_queue(request.user).filter(pk=pk).first()
+    adjustment = selectors.adjustment_queue_for_staff(request.user).filter(pk=pk).first()
     if adjustment is None:
         raise Http404
     form = ReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose approve or reject."))
-        return redirect("desk:points_adjustments")
+        return redirect("points_desk:adjustments")
     try:
         if form.approve:
             adjustment_services.adjustment_approve(adjustment=adjustment, approver=request.user)
@@ -405,64 +372,4 @@ def adjustment_decide(request, pk: int):
                 "points": adjustment.points, "no": adjustment.member.member_no})
         else:
             messages.success(request, _("Adjustment for %(no)s rejected.") % {"no": adjustment.member.member_no})
-    return redirect("desk:points_adjustments")
-
-
-# ---------------------------------------------------------------- tiers (TIER-4)
-
-
-@staff_required
-def tier_grant(request, member_no: str):
-    member = _get_member(request, member_no)
-    need(request.user, "tiers.grant_tier")
-    form = TierGrantForm(request.POST or None)
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                change = tier_services.tier_floor_grant(
-                    member=member, tier=form.cleaned_data["tier"], until=form.cleaned_data["until"],
-                    reason=form.cleaned_data["reason"], staff=request.user,
-                )
-            except MemberHubError as exc:
-                add_domain_error(form, exc)
-            else:
-                messages.success(request, _("Manual tier %(tier)s granted until %(until)s (%(kind)s).") % {
-                    "tier": change.to_tier.name, "until": change.floor_until, "kind": change.get_kind_display()})
-                return redirect(_points_url(member))
-        return render(request, "desk/points/tier_grant.html", {"member": member, "form": form}, status=400)
-    return render(request, "desk/points/tier_grant.html", {"member": member, "form": form})
-
-
-@staff_required
-def tier_proposals(request):
-    need(request.user, "tiers.decide_tierproposal")
-    qs = tier_proposal_list_for_staff(user=request.user)
-    page = Paginator(qs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "desk/points/tier_proposals.html", {"page": page})
-
-
-@staff_required
-@require_POST
-def tier_proposals_decide(request):
-    """Approve or reject one proposal (row buttons) or the selected ones (bulk), each in its own
-    transaction; a refused one is reported and does not hold back the others."""
-    need(request.user, "tiers.decide_tierproposal")
-    ids = sorted({int(v) for v in request.POST.getlist("proposal") if v.isdigit()})
-    form = ReviewForm(request.POST)
-    if not ids:
-        messages.error(request, _("Select at least one proposal."))
-    elif not form.is_valid():
-        messages.error(request, _("Choose approve or reject."))
-    else:
-        try:
-            result = tier_services.tier_proposals_decide(proposal_ids=ids, staff=request.user,
-                                                         approve=form.approve, reason=form.cleaned_data["reason"])
-        except MemberHubError as exc:
-            messages.error(request, exc.message)
-        else:
-            if result.done:
-                text = (_("%(n)s proposal(s) approved.") if form.approve else _("%(n)s proposal(s) rejected."))
-                messages.success(request, text % {"n": len(result.done)})
-            for pk, error in sorted(result.errors.items()):
-                messages.error(request, _("Proposal #%(id)s: %(error)s") % {"id": pk, "error": error})
-    return redirect("desk:tier_proposals")
+    return redirect("points_desk:adjustments")

@@ -1,4 +1,4 @@
-"""Member portal pages for points, tier, redemption and the inbox (PTS-6, PTS-8, TIER-5, SEC-3)."""
+"""Member portal pages of points: points, gifts, coupons, lottery (PTS-6, PTS-8, SEC-3)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +21,9 @@ from tests.points.helpers import buy
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["portal:points", "portal:tier", "portal:gifts", "portal:coupons", "portal:lottery", "portal:inbox"]
+# The portal nav (members' portal/base.html) links the pages of points, tiers and the inbox.
+PAGES = ["points_portal:overview", "tiers_portal:status", "points_portal:gifts", "points_portal:coupons",
+         "points_portal:lottery", "messaging_portal:inbox"]
 
 
 def balance(member) -> int:
@@ -91,38 +93,38 @@ def test_points_pages_render_for_a_logged_in_member(client, member, name):
 
 
 def test_actions_redirect_anonymous_to_login(client):
-    for name in ("portal:gift_order", "portal:gift_order_cancel", "portal:coupon_redeem", "portal:lottery_draw",
-                 "portal:inbox_read_all"):
+    for name in ("points_portal:gift_order", "points_portal:gift_order_cancel", "points_portal:coupon_redeem",
+                 "points_portal:lottery_draw"):
         assert client.post(reverse(name)).status_code == 302
-    for name in ("portal:coupon", "portal:draw", "portal:notice"):
+    for name in ("points_portal:coupon", "points_portal:draw"):
         assert client.get(reverse(name)).status_code == 302
 
 
-# ---------------------------------------------------------------- points and tier (PTS-8)
+# ---------------------------------------------------------------- points (PTS-8)
 
 
-def test_points_page_shows_balance_expiring_lots_history_and_tier(client, member):
-    """PTS-8: balance, lots expiring soon with dates, history with store and order; tier status."""
+def test_points_page_shows_balance_expiring_lots_history_and_the_tier_slot(client, member):
+    """PTS-8: balance, lots expiring soon with dates, history with store and order; the tier summary
+    is tiers' panel (core.panels PORTAL_POINTS), loaded from its own URL."""
     store = StoreFactory(name="南京路店")
     buy(member, store, 300, order_no="POS-1")
     lot = member.points_lots.get()
     lot.expires_on = timezone.localdate() + dt.timedelta(days=20)
     lot.save(update_fields=["expires_on"])
-    response = client.get(reverse("portal:points"))
+    response = client.get(reverse("points_portal:overview"))
     html = response.content.decode()
     assert response.context["summary"]["balance"] == 300
     assert lot.expires_on.isoformat() in html
     assert "POS-1" in html and "南京路店" in html and "+300" in html
-    assert response.context["tier_status"].rolling_amount == Decimal("300.00")
-    assert response.context["tier_status"].amount_to_next is not None
+    assert 'id="tier-summary"' in html and reverse("tiers_portal:summary") in html
 
 
 def test_points_history_is_paginated(client, member):
     for i in range(25):
         give(member, 10, key=f"k{i}")
-    first = client.get(reverse("portal:points"))
+    first = client.get(reverse("points_portal:overview"))
     assert len(first.context["history"]) == 20
-    second = client.get(reverse("portal:points"), {"page": 2})
+    second = client.get(reverse("points_portal:overview"), {"page": 2})
     assert len(second.context["history"]) == 5
 
 
@@ -130,16 +132,7 @@ def test_points_page_query_count_does_not_grow_with_history(client, member, djan
     for i in range(25):
         give(member, 10, key=f"q{i}")
     with django_assert_max_num_queries(20):
-        client.get(reverse("portal:points"))
-
-
-def test_tier_page_shows_amount_to_next_tier(client, member):
-    buy(member, StoreFactory(), 1000, order_no="T-1")
-    response = client.get(reverse("portal:tier"))
-    status = response.context["status"]
-    assert status.next_tier is not None
-    assert status.amount_to_next == status.next_tier.upgrade_amount - Decimal("1000.00")
-    assert str(status.amount_to_next) in response.content.decode()
+        client.get(reverse("points_portal:overview"))
 
 
 # ---------------------------------------------------------------- gifts (PTS-6a)
@@ -149,11 +142,11 @@ def test_gift_order_reduces_balance_and_stock_and_a_double_submit_orders_once(cl
     give(member, 2000)
     gift = make_gift(stock=5)
     store = StoreFactory()
-    page = client.get(reverse("portal:gifts")).content.decode()
+    page = client.get(reverse("points_portal:gifts")).content.decode()
     data = {"gift": gift.pk, "quantity": "2", "store": store.pk,
             "request_id": hidden(page, "request_id", f'id="gift-{gift.pk}"')}
-    first = client.post(reverse("portal:gift_order"), data, follow=True)
-    second = client.post(reverse("portal:gift_order"), data, follow=True)
+    first = client.post(reverse("points_portal:gift_order"), data, follow=True)
+    second = client.post(reverse("points_portal:gift_order"), data, follow=True)
     gift.refresh_from_db()
     assert GiftOrder.objects.filter(member=member).count() == 1
     assert gift.stock == 3 and balance(member) == 1000
@@ -165,17 +158,17 @@ def test_gift_order_reduces_balance_and_stock_and_a_double_submit_orders_once(cl
 def test_each_render_of_the_gift_page_gives_a_new_request_id(client, member):
     give(member, 2000)
     gift = make_gift()
-    a = hidden(client.get(reverse("portal:gifts")).content.decode(), "request_id", f'id="gift-{gift.pk}"')
-    b = hidden(client.get(reverse("portal:gifts")).content.decode(), "request_id", f'id="gift-{gift.pk}"')
+    a = hidden(client.get(reverse("points_portal:gifts")).content.decode(), "request_id", f'id="gift-{gift.pk}"')
+    b = hidden(client.get(reverse("points_portal:gifts")).content.decode(), "request_id", f'id="gift-{gift.pk}"')
     assert a != b
 
 
 def test_gift_without_enough_points_shows_the_reason_and_an_order_shows_a_message(client, member):
     give(member, 100)
     gift = make_gift(points_cost=500)
-    page = client.get(reverse("portal:gifts")).content.decode()
+    page = client.get(reverse("points_portal:gifts")).content.decode()
     assert 'data-code="insufficient_points"' in page
-    response = client.post(reverse("portal:gift_order"), {
+    response = client.post(reverse("points_portal:gift_order"), {
         "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "portal-test-1"}, follow=True)
     assert response.status_code == 200
     assert messages_of(response) == [zh("Not enough points: %(need)s needed, %(have)s available.")
@@ -195,14 +188,14 @@ def test_gift_catalogue_shows_tier_limit_and_stock_reasons(client, member):
     with transaction.atomic():
         redemption.gift_order_place(member=member, gift=limited, quantity=1, store=StoreFactory(),
                                     request_id="seed-limit")
-    page = client.get(reverse("portal:gifts")).content.decode()
+    page = client.get(reverse("points_portal:gifts")).content.decode()
     for code in ("gift_tier_not_allowed", "gift_out_of_stock", "gift_limit_reached"):
         assert f'data-code="{code}"' in page
 
 
 def test_bad_quantity_is_a_message_not_an_error(client, member):
     gift = make_gift()
-    response = client.post(reverse("portal:gift_order"), {
+    response = client.post(reverse("points_portal:gift_order"), {
         "gift": gift.pk, "quantity": "0", "store": StoreFactory().pk, "request_id": "r-1"}, follow=True)
     assert response.status_code == 200 and messages_of(response)
     assert not GiftOrder.objects.exists()
@@ -214,14 +207,14 @@ def test_cancel_returns_points_and_stock(client, member):
     order, _ = redemption.gift_order_place(member=member, gift=gift, quantity=1, store=StoreFactory(),
                                            request_id="seed-cancel")
     assert balance(member) == 500
-    response = client.post(reverse("portal:gift_order_cancel"), {"order": order.pk}, follow=True)
+    response = client.post(reverse("points_portal:gift_order_cancel"), {"order": order.pk}, follow=True)
     assert response.status_code == 200
     order.refresh_from_db()
     gift.refresh_from_db()
     assert order.status == GiftOrder.Status.CANCELLED
     assert balance(member) == 1000 and gift.stock == 2
     # Cancelling again is refused with a message, never a 500, and gives nothing back twice.
-    again = client.post(reverse("portal:gift_order_cancel"), {"order": order.pk}, follow=True)
+    again = client.post(reverse("points_portal:gift_order_cancel"), {"order": order.pk}, follow=True)
     assert again.status_code == 200 and balance(member) == 1000
 
 
@@ -233,7 +226,7 @@ def test_collected_order_cannot_be_cancelled_on_the_portal(client, member):
     order, _ = redemption.gift_order_place(member=member, gift=make_gift(), quantity=1, store=store,
                                            request_id="seed-collect")
     redemption.gift_order_collect(order=order, staff=make_staff(store=store))
-    response = client.post(reverse("portal:gift_order_cancel"), {"order": order.pk}, follow=True)
+    response = client.post(reverse("points_portal:gift_order_cancel"), {"order": order.pk}, follow=True)
     assert response.status_code == 200 and messages_of(response)
     order.refresh_from_db()
     assert order.status == GiftOrder.Status.COLLECTED and balance(member) == 500
@@ -245,8 +238,8 @@ def test_another_members_gift_order_cannot_be_cancelled(client, member):
     give(other, 1000)
     order, _ = redemption.gift_order_place(member=other, gift=make_gift(), quantity=1, store=StoreFactory(),
                                            request_id="seed-other")
-    assert client.post(reverse("portal:gift_order_cancel"), {"order": order.pk}).status_code == 404
-    assert client.post(reverse("portal:gift_order_cancel"), {"order": "x"}).status_code == 404
+    assert client.post(reverse("points_portal:gift_order_cancel"), {"order": order.pk}).status_code == 404
+    assert client.post(reverse("points_portal:gift_order_cancel"), {"order": "x"}).status_code == 404
     order.refresh_from_db()
     assert order.status == GiftOrder.Status.RESERVED and balance(other) == 500
 
@@ -257,7 +250,7 @@ def test_another_members_request_id_is_refused_with_a_message(client, member):
     give(member, 1000)
     gift = make_gift()
     redemption.gift_order_place(member=other, gift=gift, quantity=1, store=StoreFactory(), request_id="shared-id")
-    response = client.post(reverse("portal:gift_order"), {
+    response = client.post(reverse("points_portal:gift_order"), {
         "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "shared-id"}, follow=True)
     assert response.status_code == 200 and messages_of(response)
     assert GiftOrder.objects.filter(member=member).count() == 0 and balance(member) == 1000
@@ -269,26 +262,26 @@ def test_another_members_request_id_is_refused_with_a_message(client, member):
 def test_coupon_redeem_puts_it_in_the_wallet_once(client, member):
     give(member, 3000)
     ctype = make_coupon_type(points_cost=1000)
-    page = client.get(reverse("portal:coupons")).content.decode()
+    page = client.get(reverse("points_portal:coupons")).content.decode()
     data = {"coupon_type": ctype.pk, "request_id": hidden(page, "request_id", f'id="coupon-type-{ctype.pk}"')}
-    client.post(reverse("portal:coupon_redeem"), data)
-    client.post(reverse("portal:coupon_redeem"), data)
+    client.post(reverse("points_portal:coupon_redeem"), data)
+    client.post(reverse("points_portal:coupon_redeem"), data)
     coupon = Coupon.objects.get(member=member)
     assert coupon.source == Coupon.Source.POINTS and balance(member) == 2000
-    wallet = client.get(reverse("portal:coupons"))
+    wallet = client.get(reverse("points_portal:coupons"))
     assert coupon in wallet.context["usable"]
     assert coupon.code in wallet.content.decode()
-    detail = client.get(reverse("portal:coupon"), {"code": coupon.code})
+    detail = client.get(reverse("points_portal:coupon"), {"code": coupon.code})
     assert detail.status_code == 200 and coupon.code in detail.content.decode()
 
 
 def test_coupon_without_enough_points_is_a_message(client, member):
     give(member, 10)
     ctype = make_coupon_type(points_cost=1000)
-    page = client.get(reverse("portal:coupons")).content.decode()
+    page = client.get(reverse("points_portal:coupons")).content.decode()
     not_enough = zh("Not enough points: %(need)s needed, %(have)s available.") % {"need": 1000, "have": 10}
     assert not_enough in page
-    response = client.post(reverse("portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-c1"},
+    response = client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-c1"},
                            follow=True)
     assert response.status_code == 200 and messages_of(response) == [not_enough]
     assert not Coupon.objects.exists() and balance(member) == 10
@@ -302,7 +295,7 @@ def test_wallet_groups_used_and_expired_coupons(client, member):
     Coupon.objects.filter(pk=expired.pk).update(valid_from=timezone.now() - dt.timedelta(days=40),
                                                 valid_to=timezone.now() - dt.timedelta(days=1))
     redemption.coupon_use(code=used.code, store=StoreFactory(), order_no="O-1", bill_amount=Decimal("300"))
-    response = client.get(reverse("portal:coupons"))
+    response = client.get(reverse("points_portal:coupons"))
     assert [c.pk for c in response.context["used"]] == [used.pk]
     assert [c.pk for c in response.context["expired"]] == [expired.pk]
     assert response.context["usable"] == []
@@ -312,9 +305,9 @@ def test_another_members_coupon_is_not_found(client, member):
     other = MemberFactory()
     with transaction.atomic():
         coupon = redemption.coupon_issue(member=other, coupon_type=make_coupon_type(), source=Coupon.Source.MANUAL)
-    assert client.get(reverse("portal:coupon"), {"code": coupon.code}).status_code == 404
-    assert client.get(reverse("portal:coupon")).status_code == 404
-    assert coupon.code not in client.get(reverse("portal:coupons")).content.decode()
+    assert client.get(reverse("points_portal:coupon"), {"code": coupon.code}).status_code == 404
+    assert client.get(reverse("points_portal:coupon")).status_code == 404
+    assert coupon.code not in client.get(reverse("points_portal:coupons")).content.decode()
 
 
 # ---------------------------------------------------------------- lottery (PTS-6d)
@@ -324,28 +317,28 @@ def test_lottery_draw_with_a_single_certain_prize(client, member):
     give(member, 500)
     lottery = make_lottery(points_cost=100)
     Prize.objects.create(lottery=lottery, name="50积分", kind=Prize.Kind.POINTS, weight=1, points=50)
-    page = client.get(reverse("portal:lottery"))
+    page = client.get(reverse("points_portal:lottery"))
     assert "100.00%" in page.content.decode()
     request_id = hidden(page.content.decode(), "request_id", f'id="lottery-{lottery.pk}"')
-    response = client.post(reverse("portal:lottery_draw"), {"lottery": lottery.pk, "request_id": request_id},
+    response = client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": request_id},
                            follow=True)
     draw = Draw.objects.get(member=member)
     assert response.status_code == 200 and response.context["draw"] == draw
     assert "50积分" in response.content.decode()
     assert balance(member) == 500 - 100 + 50
     # The same form posted again does not draw twice.
-    client.post(reverse("portal:lottery_draw"), {"lottery": lottery.pk, "request_id": request_id})
+    client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": request_id})
     assert Draw.objects.filter(member=member).count() == 1 and balance(member) == 450
-    assert draw in client.get(reverse("portal:lottery")).context["draws"]
+    assert draw in client.get(reverse("points_portal:lottery")).context["draws"]
 
 
 def test_lottery_draw_without_enough_points_is_a_message(client, member):
     lottery = make_lottery(points_cost=100)
     Prize.objects.create(lottery=lottery, name="谢谢参与", kind=Prize.Kind.NOTHING, weight=1)
-    page = client.get(reverse("portal:lottery")).content.decode()
+    page = client.get(reverse("points_portal:lottery")).content.decode()
     not_enough = zh("Not enough points: %(need)s needed, %(have)s available.") % {"need": 100, "have": 0}
     assert not_enough in page
-    response = client.post(reverse("portal:lottery_draw"), {"lottery": lottery.pk, "request_id": "r-d1"},
+    response = client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": "r-d1"},
                            follow=True)
     assert response.status_code == 200 and messages_of(response) == [not_enough]
     assert not Draw.objects.exists()
@@ -357,76 +350,29 @@ def test_another_members_draw_is_not_found(client, member):
     lottery = make_lottery()
     Prize.objects.create(lottery=lottery, name="谢谢参与", kind=Prize.Kind.NOTHING, weight=1)
     draw, _ = redemption.lottery_draw(member=other, lottery=lottery, request_id="seed-draw")
-    assert client.get(reverse("portal:draw"), {"draw": draw.pk}).status_code == 404
-    assert client.post(reverse("portal:lottery_draw"), {"lottery": 999999, "request_id": "x"}).status_code == 404
-
-
-# ---------------------------------------------------------------- inbox
-
-
-def test_inbox_lists_newest_first_marks_read_when_opened_and_counts_unread(client, member):
-    old = Notice.objects.create(member=member, kind="k", ref="1", title="旧消息", body="a")
-    new = Notice.objects.create(member=member, kind="k", ref="2", title="新消息", body="b")
-    Notice.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=1))
-    response = client.get(reverse("portal:inbox"))
-    assert [n.pk for n in response.context["page"].object_list] == [new.pk, old.pk]
-    assert response.context["inbox_unread"] == 2
-    assert 'id="inbox-unread"' in response.content.decode()
-    opened = client.get(reverse("portal:notice"), {"id": new.pk})
-    assert opened.status_code == 200 and "新消息" in opened.content.decode()
-    new.refresh_from_db()
-    assert new.read_at is not None
-    assert opened.context["inbox_unread"] == 1
-    first_read = new.read_at
-    client.get(reverse("portal:notice"), {"id": new.pk})
-    new.refresh_from_db()
-    assert new.read_at == first_read  # reopening keeps the first read time
-
-
-def test_inbox_mark_all_read(client, member):
-    for i in range(3):
-        Notice.objects.create(member=member, kind="k", ref=str(i), title=f"t{i}", body="b")
-    client.post(reverse("portal:inbox_read_all"))
-    assert not Notice.objects.filter(member=member, read_at__isnull=True).exists()
-    assert 'id="inbox-unread"' not in client.get(reverse("portal:inbox")).content.decode()
-
-
-def test_another_members_notice_is_not_found_and_stays_unread(client, member):
-    other = MemberFactory()
-    notice = Notice.objects.create(member=other, kind="k", ref="x", title="别人的消息", body="b")
-    assert client.get(reverse("portal:notice"), {"id": notice.pk}).status_code == 404
-    client.post(reverse("portal:inbox_read_all"))
-    notice.refresh_from_db()
-    assert notice.read_at is None
-    assert "别人的消息" not in client.get(reverse("portal:inbox")).content.decode()
+    assert client.get(reverse("points_portal:draw"), {"draw": draw.pk}).status_code == 404
+    assert client.post(reverse("points_portal:lottery_draw"), {"lottery": 999999, "request_id": "x"}).status_code == 404
 
 
 def test_coupon_redeemed_on_the_portal_arrives_in_the_inbox(client, member):
     give(member, 2000)
     ctype = make_coupon_type()
-    client.post(reverse("portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-inbox"})
+    client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-inbox"})
     assert Notice.objects.filter(member=member, kind="coupon_issued").exists()
-    assert client.get(reverse("portal:coupons")).context["inbox_unread"] == 1
+    assert client.get(reverse("points_portal:coupons")).context["inbox_unread"] == 1
 
 
 def test_entries_of_another_member_never_show(client, member):
     other = MemberFactory()
     give(other, 777, key="other")
-    html = client.get(reverse("portal:points"), {"member": other.pk}).content.decode()
+    html = client.get(reverse("points_portal:overview"), {"member": other.pk}).content.decode()
     assert "777" not in html
     assert not Entry.objects.filter(member=member).exists()
 
 
-def test_portal_nav_context_counts_unread_only_when_shown(rf, member, django_assert_num_queries):
-    """The context processor base.html needs on every portal page: lazy, one query when used."""
-    from members.views_portal_points import portal_nav
+def test_portal_points_urls_carry_no_converters():
+    """SEC-3: no points portal URL names a member or any row in its path."""
+    from points import portal_urls
 
-    Notice.objects.create(member=member, kind="k", ref="1", title="t", body="b")
-    request = rf.get("/portal/")
-    request.member = member
-    with django_assert_num_queries(0):
-        context = portal_nav(request)
-    with django_assert_num_queries(1):
-        assert context["inbox_unread"] == 1 and bool(context["inbox_unread"])
-    request.member = None
-    assert portal_nav(request) == {}
+    for pattern in portal_urls.urlpatterns:
+        assert not pattern.pattern.converters, pattern

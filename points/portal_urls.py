@@ -1,0 +1,20 @@
+"""Portal pages of points, mounted at /portal/ (namespace points_portal). No URL carries a member id
+or any converter (SEC-3): ids of the member's own records travel in the query string or POST body and
+are looked up within request.member's rows."""
+from django.urls import path
+
+from . import views_portal as views
+
+app_name = "points_portal"
+urlpatterns = [
+    path("points/", views.points_overview, name="overview"),
+    path("gifts/", views.gifts, name="gifts"),
+    path("gifts/order/", views.gift_order, name="gift_order"),
+    path("gifts/cancel/", views.gift_order_cancel, name="gift_order_cancel"),
+    path("coupons/", views.coupons, name="coupons"),
+    path("coupons/redeem/", views.coupon_redeem, name="coupon_redeem"),
+    path("coupons/coupon/", views.coupon_detail, name="coupon"),
+    path("lottery/", views.lottery, name="lottery"),
+    path("lottery/draw/", views.lottery_draw, name="lottery_draw"),
+    path("lottery/result/", views.draw_detail, name="draw"),
+]

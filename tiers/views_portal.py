@@ -1,0 +1,31 @@
+"""Portal page of the member's tier (TIER-5), mounted under /portal/ (namespace tiers_portal). Like
+every portal page it reads only `request.member` (SEC-3)."""
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from core.web import current_member, member_required, portal_render
+
+from .selectors import tier_change_list_for_member, tier_list, tier_status_for_member
+
+RECENT_CHANGES = 50
+
+
+@require_GET
+@member_required
+def tier_status(request):
+    member = current_member(request)
+    return portal_render(request, "tiers/portal/status.html", "tier", {
+        "status": tier_status_for_member(member=member),
+        "tiers": tier_list(),
+        "changes": tier_change_list_for_member(member=member)[:RECENT_CHANGES],
+    })
+
+
+@require_GET
+@member_required
+def tier_summary(request):
+    """htmx fragment: the member's tier at a glance, shown on the portal points page."""
+    return render(request, "tiers/portal/_summary.html",
+                  {"tier_status": tier_status_for_member(member=current_member(request))})
