@@ -4,7 +4,6 @@ list, CSI report with charts and export, distribution (SD-6); improvement action
 Reads go through care.selectors (store scope), writes through care.services."""
 from __future__ import annotations
 
-import csv
 import io
 
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import MemberHubError
+from core.exports import csv_writer, safe_row
 from core.web import need, staff_required
 from members import scope
 
@@ -134,7 +134,7 @@ def survey_export_csv(request, pk: int):
     report = _report(request, pk)
     buffer = io.StringIO()
     buffer.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text correctly only with a BOM
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)  # no live formula or control character in a cell (SEC-5)
     writer.writerow(EXPORT_HEADER)
     writer.writerows(selectors.report_rows(report))
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -153,7 +153,7 @@ def survey_export_xlsx(request, pk: int):
     sheet.title = "CSI"
     sheet.append(EXPORT_HEADER)
     for row in selectors.report_rows(report):
-        sheet.append(row)
+        sheet.append(safe_row(row))
     out = io.BytesIO()
     book.save(out)
     response = HttpResponse(out.getvalue(),

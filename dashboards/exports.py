@@ -1,23 +1,15 @@
-"""CSV and Excel downloads of a dashboard table (the same Table the page shows)."""
+"""CSV and Excel downloads of a dashboard table (the same Table the page shows); every cell goes through
+core.exports.safe_cell (no live formula, no control character)."""
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import io
-from decimal import Decimal
 
 from django.http import HttpResponse
 from django.utils.text import slugify
 
+from core.exports import csv_writer, safe_row
+
 from .selectors import Table
-
-
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, dt.date | Decimal | int | float):
-        return value
-    return str(value)
 
 
 def table_response(table: Table, fmt: str, *, filename: str) -> HttpResponse:
@@ -27,9 +19,9 @@ def table_response(table: Table, fmt: str, *, filename: str) -> HttpResponse:
 
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(title=table.key[:31])
-        ws.append([str(c) for c in table.columns])
+        ws.append(safe_row(table.columns))
         for row in table.rows:
-            ws.append([_cell(v) for v in row])
+            ws.append(safe_row(row))
         buf = io.BytesIO()
         wb.save(buf)
         response = HttpResponse(
@@ -39,8 +31,7 @@ def table_response(table: Table, fmt: str, *, filename: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text correctly only with a BOM
-    writer = csv.writer(response)
-    writer.writerow([str(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow(["" if v is None else v for v in row])
+    writer = csv_writer(response)
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
     return response

@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields
-from import_export import resources
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
@@ -28,6 +27,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 
 from core import crypto
 from core.errors import MemberHubError
+from core.exports import SafeModelResource
 from core.models import AuditLog
 
 from . import scope, selectors, services
@@ -190,8 +190,9 @@ class TierAdmin(ModelAdmin):
 # ---------------------------------------------------------------- members
 
 
-class MemberExportResource(resources.ModelResource):
-    """Member list export: masked values only (SEC-2); never the encrypted columns or hashes."""
+class MemberExportResource(SafeModelResource):
+    """Member list export: masked values only (SEC-2); never the encrypted columns or hashes. Every cell
+    goes through core.exports.safe_cell (SEC-5: no live formula, no control character)."""
 
     member_no = ie_fields.Field(attribute="member_no", column_name=_("member number"))
     name = ie_fields.Field(column_name=_("name"))

@@ -5,8 +5,6 @@ Reads go through service_desk.selectors (store scope); writes through service_de
 domain error re-renders the page with the message and its status (409 for an illegal step)."""
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -16,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import MemberHubError, NotFound
+from core.exports import csv_writer
 from core.web import need, staff_required
 from members.models import Member
 
@@ -309,7 +308,7 @@ def _report_csv(rows, start, end, by_month) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="complaint-compliance-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
+    writer = csv_writer(response)  # no live formula or control character in a cell (SEC-5)
     header = [_("Store"), _("Name")] + ([_("Month")] if by_month else []) + [
         _("Complaints"), _("Accepted on time"), _("Accept counted"), _("Accepted on time (%)"),
         _("Replied on time"), _("Reply counted"), _("Replied on time (%)"),

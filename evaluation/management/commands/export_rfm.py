@@ -2,11 +2,10 @@
 
 Columns: member_ref,recency_days,frequency,monetary,r_score,f_score,m_score,rfm_class — member_ref is
 the member number (what import_transactions accepts), rfm_class the Chinese class name (重要价值 ...).
-Rows stream from a server-side cursor, ordered by member number."""
-import csv
-
+Rows stream from a server-side cursor, ordered by member number; cells go through core.exports.safe_cell."""
 from django.core.management.base import BaseCommand, CommandError
 
+from core.exports import csv_writer
 from evaluation.management.commands.compute_rfm import parse_day
 from evaluation.models import RFM_CHINESE_NAMES, RfmClass, RfmRun, RfmSnapshot
 
@@ -30,7 +29,7 @@ class Command(BaseCommand):
         n = 0
         try:
             with open(out, "w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
+                writer = csv_writer(fh)
                 writer.writerow(COLUMNS)
                 for row in rows.iterator(chunk_size=5000):
                     writer.writerow([*row[:7], names[row[7]]])

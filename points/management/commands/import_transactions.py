@@ -34,6 +34,7 @@ from core import crypto
 from core.errors import MemberHubError
 from members.models import Member, Store
 from members.validation import normalize_mobile
+from points.calculation import line_label
 from points.services.purchases import purchase_post, purchase_request_hash
 
 CHUNK = 5000
@@ -127,7 +128,7 @@ def _parse_chunk(raw: list[tuple[int, dict]], stores: dict[str, Store], store_de
         if len(r["order_no"]) > 64:
             report.bad.append((line, "order_no longer than 64 characters"))
             continue
-        lines = [{"brand": r.get("brand", "")[:64], "category": r.get("category", "")[:64], "amount": str(amount)}]
+        lines = [{"brand": line_label(r.get("brand")), "category": line_label(r.get("category")), "amount": str(amount)}]
         tenders = [{"type": "other", "amount": str(amount)}]
         rows.append(Row(line, store, r["order_no"], member, occurred_at, amount, lines, tenders))
     return rows
