@@ -43,6 +43,8 @@ class AuditLog(models.Model):
         STATUS = "status", _("Changed status")
         CLOSE = "close", _("Closed account")
         LOGIN = "login", _("Logged in")
+        REVOKE = "revoke", _("Revoked a device token")
+        ROTATE_KEY = "rotate_key", _("Rotated a partner API key")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

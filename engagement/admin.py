@@ -29,7 +29,8 @@ class PartnerAdmin(ModelAdmin):
     @admin.action(description=_("Issue a new API key (shown once)"))
     def rotate_key(self, request, queryset):
         for partner in queryset:
-            key = partner_key_rotate(partner=partner)
+            key = partner_key_rotate(partner=partner, actor=request.user,
+                                     ip=request.META.get("REMOTE_ADDR") or None)
             self.message_user(request, gettext("New API key of %(partner)s: %(key)s") % {"partner": partner,
                                                                                           "key": key},
                               messages.WARNING)

@@ -11,7 +11,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.models import AuditLog
 from members.locks import member_lock
 from members.models import Member
 from messaging.models import Notice
@@ -37,11 +39,14 @@ def _hash_key(key: str) -> str:
 
 
 @transaction.atomic
-def partner_key_rotate(*, partner: Partner) -> str:
-    """A new API key for the partner; only its hash is kept, the key is shown once."""
+def partner_key_rotate(*, partner: Partner, actor, ip: str | None = None) -> str:
+    """A new API key for the partner; only its hash is kept, the key is shown once. The old key stops
+    working at once; the rotation is audit-logged (who, which partner), never the key."""
     key = secrets.token_urlsafe(32)
     Partner.objects.filter(pk=partner.pk).update(api_key_hash=_hash_key(key))
     partner.api_key_hash = _hash_key(key)
+    audit_record(actor=actor, action=AuditLog.Action.ROTATE_KEY, field="partner_api_key",
+                 detail=f"partner {partner.pk} {partner.name}", ip=ip)
     return key
 
 

@@ -28,7 +28,6 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from core import crypto
 from core.errors import MemberHubError
 from core.exports import SafeModelResource
-from core.models import AuditLog
 
 from . import scope, selectors, services
 from .admin_base import (
@@ -312,11 +311,8 @@ class MemberAdmin(StoreScopedAdminMixin, ExportMixin, ModelAdmin):
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
         data = super().get_export_data(file_format, request, queryset, **kwargs)
-        AuditLog.objects.create(
-            actor=request.user, actor_label=request.user.get_username(), action=AuditLog.Action.EXPORT,
-            field="members", detail=f"admin export, {queryset.count()} rows",
-            ip=request.META.get("REMOTE_ADDR") or None,
-        )
+        services.member_export_record(staff=request.user, rows=queryset.count(), source="admin",
+                                      ip=request.META.get("REMOTE_ADDR") or None)
         return data
 
     @admin.display(description=_("tags"))
@@ -512,7 +508,8 @@ class DeviceAdmin(StoreScopedAdminMixin, ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=["name", "is_active"])
+            services.device_update(device=obj, staff=request.user, name=obj.name, is_active=obj.is_active,
+                                   ip=request.META.get("REMOTE_ADDR") or None)
             return
         scope.require_store(request.user, obj.store)
         device, token = device_create(name=obj.name, store=obj.store)

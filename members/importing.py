@@ -22,6 +22,7 @@ from psycopg.copy import QueuedLibpqWriter
 from stdnum.cn import ric
 
 from core import crypto
+from core.audit import audit_record
 from core.errors import Conflict, ValidationFailed
 from core.models import AuditLog
 
@@ -432,10 +433,9 @@ def member_import(*, rows: Iterable[dict], store_default: Store | None, actor_us
     try:
         with transaction.atomic():
             report.imported = _insert(good, actor_user=actor_user)
-            AuditLog.objects.create(
-                actor=actor_user, actor_label=actor_user.get_username() if actor_user else "command",
-                action=AuditLog.Action.IMPORT, field="members",
-                detail=f"imported {report.imported} members: {report.per_store}"[:500],
+            audit_record(
+                actor=actor_user or "command", action=AuditLog.Action.IMPORT, field="members",
+                detail=f"imported {report.imported} members: {report.per_store}",
             )
     except IntegrityError as exc:
         raise Conflict(

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import crypto
+from core.audit import audit_record
 from core.models import AuditLog
 
 from .models import ChangeRequest, ConsentLog, Member, MemberChange, MemberTag
@@ -77,8 +78,6 @@ def member_data_export(member: Member) -> dict:
 def member_data_download(*, member: Member, ip: str | None = None) -> dict:
     """The member downloads their own data; the export is audit-logged (SEC-2, SEC-4)."""
     data = member_data_export(member)
-    AuditLog.objects.create(
-        actor=None, actor_label="member", action=AuditLog.Action.EXPORT, member=member,
-        field="member_data", detail="portal self-service download", ip=ip,
-    )
+    audit_record(actor="member", action=AuditLog.Action.EXPORT, member=member, field="member_data",
+                 detail="portal self-service download", ip=ip)
     return data

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import crypto
+from core.audit import audit_record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import AuditLog
 
@@ -22,6 +23,7 @@ from .models import (
     ChangeRequest,
     ConsentLog,
     CorporateProfile,
+    Device,
     Member,
     MemberChange,
     MemberTag,
@@ -219,10 +221,8 @@ def _record_status(member: Member, old: str, actor: Actor, reason: str = "") -> 
         member=member, field="status", old_value=old, new_value=member.status, actor=actor.user,
         actor_label=actor.label, channel=actor.channel,
     )
-    AuditLog.objects.create(
-        actor=actor.user, actor_label=actor.label, action=AuditLog.Action.STATUS, member=member,
-        field="status", detail=f"{old} -> {member.status} {reason}"[:500], ip=actor.ip,
-    )
+    audit_record(actor=actor, action=AuditLog.Action.STATUS, member=member, field="status",
+                 detail=f"{old} -> {member.status} {reason}", ip=actor.ip)
 
 
 @transaction.atomic
@@ -368,10 +368,8 @@ def change_request_review(*, request: ChangeRequest, reviewer, approve: bool, re
     request.reason = reason.strip()
     request.save()
     actor = Actor.staff(reviewer)
-    AuditLog.objects.create(
-        actor=reviewer, actor_label=actor.label, action=AuditLog.Action.REVIEW, member=member,
-        field="change_request", detail=f"{request.pk} {request.status} {reason}"[:500],
-    )
+    audit_record(actor=actor, action=AuditLog.Action.REVIEW, member=member, field="change_request",
+                 detail=f"{request.pk} {request.status} {reason}")
     if approve:
         payload = change_request_payload(request)
         cleaned = clean_member_data(payload, partial=True)
@@ -449,11 +447,20 @@ def member_reveal(*, member: Member, field: str, staff, ip: str | None = None) -
     scope.require_perm(staff, "members.reveal_sensitive")
     scope.require_member(staff, member)
     value = crypto.decrypt(getattr(member, REVEALABLE[field])) or ""
-    AuditLog.objects.create(
-        actor=staff, actor_label=staff.get_username(), action=AuditLog.Action.REVEAL, member=member,
-        field=field, ip=ip,
-    )
+    audit_record(actor=staff, action=AuditLog.Action.REVEAL, member=member, field=field, ip=ip)
     return value
+
+
+@transaction.atomic
+def member_export_record(*, staff, rows: int, source: str, query: str | None = None,
+                         ip: str | None = None) -> AuditLog:
+    """Record a staff export of member rows (MEM-8, SEC-2): who, how many, from which page; the
+    search query only masked. The export itself is masked (views_desk.member_export_row)."""
+    scope.require_perm(staff, "members.export_member")
+    detail = f"{source} export, {rows} rows"
+    if query is not None:
+        detail += f", query={crypto.mask_text(query, keep=3)}"
+    return audit_record(actor=staff, action=AuditLog.Action.EXPORT, field="members", detail=detail, ip=ip)
 
 
 @transaction.atomic
@@ -487,8 +494,7 @@ def member_close(*, member: Member, actor: Actor) -> Member:
                               version=settings.PRIVACY_POLICY_VERSION, channel=actor.channel, actor=actor.user)
     MemberChange.objects.create(member=member, field="status", old_value=old, new_value=member.status,
                                 actor=actor.user, actor_label=actor.label, channel=actor.channel)
-    AuditLog.objects.create(actor=actor.user, actor_label=actor.label, action=AuditLog.Action.CLOSE,
-                            member=member, ip=actor.ip)
+    audit_record(actor=actor, action=AuditLog.Action.CLOSE, member=member, ip=actor.ip)
     return member
 
 
@@ -537,6 +543,25 @@ def member_rereview(*, member: Member, staff, outcome: str, reason: str = "", ne
         member=member, field="next_review_on", old_value=str(old or ""), new_value=str(member.next_review_on),
         actor=staff, actor_label=staff.get_username(), channel=Member.Channel.DESK,
     )
-    AuditLog.objects.create(actor=staff, actor_label=staff.get_username(), action=AuditLog.Action.REVIEW,
-                            member=member, field="rereview", detail=f"{outcome} {reason}"[:500])
+    audit_record(actor=staff, action=AuditLog.Action.REVIEW, member=member, field="rereview",
+                 detail=f"{outcome} {reason}")
     return member
+
+
+# ---------------------------------------------------------------- tills and devices
+
+
+@transaction.atomic
+def device_update(*, device: Device, staff, name: str, is_active: bool, ip: str | None = None) -> Device:
+    """Rename a till / device or switch its token off and on. Revoking (clearing "active") is
+    audit-logged; from then on members.api_auth refuses the token. The conditional UPDATE makes
+    two concurrent revokes write one record."""
+    scope.require_perm(staff, "members.change_device")
+    scope.require_store(staff, device.store)
+    revoked = not is_active and Device.objects.filter(pk=device.pk, is_active=True).update(is_active=False) == 1
+    Device.objects.filter(pk=device.pk).update(name=name, is_active=is_active)
+    device.name, device.is_active = name, is_active
+    if revoked:
+        audit_record(actor=staff, action=AuditLog.Action.REVOKE, field="device_token",
+                     detail=f"{device} token {device.key_prefix}", ip=ip)
+    return device
