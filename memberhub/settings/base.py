@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -135,6 +136,26 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (core.middleware), on in production. No page needs inline script (charts
+# read their data from json_script blocks); inline styles stay allowed because templates use style
+# attributes and htmx and ECharts insert <style>/style attributes. QR codes are data: URIs.
+CONTENT_SECURITY_POLICY_ENABLED = env.bool("DJANGO_CSP_ENABLED", default=False)
+CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("DJANGO_CSP_REPORT_ONLY", default=False)
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# The admin (django-unfold) runs Alpine.js's standard build, which compiles every x-data/x-on
+# expression with `new AsyncFunction(...)`: without 'unsafe-eval' no admin menu, filter or action
+# works. Unfold ships no CSP build, so only /admin/ gets it; desk and portal keep the strict policy.
+CONTENT_SECURITY_POLICY_ADMIN = {**CONTENT_SECURITY_POLICY, "script-src": ["'self'", "'unsafe-eval'"]}
 
 # --- Personal-data protection (SEC-2) ---
 # Fernet keys (urlsafe base64, 32 bytes). The first key encrypts; all keys decrypt (rotation).
@@ -237,6 +258,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No settings: the page is a plain <redoc spec-url> element without an inline init script (CSP).
+    "REDOC_UI_SETTINGS": "",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "MemberStatusEnum": "members.models.Member.Status",

@@ -5,3 +5,11 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     event.detail.isError = false;
   }
 });
+// "Go back" links (error pages) without a javascript: URL, which the Content-Security-Policy refuses.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("[data-history-back]");
+  if (link) {
+    event.preventDefault();
+    history.back();
+  }
+});
