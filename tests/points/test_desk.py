@@ -174,7 +174,8 @@ def test_chain_wide_staff_pick_the_store(client, member, store):
 
 def test_offline_refund_reverses_points_and_reports_debt(client, desk, member, store):
     """PTS-5: reversed in proportion; spent points become a debt under the default policy."""
-    buy(member, store, "1000.00", order_no="POS-R1")
+    # The purchase an hour ago: a refund cannot come before its purchase, and the form has minutes only.
+    buy(member, store, "1000.00", order_no="POS-R1", at=timezone.now() - dt.timedelta(hours=1))
     client.force_login(desk)
     at = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
     response = client.post(url("refund", member.member_no),
