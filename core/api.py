@@ -194,6 +194,18 @@ MAX_PAGE_SIZE = 200
 MAX_OFFSET = 10_000_000
 
 
+def paginated(serializer_class, name: str):
+    """The documented shape of a BoundedLimitOffsetPagination page of `serializer_class`, for views that
+    paginate by hand (an APIView's get): {count, next, previous, results}."""
+    return type(name, (serializers.Serializer,), {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+        "Meta": type("Meta", (), {"ref_name": name}),
+    })
+
+
 class BoundedLimitOffsetPagination(pagination.LimitOffsetPagination):
     """?limit= is capped at MAX_PAGE_SIZE; an absurd ?offset= is a 400, not a database error."""
 

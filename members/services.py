@@ -398,10 +398,16 @@ def _apply_changes(member: Member, cleaned: dict, *, actor: Actor, channel: str,
 # ---------------------------------------------------------------- consent (MEM-6)
 
 
+# Recording a consent on the member's behalf is front-desk / customer-service work; auditors and managers look.
+PERM_CONSENT = "members.add_consentlog"
+
+
 @transaction.atomic
 def consent_set_marketing(*, member: Member, granted: bool, channel: str, actor_user=None) -> Member:
-    """Opt in or out of marketing; logged every time with channel. Idempotent: no change, no record."""
+    """Opt in or out of marketing; logged every time with channel. Idempotent: no change, no record.
+    Staff (`actor_user`) need PERM_CONSENT and the member in their scope, on every surface (SEC-3)."""
     if actor_user is not None:
+        scope.require_perm(actor_user, PERM_CONSENT)
         scope.require_member(actor_user, member)
     member = member_lock(member.pk)
     if member.marketing_consent == granted:

@@ -47,7 +47,7 @@ REVEAL_LABELS = {"mobile": "mobile_masked", "id_number": "id_number_masked", "ad
 # Recording a consent change or a change request on the member's behalf is the same kind of work
 # (front desk, customer service); auditors and managers only look.
 PERM_ACT_FOR_MEMBER = "members.add_changerequest"
-PERM_CONSENT = "members.add_consentlog"
+PERM_CONSENT = services.PERM_CONSENT
 
 
 # ---------------------------------------------------------------- home and search

@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import BoundedLimitOffsetPagination, IsStaffUser, api_errors
+from core.api import BoundedLimitOffsetPagination, IsStaffUser, api_errors, paginated
 from core.errors import ValidationFailed
 from members import scope
 from members.models import Member
@@ -146,8 +146,9 @@ class ComplaintListCreateApi(APIView):
 
     @extend_schema(
         tags=TAGS, operation_id="complaints_list", summary="Complaint queue (staff, own stores)",
-        parameters=[FilterSerializer],
-        responses={200: ComplaintOutputSerializer(many=True), **api_errors(400, 401, 403)},
+        parameters=[FilterSerializer, OpenApiParameter("limit", int, description="page size, at most 200"),
+                    OpenApiParameter("offset", int)],
+        responses={200: paginated(ComplaintOutputSerializer, "ComplaintPage"), **api_errors(400, 401, 403)},
     )
     def get(self, request):
         scope.require_perm(request.user, "service_desk.view_complaint")

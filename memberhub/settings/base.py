@@ -1,6 +1,6 @@
 """Settings shared by every environment. Deploy-specific values come from the environment."""
-from datetime import timedelta
 import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import environ

@@ -3,7 +3,8 @@ from django.urls import path
 
 from core.errors import Conflict, NotFound
 from core.web import member_required, permission_required, staff_required
-from memberhub.urls import handler403, handler404, handler500, urlpatterns as base  # noqa: F401
+from memberhub.urls import handler403, handler404, handler500  # noqa: F401
+from memberhub.urls import urlpatterns as base
 
 
 def _raise(request):
