@@ -8,11 +8,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, pagination, parsers, permissions, serializers, status, throttling
+from rest_framework import permissions, serializers, status, throttling
 from rest_framework.response import Response
-from rest_framework.utils import json  # DRF's json: strict_constant refuses NaN and Infinity
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api_input import (  # noqa: F401 - re-exported: the toolkit is one import
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    MAX_OFFSET,
+    MAX_PAGE_SIZE,
+    BoundedJSONParser,
+    BoundedLimitOffsetPagination,
+)
 from core.errors import MemberHubError
 from core.money import parse_plain_decimal
 
@@ -139,59 +146,8 @@ def api_errors(*codes: int) -> dict:
 
 # ---------------------------------------------------------------- bounded input (issue 13)
 
-MAX_JSON_BYTES = 256 * 1024  # the largest real body (a gift order, a 200-line basket) is a few KB
-MAX_JSON_DEPTH = 20          # our bodies nest 4 deep; json's C parser recurses and 10,000 deep is a 500
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "too_large"
-
-
-def json_depth_exceeds(raw: bytes, limit: int) -> bool:
-    """True when brackets nest deeper than `limit` outside strings (one linear scan, no recursion)."""
-    depth, in_string, escaped = 0, False, False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
-class BoundedJSONParser(parsers.JSONParser):
-    """JSON bodies are bounded in size and depth before they are parsed: 413 / 400, never a 500."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read(MAX_JSON_BYTES + 1) if stream is not None else b""
-        if len(raw) > MAX_JSON_BYTES:
-            raise PayloadTooLarge(f"The request body is larger than {MAX_JSON_BYTES // 1024} KB.")
-        if json_depth_exceeds(raw, MAX_JSON_DEPTH):
-            raise exceptions.ParseError(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
-        try:
-            return json.loads(raw.decode((parser_context or {}).get("encoding") or "utf-8") or "null",
-                              parse_constant=json.strict_constant if self.strict else None)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-
-
 MAX_ID = 2**63 - 1               # a database id is a bigint: larger numbers are a 400, not a 500
 MAX_POINTS_INPUT = 100_000_000   # sanity bound of any points field; business maxima live in PointsConfig
-
-MAX_PAGE_SIZE = 200
-MAX_OFFSET = 10_000_000
 
 
 def paginated(serializer_class, name: str):
@@ -204,19 +160,6 @@ def paginated(serializer_class, name: str):
         "results": serializer_class(many=True),
         "Meta": type("Meta", (), {"ref_name": name}),
     })
-
-
-class BoundedLimitOffsetPagination(pagination.LimitOffsetPagination):
-    """?limit= is capped at MAX_PAGE_SIZE; an absurd ?offset= is a 400, not a database error."""
-
-    max_limit = MAX_PAGE_SIZE
-
-    def get_offset(self, request):
-        raw = request.query_params.get(self.offset_query_param, "")
-        if raw and (not raw.isascii() or not raw.isdigit() or int(raw) > MAX_OFFSET):
-            raise exceptions.ValidationError({self.offset_query_param: [
-                f"Give a whole number from 0 to {MAX_OFFSET}."]})
-        return super().get_offset(request)
 
 
 def IdField(**kwargs) -> serializers.IntegerField:  # noqa: N802 - a field factory reads like a field class

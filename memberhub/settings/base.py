@@ -242,9 +242,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "core.api.BoundedLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api_input.BoundedLimitOffsetPagination",
     # JSON bodies bounded in size and depth before parsing (core.api); forms for the browsable docs only.
-    "DEFAULT_PARSER_CLASSES": ["core.api.BoundedJSONParser", "rest_framework.parsers.FormParser",
+    "DEFAULT_PARSER_CLASSES": ["core.api_input.BoundedJSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",

@@ -97,7 +97,7 @@ def test_gift_collect_and_return_at_the_desk(till):
 def test_coupon_wallet_redeem_and_single_use_at_the_till(till):
     """PTS-6b: buy a coupon for points, see it in the wallet, use it once."""
     client, store = till
-    member = rich_member(1500)
+    member = rich_member(1500, home_store=store)  # the home store's till sees the codes in full
     ctype = CouponType.objects.create(name="满200减20", face_value=Decimal("20"), min_spend=Decimal("200"),
                                       validity_days=30, points_cost=1000)
     r = client.post("/api/v1/coupons/redeem/", {"member": {"card": member.member_no}, "coupon_type": ctype.pk,
