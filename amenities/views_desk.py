@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import need, staff_required
+from core.web import action_refused, need, staff_required
 from members import scope
 from members.models import Member
 
@@ -74,7 +75,7 @@ def member_quota(request, pk: int):
             else:
                 messages.error(request, _("Unknown action."))
         except MemberHubError as exc:
-            messages.error(request, exc.message)
+            return action_refused(request, exc, member_quota, pk=member.pk)
         return redirect("amenities_desk:member_quota", pk=member.pk)
     return render(request, "amenities/desk/member_quota.html", {
         "member": member,
@@ -103,7 +104,7 @@ def loan_return(request, pk: int):
         services.loan_return(loan=loan, staff=request.user)
         messages.success(request, _("%(item)s returned.") % {"item": loan})
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, loan_list)
     return redirect("amenities_desk:loans")
 
 
@@ -134,6 +135,7 @@ def booking_mark(request, pk: int):
         services.booking_mark(booking=booking, status=request.POST.get("status", ""), staff=request.user)
         messages.success(request, _("Reservation updated."))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        request.GET = QueryDict(f"day={timezone.localtime(booking.slot.starts_at).date().isoformat()}")
+        return action_refused(request, exc, reservations)
     day = timezone.localtime(booking.slot.starts_at).date().isoformat()
     return redirect(f"{reverse('amenities_desk:reservations')}?day={day}")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import current_member, member_required
+from core.web import action_refused, current_member, member_required
 
 from . import selectors, services
 from .models import Booking, Slot
@@ -56,7 +56,7 @@ def book(request):
         services.booking_create(member=member, slot=slot)
         messages.success(request, _("Your reservation is confirmed."))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, reservations)
     return redirect("amenities_portal:reservations")
 
 
@@ -68,5 +68,5 @@ def cancel(request):
         services.booking_cancel(booking=booking)
         messages.success(request, _("Your reservation is cancelled."))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, reservations)
     return redirect("amenities_portal:reservations")

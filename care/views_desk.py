@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.errors import MemberHubError
 from core.exports import csv_writer, safe_row
-from core.web import need, staff_required
+from core.web import action_refused, need, staff_required
 from members import scope
 
 from . import selectors
@@ -95,7 +95,7 @@ def survey_send(request, pk: int):
     try:
         result = survey_distribute(survey_id=pk, staff=request.user)
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, survey_list)
     else:
         messages.success(request, _("Survey sent to %(sent)d members (%(targeted)d not yet answered).") % result)
     return redirect("care_desk:surveys")

@@ -53,7 +53,7 @@ def survey_page(request):
     if ResponseReceipt.objects.filter(survey=survey, member=member).exists():
         messages.info(request, _("You have already answered this survey. Thank you!"))
         return redirect(reverse("care_portal:surveys"))
-    errors = {}
+    errors, status = {}, None
     if request.method == "POST":
         given = _answers_from_post(request.POST, questions)
         try:
@@ -62,7 +62,7 @@ def survey_page(request):
             messages.info(request, exc.message)
             return redirect(reverse("care_portal:surveys"))
         except MemberHubError as exc:
-            errors = exc.fields
+            errors, status = exc.fields, exc.status
             messages.error(request, exc.message)
         else:
             messages.success(request, _("Thank you! Your answers have been received."))
@@ -70,4 +70,4 @@ def survey_page(request):
     rows = [{"q": q, "errors": errors.get(str(q.pk), []), "given": request.POST.getlist(f"q{q.pk}")}
             for q in questions]
     return portal_render(request, "care/portal/survey.html", "surveys",
-                   {"survey": survey, "rows": rows, "ratings": range(1, 6)})
+                         {"survey": survey, "rows": rows, "ratings": range(1, 6)}, status=status)

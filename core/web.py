@@ -7,6 +7,8 @@ like on a page. One definition each, so the rule cannot drift between apps.
   middleware of `members`); an htmx request whose session ended is sent to the login page whole.
 - `portal_render(request, template, section, context)` / `id_param(value)`: a portal page with its nav
   section; an id from the query string or body (404 unless a positive integer).
+- `action_refused(request, exc, page_view)`: a one-button action refused by a domain error re-renders
+  the page it came from with the message and the error's status, like a form page with field errors.
 - `error_page(request, exc)`: one response for a `MemberHubError` that a view does not turn into a
   form error itself — the same shape on every page of a surface: the error page with the error's
   status (400/403/404/409/429) and its message; an htmx request gets the message as a fragment.
@@ -95,6 +97,20 @@ def error_page(request, exc: MemberHubError, *, status: int | None = None):
     if is_htmx(request):
         return render(request, "errors/_fragment.html", context, status=status)
     return render(request, template, context, status=status)
+
+
+def action_refused(request, exc: MemberHubError, page_view, *args, **kwargs):
+    """A one-button action (order, cancel, book, redeem, draw) refused by a domain error: the page it was
+    posted from, rendered again with the message and the error's status. That is the shape a form page
+    has when it re-renders with its field errors, so every page of a surface answers a domain error the
+    same way (no 302 + flash for some and a status for others); htmx and tests read the status."""
+    from django.contrib import messages
+
+    messages.error(request, exc.message)
+    request.method = "GET"  # render the page view's GET
+    response = page_view(request, *args, **kwargs)
+    response.status_code = exc.status
+    return response
 
 
 def _raise_as_http(exc: MemberHubError):

@@ -3,14 +3,14 @@ Portal URLs carry no member id: every lookup goes through request.member (SEC-3)
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import member_required, need, staff_required
+from core.web import action_refused, member_required, need, staff_required
 from members import ecard, scope
 
 from . import selectors, services
@@ -34,7 +34,7 @@ def portal_partners(request):
             rc = services.redemption_code_issue(member=member, offer=PartnerOffer.objects.get(pk=offer.pk))
             messages.success(request, _("Your code: %(code)s") % {"code": rc.code})
         except MemberHubError as exc:
-            messages.error(request, exc.message)
+            return action_refused(request, exc, portal_partners)
         return redirect("engagement_portal:partners")
     return render(request, "engagement/portal_partners.html", {
         "portal_section": "partners", "offers": selectors.offers_for_member(member),
@@ -93,7 +93,8 @@ def portal_event_action(request, action: str):
     except ValueError:
         messages.error(request, _("Please enter a number."))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        request.GET = QueryDict(f"id={event.pk}")  # the event page the action was posted from
+        return action_refused(request, exc, portal_event)
     return redirect(f"{reverse('engagement_portal:event')}?id={event.pk}")
 
 
@@ -124,6 +125,6 @@ def desk_event(request, event_id: int):
             messages.success(request, _("Checked in: %(name)s with %(guests)d guests.")
                              % {"name": reg.member.name, "guests": reg.guests})
         except MemberHubError as exc:
-            messages.error(request, exc.message)
+            return action_refused(request, exc, desk_event, event_id=event.pk)
         return redirect("engagement_desk:event", event_id=event.pk)
     return render(request, "engagement/desk_event.html", {"event": event, "report": selectors.event_outcome(event)})

@@ -22,7 +22,7 @@ from core.errors import PermissionDenied as DomainPermissionDenied
 from core.exports import csv_writer
 from core.models import AuditLog
 from core.panels import DESK_MEMBER, panels_for
-from core.web import client_ip, need, staff_required
+from core.web import action_refused, client_ip, need, staff_required
 
 from . import ecard, scope, selectors, services
 from .forms_desk import (
@@ -286,7 +286,7 @@ def member_buyer_link(request, member_no: str):
             services.corporate_buyer_link(company=company, buyer=buyer, staff=request.user,
                                           link=form.cleaned_data["action"] == "link")
         except MemberHubError as exc:
-            messages.error(request, exc.message)
+            return action_refused(request, exc, member_detail, member_no=company.member_no)
         else:
             messages.success(request, _("Buyers updated."))
     else:
@@ -318,7 +318,8 @@ def rereview_member(request, member_no: str):
         services.member_rereview(member=member, staff=request.user, outcome=form.cleaned_data["outcome"],
                                  reason=form.cleaned_data["reason"])
     except MemberHubError as exc:
-        messages.error(request, f"{member.member_no}: {exc.message}")
+        exc.message = f"{member.member_no}: {exc.message}"
+        return action_refused(request, exc, rereviews)
     else:
         messages.success(request, _("Re-review of %(no)s recorded.") % {"no": member.member_no})
     return redirect("desk:rereviews")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import need, staff_required
+from core.web import action_refused, need, staff_required
 from members import scope
 from members.forms_desk import ReviewForm, add_domain_error
 from members.models import Member
@@ -34,12 +34,17 @@ from .forms_desk import (
     OfflinePurchaseForm,
     OfflineRefundForm,
 )
-from .models import Adjustment, GiftOrder, PointsConfig, Purchase
+from .models import Adjustment, DeskPosting, GiftOrder, PointsConfig, Purchase, Refund
+from .refund_items import refund_items
 from .services import adjustments as adjustment_services
 from .services import redemption
-from .services.purchases import purchase_post, refund_post
+from .services.desk_postings import desk_posting_submit
+from .services.purchases import refund_post
 
 PERM_VIEW_POINTS = "points.view_entry"
+PERM_VIEW_PURCHASES = "points.view_purchase"
+PANEL_PURCHASES = 10
+PURCHASES_PAGE_SIZE = 50
 PANEL_ENTRIES = 20
 HISTORY_PAGE_SIZE = 50
 QUEUE_LIMIT = 200
@@ -95,6 +100,45 @@ def points_history(request, member_no: str):
     })
 
 
+# ---------------------------------------------------------------- purchase history (PTS-8, 会员消费详细信息)
+# Staff see a member in their scope (member_for_desk) and, of that member's orders, those of the stores in
+# their scope (scope.store_ids): the rule of the purchases API too. Chain-wide staff see every store's.
+
+
+@staff_required
+def purchases_panel(request, member_no: str):
+    """htmx fragment of the member 360 page: the latest orders in the staff member's store scope."""
+    member = member_for_desk(request, member_no)
+    need(request.user, PERM_VIEW_PURCHASES)
+    qs = selectors.purchase_list_for_member(member=member, store_ids=scope.store_ids(request.user))
+    return render(request, "points/desk/_purchases_panel.html", {
+        "member": member, "purchases": selectors.purchase_details(list(qs[:PANEL_PURCHASES])),
+    })
+
+
+@staff_required
+def purchase_list(request, member_no: str):
+    member = member_for_desk(request, member_no)
+    need(request.user, PERM_VIEW_PURCHASES)
+    qs = selectors.purchase_list_for_member(member=member, store_ids=scope.store_ids(request.user))
+    page = Paginator(qs, PURCHASES_PAGE_SIZE).get_page(request.GET.get("page"))
+    selectors.purchase_details(list(page.object_list))
+    return render(request, "points/desk/purchases.html", {"member": member, "page": page})
+
+
+@staff_required
+def purchase_detail(request, member_no: str):
+    """One order by its receipt (?store=&order=); another store's order (out of scope) is a 404."""
+    member = member_for_desk(request, member_no)
+    need(request.user, PERM_VIEW_PURCHASES)
+    purchase = selectors.purchase_get_for_member(
+        member=member, store_code=(request.GET.get("store") or "").strip()[:32],
+        order_no=(request.GET.get("order") or "").strip()[:64], store_ids=scope.store_ids(request.user))
+    if purchase is None:
+        raise Http404
+    return render(request, "points/desk/purchase_detail.html", {"member": member, "purchase": purchase})
+
+
 # ---------------------------------------------------------------- offline purchase and refund (PTS-5, PTS-9)
 
 
@@ -106,18 +150,23 @@ def purchase_new(request, member_no: str):
     if request.method == "POST":
         if form.is_valid():
             try:
-                result = purchase_post(
-                    store=form.acting_store(), order_no=form.cleaned_data["order_no"], member=member,
-                    occurred_at=form.cleaned_data["occurred_at"], lines=form.line_data(),
-                    tenders=form.tender_data(), source="desk",
+                result = desk_posting_submit(
+                    staff=request.user, member=member, store=form.acting_store(),
+                    receipt_no=form.cleaned_data["order_no"], occurred_at=form.cleaned_data["occurred_at"],
+                    lines=form.line_data(), tenders=form.tender_data(),
                 )
             except IdempotencyConflict as exc:
                 form.add_error("order_no", exc.message)
             except MemberHubError as exc:
                 add_domain_error(form, exc)
             else:
-                purchase = result.purchase
-                if result.created:
+                posting = result.posting
+                purchase = posting.purchase
+                if posting.status == DeskPosting.Status.PENDING:
+                    messages.warning(request, _(
+                        "Receipt %(no)s waits for a second staff member's approval (%(why)s); no points yet."
+                    ) % {"no": posting.receipt_no, "why": posting.approval_reason})
+                elif result.created:
                     messages.success(request, _(
                         "Order %(no)s posted: %(paid)s yuan paid, %(points)s points earned."
                     ) % {"no": purchase.order_no, "paid": purchase.amount_paid, "points": purchase.points_earned})
@@ -174,9 +223,18 @@ def refund_new(request, member_no: str):
                 if not result.created:
                     text = _("This refund was already posted; nothing changed.") + " " + text
                 (messages.success if result.created else messages.warning)(request, text)
-                return redirect(member_points_url(member))
+                return redirect(f"{reverse('points_desk:refund', args=[member.member_no])}?refund={refund.pk}")
         return render(request, "points/desk/refund.html", {"member": member, "form": form}, status=400)
-    return render(request, "points/desk/refund.html", {"member": member, "form": form})
+    return render(request, "points/desk/refund.html", {"member": member, "form": form,
+                                                       "done": _refund_done(member, request.GET.get("refund"))})
+
+
+def _refund_done(member: Member, refund_id: str | None) -> dict | None:
+    """The refund just posted, itemised as the API and the member's notice give it (PTS-5)."""
+    if not (refund_id or "").isdigit():
+        return None
+    refund = Refund.objects.filter(pk=int(refund_id), purchase__member=member).select_related("purchase").first()
+    return {"refund": refund, "items": refund_items(refund)} if refund else None
 
 
 # ---------------------------------------------------------------- redemption at the desk (PTS-6 a, b)
@@ -271,7 +329,8 @@ def gift_order_action(request, member_no: str, pk: int, action: str):
     try:
         service(**kwargs)
     except MemberHubError as exc:
-        messages.error(request, f"#{order.pk}: {exc.message}")
+        exc.message = f"#{order.pk}: {exc.message}"
+        return action_refused(request, exc, redeem, member_no=member.member_no)
     else:
         messages.success(request, str(done) % {"id": order.pk})
     return redirect(_redeem_url(member))
@@ -365,7 +424,8 @@ def adjustment_decide(request, pk: int):
             adjustment_services.adjustment_reject(adjustment=adjustment, approver=request.user,
                                                   reason=form.cleaned_data["reason"])
     except MemberHubError as exc:
-        messages.error(request, f"{adjustment.member.member_no}: {exc.message}")
+        exc.message = f"{adjustment.member.member_no}: {exc.message}"
+        return action_refused(request, exc, adjustment_queue)
     else:
         if form.approve:
             messages.success(request, _("Adjustment of %(points)+d points for %(no)s approved and applied.") % {

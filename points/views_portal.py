@@ -31,7 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import MemberHubError
 from core.panels import PORTAL_POINTS, panels_for
-from core.web import current_member, id_param, member_required, portal_render
+from core.web import action_refused, current_member, id_param, member_required, portal_render
 from members.models import Store
 
 from . import selectors
@@ -39,6 +39,7 @@ from .models import Coupon, CouponType, Draw, Gift, GiftOrder, Lottery
 from .services import redemption
 
 HISTORY_PAGE_SIZE = 20
+PURCHASES_PAGE_SIZE = 20
 RECENT_DRAWS = 20
 
 
@@ -74,6 +75,33 @@ def points_overview(request):
         "summary": selectors.points_summary(member), "page": page, "history": history,
         "panels": panels_for(PORTAL_POINTS),
     })
+
+
+# ---------------------------------------------------------------- purchases (PTS-8, 会员消费详细信息)
+
+
+@require_GET
+@member_required
+def purchases(request):
+    """The member's orders at every store of the chain, newest first (a phone-first list)."""
+    member = current_member(request)
+    page = Paginator(selectors.purchase_list_for_member(member=member), PURCHASES_PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    selectors.purchase_details(list(page.object_list))
+    return portal_render(request, "points/portal/purchases.html", "purchases", {"page": page})
+
+
+@require_GET
+@member_required
+def purchase_detail(request):
+    """One order named by its receipt (?store=<store code>&order=<order number>), looked up among the
+    member's own orders: another member's order is a 404 like a missing one."""
+    purchase = selectors.purchase_get_for_member(
+        member=current_member(request), store_code=(request.GET.get("store") or "").strip()[:32],
+        order_no=(request.GET.get("order") or "").strip()[:64])
+    if purchase is None:
+        raise Http404
+    return portal_render(request, "points/portal/purchase.html", "purchases", {"purchase": purchase})
 
 
 # ---------------------------------------------------------------- gifts (PTS-6a)
@@ -129,7 +157,7 @@ def gift_order(request):
             request_id=form.cleaned_data["request_id"],
         )
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, gifts)
     else:
         if created:
             messages.success(request, _(
@@ -149,7 +177,7 @@ def gift_order_cancel(request):
     try:
         order = redemption.gift_order_cancel(order=order, reason=_("Cancelled by the member on the portal"))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, gifts)
     else:
         if order.points:
             messages.success(request, _("The order of %(gift)s is cancelled; %(points)s points are back.")
@@ -208,7 +236,7 @@ def coupon_redeem(request):
         coupon, created = redemption.coupon_redeem_for_points(
             member=member, coupon_type=ctype, request_id=form.cleaned_data["request_id"])
     except MemberHubError as exc:
-        messages.error(request, exc.message)
+        return action_refused(request, exc, coupons)
     else:
         if created:
             messages.success(request, _("%(name)s is in your wallet (code %(code)s) for %(points)s points.")
@@ -245,8 +273,7 @@ def lottery_draw(request):
         draw, created = redemption.lottery_draw(member=member, lottery=lot,
                                                 request_id=request.POST.get("request_id", ""))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
-        return redirect("points_portal:lottery")
+        return action_refused(request, exc, lottery)
     if not created:
         messages.info(request, _("This draw was already made; here is its result."))
     return redirect(f"{reverse('points_portal:draw')}?draw={draw.pk}")

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.errors import MemberHubError, NotFound
 from core.exports import csv_writer
-from core.web import need, staff_required
+from core.web import action_refused, need, staff_required
 from members.models import Member
 
 from . import selectors, services
@@ -263,8 +263,7 @@ def consultation_action(request):
         services.consultation_transition(consultation=item, action=request.POST.get("action", ""), staff=request.user,
                                          answer=form.cleaned_data.get("answer", ""), faq=form.cleaned_data.get("faq"))
     except MemberHubError as exc:
-        messages.error(request, exc.message)
-        return redirect("sd_desk:consultations")
+        return action_refused(request, exc, consultations)
     messages.success(request, _("Done."))
     return redirect("sd_desk:consultations")
 

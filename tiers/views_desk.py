@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import need, staff_required
+from core.web import action_refused, need, staff_required
 from members.forms_desk import ReviewForm, add_domain_error
 from members.views_desk import member_for_desk
 
@@ -91,7 +91,7 @@ def tier_proposals_decide(request):
             result = services.tier_proposals_decide(proposal_ids=ids, staff=request.user,
                                                     approve=form.approve, reason=form.cleaned_data["reason"])
         except MemberHubError as exc:
-            messages.error(request, exc.message)
+            return action_refused(request, exc, tier_proposals)
         else:
             if result.done:
                 text = (_("%(n)s proposal(s) approved.") if form.approve else _("%(n)s proposal(s) rejected."))
