@@ -150,6 +150,26 @@ MAX_ID = 2**63 - 1               # a database id is a bigint: larger numbers are
 MAX_POINTS_INPUT = 100_000_000   # sanity bound of any points field; business maxima live in PointsConfig
 
 
+def document_common_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the errors any operation can answer, documented on every one —
+    401 (no or bad credentials: device token or staff session), 413 (a body over MAX_JSON_BYTES) on those
+    with a body, and 414 (a request line longer than the server accepts; gunicorn answers it before Django,
+    so it has no JSON body)."""
+    error_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    has_error_component = "Error" in result.get("components", {}).get("schemas", {})
+    for methods in result.get("paths", {}).values():
+        for method, operation in methods.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if operation.get("security") != [{}] and "401" not in responses:
+                responses["401"] = {"description": ERROR_TEXT[401], **({"content": error_ref} if has_error_component else {})}
+            if method in ("post", "put", "patch") and "413" not in responses:
+                responses["413"] = {"description": ERROR_TEXT[413], **({"content": error_ref} if has_error_component else {})}
+            responses.setdefault("414", {"description": ERROR_TEXT[414]})
+    return result
+
+
 def paginated(serializer_class, name: str):
     """The documented shape of a BoundedLimitOffsetPagination page of `serializer_class`, for views that
     paginate by hand (an APIView's get): {count, next, previous, results}."""

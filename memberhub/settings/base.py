@@ -261,6 +261,7 @@ SPECTACULAR_SETTINGS = {
     # No settings: the page is a plain <redoc spec-url> element without an inline init script (CSP).
     "REDOC_UI_SETTINGS": "",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.document_common_errors"],
     "ENUM_NAME_OVERRIDES": {
         "MemberStatusEnum": "members.models.Member.Status",
         "ChangeRequestStatusEnum": "members.models.ChangeRequest.Status",

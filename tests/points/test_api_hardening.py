@@ -207,3 +207,13 @@ def test_list_paging_is_bounded(query):
         assert response.json().get("results") is not None
     if "offset=" in query:
         assert response.status_code == 400
+
+
+def test_the_schema_documents_the_errors_any_operation_can_answer(client):
+    """401, 413 and 414 on the purchase API (core.api.document_common_errors)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    responses = schema["paths"]["/api/v1/purchases/"]["post"]["responses"]
+    assert {"400", "401", "413", "414"} <= set(responses)
+    assert responses["413"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/Error"
