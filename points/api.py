@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PlainDecimalField, api_errors, device_of
+from core.api import BoundedLimitOffsetPagination, PlainDecimalField, api_errors, device_of, paginated
 from core.errors import NotFound
 from members import scope, selectors
 from members.callers import caller_store, member_for_caller
 from members.models import Store
 
-from .models import Entry, Lot, PointsAccount, Purchase
-from .selectors import points_summary
+from .models import Entry, Lot, PointsAccount, Purchase, Refund
+from .selectors import points_summary, purchase_details, purchase_get_for_member, purchase_list_for_member
 from .services.purchases import purchase_post, refund_post
 
 TAGS = ["points"]
@@ -40,7 +40,8 @@ class TenderSerializer(serializers.Serializer):
 
 class PurchaseOutputSerializer(serializers.ModelSerializer):
     store = serializers.CharField(source="store.code")
-    member_no = serializers.CharField(source="member.member_no")
+    member_no = serializers.CharField(source="member.member_no", allow_null=True,
+                                      help_text="null: a sale posted without a member, claimable afterwards")
     balance = serializers.SerializerMethodField()
 
     class Meta:
@@ -49,6 +50,8 @@ class PurchaseOutputSerializer(serializers.ModelSerializer):
                   "campaigns", "amount_refunded", "points_reversed", "balance"]
 
     def get_balance(self, obj) -> int:
+        if obj.member_id is None:
+            return 0
         account = PointsAccount.objects.filter(member_id=obj.member_id).first()
         return account.balance if account else 0
 
@@ -64,7 +67,10 @@ class PurchaseCreateApi(APIView):
     the same order number with different content is 409 `idempotency_conflict`."""
 
     class InputSerializer(serializers.Serializer):
-        member = MemberRefSerializer()
+        member = MemberRefSerializer(
+            required=False, allow_null=True,
+            help_text="omit (or null) for a customer without a member card: the sale is stored, earns nothing, "
+                      "and the member can claim it later (补积分) with store, order number, date and bill amount")
         store = serializers.CharField(required=False, help_text="store code; a till's own store by default")
         order_no = serializers.CharField(max_length=64)
         occurred_at = serializers.DateTimeField()
@@ -88,7 +94,7 @@ class PurchaseCreateApi(APIView):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         store = caller_store(request, v.get("store"), "points.add_purchase")
-        member = _member_for_post(request, v["member"])
+        member = _member_for_post(request, v["member"]) if v.get("member") is not None else None
         result = purchase_post(
             store=store, order_no=v["order_no"], member=member, occurred_at=v["occurred_at"],
             lines=[{**line, "amount": str(line["amount"])} for line in v["lines"]],
@@ -98,16 +104,36 @@ class PurchaseCreateApi(APIView):
                         status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
+class CouponNotReinstatedSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    reason = serializers.CharField()
+
+    class Meta:
+        ref_name = "RefundCouponNotReinstated"
+
+
 class RefundCreateApi(APIView):
-    """Refund all or part of an earlier purchase; its points are reversed in proportion (PTS-5).
-    Idempotent on (store, refund_no)."""
+    """Refund all or part of an earlier purchase (PTS-5). Idempotent on (store, refund_no).
+
+    The amount is in terms of the bill (`amount_total`, before coupons, gift cards and points), so the
+    refunded share is refunded / amount_total. The points the order earned are reversed in proportion
+    (rounded down; a full refund reverses all): first from what is left of the order's own lot, then, for
+    points already spent from it, from the other lots, then as a debt or a cash deduction (the points
+    policy); points that expired in the order's lot are not taken again (`points_expired`). The points the
+    order spent as cash offset (积分抵现) come back in the same proportion (half up), each share with the
+    expiry of the lot it was spent from; if that date has passed, valid for the configured grace days
+    (`give_back_grace_days`, 0 = not given back: `offset_points_lapsed`). The refund completing the bill
+    reinstates the coupons used on the order while still valid. The member gets an inbox notice with
+    the same items."""
 
     class InputSerializer(serializers.Serializer):
         store = serializers.CharField(required=False)
         refund_no = serializers.CharField(max_length=64)
         original_store = serializers.CharField(required=False, help_text="store of the original order; default this")
         order_no = serializers.CharField(max_length=64, help_text="the original order number")
-        amount = PlainDecimalField(max_digits=12, decimal_places=2)
+        amount = PlainDecimalField(max_digits=12, decimal_places=2,
+                                   help_text="yuan of the bill refunded (basis: the bill `amount_total`, before "
+                                             "coupons, gift cards and points offset)")
         occurred_at = serializers.DateTimeField()
 
         class Meta:
@@ -116,9 +142,23 @@ class RefundCreateApi(APIView):
     class OutputSerializer(serializers.Serializer):
         refund_no = serializers.CharField()
         order_no = serializers.CharField(source="purchase.order_no")
-        amount = PlainDecimalField(max_digits=12, decimal_places=2)
-        points_reversed = serializers.IntegerField()
-        points_as_debt = serializers.IntegerField()
+        amount = PlainDecimalField(max_digits=12, decimal_places=2,
+                                   help_text="yuan of the bill refunded (basis: `amount_total` of the order)")
+        points_reversed = serializers.IntegerField(
+            help_text="earned points reversed: share = refunded / amount_total, rounded down (all on a full "
+                      "refund), including those owed as debt or paid by the cash deduction")
+        points_expired = serializers.IntegerField(
+            help_text="earned points due for reversal that had already expired in the order's lot: not taken again")
+        offset_points_returned = serializers.IntegerField(
+            help_text="points the order spent as cash offset given back (same share of amount_total, half up), "
+                      "each with the expiry of the lot it was spent from")
+        offset_points_lapsed = serializers.IntegerField(
+            help_text="offset points not given back because their expiry had passed (grace period 0)")
+        coupons_reinstated = serializers.ListField(
+            child=serializers.CharField(), help_text="codes of coupons used on the order back in the wallet (full refund)")
+        coupons_not_reinstated = CouponNotReinstatedSerializer(
+            many=True, help_text="coupons used on the order not reinstated, with the reason (full refund)")
+        points_as_debt = serializers.IntegerField(help_text="points owed (debt added) for points already spent")
         cash_deducted = PlainDecimalField(max_digits=12, decimal_places=2,
                                                  help_text="yuan to keep from the refund for spent points")
 
@@ -199,3 +239,101 @@ class PointsHistoryApi(generics.ListAPIView):
             return Entry.objects.none()
         member = member_for_caller(self.request, self.kwargs["member_no"])
         return Entry.objects.filter(member=member).select_related("store", "purchase").order_by("-created_at", "-id")
+
+
+# ---------------------------------------------------------------- purchase history (PTS-8, 会员消费详细信息)
+
+
+def purchase_store_ids_for_caller(request) -> list[int] | None:
+    """Whose orders a caller sees, the rule of every purchase-history read (API and desk alike):
+    a till sees the member's orders **of its own store only** (it serves the customer in front of it and
+    takes returns by receipt; the chain-wide history belongs to the member, the desk and the portal);
+    staff see the orders of the stores in their scope (members.scope.store_ids; None = chain-wide) and
+    need points.view_purchase. The member itself must be one the caller may look up (member_for_caller)."""
+    device = device_of(request)
+    if device is not None:
+        return [device.store_id]
+    scope.require_perm(request.user, "points.view_purchase")
+    return scope.store_ids(request.user)
+
+
+class PurchaseLineOutputSerializer(serializers.Serializer):
+    brand = serializers.CharField()
+    category = serializers.CharField()
+    amount = PlainDecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ref_name = "PurchaseRecordLine"
+
+
+class PurchaseTenderOutputSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="tender code: cash, bank_card, wechat, alipay, unionpay, other, coupon, "
+                                           "gift_card, points")
+    label = serializers.CharField(help_text="the tender's name in the caller's language")
+    amount = PlainDecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ref_name = "PurchaseRecordTender"
+
+
+class PurchaseRefundOutputSerializer(serializers.ModelSerializer):
+    store = serializers.CharField(source="store.code")
+    amount = PlainDecimalField(max_digits=12, decimal_places=2, help_text="yuan, in terms of the bill")
+    cash_deducted = PlainDecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        model = Refund
+        ref_name = "PurchaseRecordRefund"
+        fields = ["refund_no", "store", "occurred_at", "amount", "points_reversed", "points_as_debt", "cash_deducted"]
+
+
+class PurchaseRecordSerializer(serializers.ModelSerializer):
+    store = serializers.CharField(source="store.code")
+    store_name = serializers.CharField(source="store.name")
+    amount_total = PlainDecimalField(max_digits=12, decimal_places=2, help_text="the bill")
+    amount_paid = PlainDecimalField(max_digits=12, decimal_places=2,
+                                    help_text="paid in money: excluding coupons, gift cards and points offset")
+    amount_refunded = PlainDecimalField(max_digits=12, decimal_places=2, help_text="in terms of the bill")
+    source_label = serializers.CharField()
+    lines = PurchaseLineOutputSerializer(source="line_rows", many=True)
+    tenders = PurchaseTenderOutputSerializer(source="tender_rows", many=True)
+    refunds = PurchaseRefundOutputSerializer(source="refund_list", many=True)
+
+    class Meta:
+        model = Purchase
+        ref_name = "PurchaseRecord"
+        fields = ["order_no", "store", "store_name", "occurred_at", "amount_total", "amount_paid", "amount_refunded",
+                  "points_earned", "points_reversed", "source", "source_label", "lines", "tenders", "refunds"]
+
+
+class MemberPurchaseListApi(APIView):
+    """A member's orders, newest first, paginated (limit ≤ 200). Scope: a till sees the member's orders of
+    its own store only; staff those of the stores in their scope (see purchase_store_ids_for_caller)."""
+
+    @extend_schema(
+        tags=TAGS, operation_id="member_purchases", summary="Purchase history of a member (store-scoped)",
+        parameters=[OpenApiParameter("limit", int, description="page size, at most 200"),
+                    OpenApiParameter("offset", int)],
+        responses={200: paginated(PurchaseRecordSerializer, "PurchaseRecordPage"), **api_errors(400, 401, 403, 404)},
+    )
+    def get(self, request, member_no: str):
+        member = member_for_caller(request, member_no)
+        qs = purchase_list_for_member(member=member, store_ids=purchase_store_ids_for_caller(request))
+        paginator = BoundedLimitOffsetPagination()
+        page = purchase_details(list(paginator.paginate_queryset(qs, request, view=self)))
+        return paginator.get_paginated_response(PurchaseRecordSerializer(page, many=True).data)
+
+
+class MemberPurchaseDetailApi(APIView):
+    """One order of the member by its receipt (store code + order number), with lines, tenders and refunds;
+    an order outside the caller's scope (another store's, for a till) is a 404 like a missing one."""
+
+    @extend_schema(tags=TAGS, operation_id="member_purchase", summary="One order of a member",
+                   responses={200: PurchaseRecordSerializer, **api_errors(401, 403, 404)})
+    def get(self, request, member_no: str, store: str, order_no: str):
+        member = member_for_caller(request, member_no)
+        purchase = purchase_get_for_member(member=member, store_code=store, order_no=order_no,
+                                           store_ids=purchase_store_ids_for_caller(request))
+        if purchase is None:
+            raise NotFound(_("No such order."), code="order_not_found")
+        return Response(PurchaseRecordSerializer(purchase).data)

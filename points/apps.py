@@ -7,8 +7,17 @@ class PointsConfig(AppConfig):
     verbose_name = _("Points")
 
     def ready(self):
+        from core import figures
         from core.panels import DESK_MEMBER, Panel, panel_register
+
+        from . import net_paid
+
+        # evaluation (below points) reads the one net-paid definition through core.figures (points.net_paid).
+        figures.register_net_paid(net_paid)
 
         # The member 360 page (members) shows the points panel as an htmx slot loading points_desk:panel.
         panel_register(Panel(page=DESK_MEMBER, key="points", title=_("Points"),
                              template="points/desk/_panel_slot.html", order=10))
+        # 会员消费详细信息 (PTS-8): the member's orders, loaded the same way from points_desk:purchases_panel.
+        panel_register(Panel(page=DESK_MEMBER, key="purchases", title=_("Purchase history"),
+                             template="points/desk/_purchases_slot.html", order=15))

@@ -2,12 +2,16 @@
 desk has always used (/desk/members/<no>/points/..., /desk/points/adjustments/)."""
 from django.urls import path
 
+from . import views_controls as controls
 from . import views_desk as views
 
 app_name = "points_desk"
 urlpatterns = [
     path("members/<str:member_no>/points/panel/", views.points_panel, name="panel"),
     path("members/<str:member_no>/points/history/", views.points_history, name="history"),
+    path("members/<str:member_no>/purchases/panel/", views.purchases_panel, name="purchases_panel"),
+    path("members/<str:member_no>/purchases/", views.purchase_list, name="purchases"),
+    path("members/<str:member_no>/purchases/order/", views.purchase_detail, name="purchase_detail"),
     path("members/<str:member_no>/points/purchase/", views.purchase_new, name="purchase"),
     path("members/<str:member_no>/points/refund/", views.refund_new, name="refund"),
     path("members/<str:member_no>/points/redeem/", views.redeem, name="redeem"),
@@ -18,4 +22,12 @@ urlpatterns = [
     path("members/<str:member_no>/points/adjust/", views.adjustment_new, name="adjust"),
     path("points/adjustments/", views.adjustment_queue, name="adjustments"),
     path("points/adjustments/<int:pk>/decide/", views.adjustment_decide, name="adjustment_decide"),
+    # PTS-11: desk postings above the caps, points claims, abuse review
+    path("members/<str:member_no>/points/claim/", controls.claim_new, name="claim"),
+    path("points/postings/", controls.posting_queue, name="postings"),
+    path("points/postings/<int:pk>/decide/", controls.posting_decide, name="posting_decide"),
+    path("points/claims/", controls.claim_queue, name="claims"),
+    path("points/claims/<int:pk>/decide/", controls.claim_decide, name="claim_decide"),
+    path("points/abuse/", controls.abuse_queue, name="abuse"),
+    path("points/abuse/<int:pk>/decide/", controls.abuse_decide, name="abuse_decide"),
 ]

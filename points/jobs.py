@@ -93,3 +93,20 @@ def expire_coupons(ctx: JobContext) -> dict:
     from .services.redemption import coupons_expire
 
     return {"coupons": coupons_expire()}
+
+
+@register_job("expire_gift_orders")
+def expire_gift_orders(ctx: JobContext) -> dict:
+    """Reserved gifts not collected within PointsConfig.gift_collect_days are cancelled: points and stock
+    come back through gift_order_cancel, and the member gets an inbox notice (issue 14)."""
+    from .services.redemption import gift_orders_cancel_uncollected
+
+    return gift_orders_cancel_uncollected(day=ctx.date, progress=ctx.progress)
+
+
+@register_job("flag_abuse")
+def flag_abuse(ctx: JobContext) -> dict:
+    """PTS-11: put members (and clerks) matching the abuse flags into the review queue; see points.services.abuse."""
+    from .services.abuse import abuse_flag_all
+
+    return abuse_flag_all()

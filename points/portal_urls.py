@@ -4,10 +4,13 @@ are looked up within request.member's rows."""
 from django.urls import path
 
 from . import views_portal as views
+from . import views_portal_claims
 
 app_name = "points_portal"
 urlpatterns = [
     path("points/", views.points_overview, name="overview"),
+    path("purchases/", views.purchases, name="purchases"),
+    path("purchases/order/", views.purchase_detail, name="purchase"),
     path("gifts/", views.gifts, name="gifts"),
     path("gifts/order/", views.gift_order, name="gift_order"),
     path("gifts/cancel/", views.gift_order_cancel, name="gift_order_cancel"),
@@ -17,4 +20,5 @@ urlpatterns = [
     path("lottery/", views.lottery, name="lottery"),
     path("lottery/draw/", views.lottery_draw, name="lottery_draw"),
     path("lottery/result/", views.draw_detail, name="draw"),
+    path("points/claims/", views_portal_claims.claims, name="claims"),  # 补积分 (PTS-11)
 ]

@@ -12,13 +12,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.money import CENT
 from members import scope
 from members.models import Member
 
+from . import net_paid
 from .models import (
     Adjustment,
     Campaign,
@@ -31,6 +35,8 @@ from .models import (
     Lottery,
     PointsAccount,
     PointsConfig,
+    Purchase,
+    Refund,
 )
 from .services import redemption
 from .services.ledger import spendable
@@ -87,6 +93,73 @@ def adjustment_queue_for_staff(user):
             "member", "member__home_store", "requested_by", "store"),
         field="member__home_store",
     ).order_by("requested_at", "id")
+
+
+# ---------------------------------------------------------------- purchase history (PTS-8, 会员消费详细信息)
+
+# Labels of the till's codes, so no page or API shows a raw code. The tender codes are those of
+# points.calculation (TENDER_TYPES); an unknown code (an old import) shows as itself.
+TENDER_LABELS = {
+    "cash": gettext_lazy("Cash"), "bank_card": gettext_lazy("Bank card"), "wechat": gettext_lazy("WeChat Pay"),
+    "alipay": gettext_lazy("Alipay"), "unionpay": gettext_lazy("UnionPay"), "other": gettext_lazy("Other payment"),
+    "coupon": gettext_lazy("Coupon"), "gift_card": gettext_lazy("Gift card"), "points": gettext_lazy("Points offset"),
+}
+PURCHASE_SOURCE_LABELS = {
+    "till": gettext_lazy("Till"), "desk": gettext_lazy("Posted at the service desk"),
+    "import": gettext_lazy("Imported"),
+}
+
+
+def purchase_list_for_member(*, member: Member, store_ids: list[int] | None = None) -> QuerySet[Purchase]:
+    """A member's orders, newest first, with their store and refunds: the one read behind the portal's
+    消费记录, the desk panel and list, and the purchases API. `store_ids` limits the orders to those
+    stores (None = every store; the caller decides whose scope applies: the portal passes None, a till its
+    own store, staff their store scope). Two queries for any page: the orders, then their refunds."""
+    refunds = Refund.objects.select_related("store").order_by("occurred_at", "id")
+    qs = (Purchase.objects.filter(member=member).select_related("store")
+          .prefetch_related(Prefetch("refunds", queryset=refunds)).order_by("-occurred_at", "-id"))
+    if store_ids is not None:
+        qs = qs.filter(store_id__in=store_ids)
+    return qs
+
+
+def purchase_get_for_member(*, member: Member, store_code: str, order_no: str,
+                            store_ids: list[int] | None = None) -> Purchase | None:
+    """One of the member's orders by its receipt (store code + till order number), within `store_ids`;
+    None when it is not the member's or not in scope, so callers answer 404 either way."""
+    if not store_code or not order_no:
+        return None
+    purchase = (purchase_list_for_member(member=member, store_ids=store_ids)
+                .filter(store__code=store_code, order_no=order_no).first())
+    return purchase_details([purchase])[0] if purchase else None
+
+
+def purchase_details(purchases: list[Purchase]) -> list[Purchase]:
+    """Sets what a history row or an order page shows on each purchase, from its own columns (no query):
+    `line_rows` and `tender_rows` (each tender with its label), `refund_list`, `source_label`, and
+    `points_net` (earned − reversed)."""
+    for p in purchases:
+        p.line_rows = [
+            {"brand": str(line.get("brand") or ""), "category": str(line.get("category") or ""),
+             "amount": _decimal(line.get("amount"))}
+            for line in (p.lines or []) if isinstance(line, dict)
+        ]
+        p.tender_rows = [
+            {"type": str(t.get("type") or ""), "label": str(TENDER_LABELS.get(t.get("type"), t.get("type") or "")),
+             "amount": _decimal(t.get("amount"))}
+            for t in (p.tenders or []) if isinstance(t, dict)
+        ]
+        p.refund_list = list(p.refunds.all())
+        p.source_label = str(PURCHASE_SOURCE_LABELS.get(p.source, p.source))
+        p.points_net = p.points_earned - p.points_reversed
+    return purchases
+
+
+def _decimal(value) -> Decimal:
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (ArithmeticError, ValueError):
+        return Decimal("0.00")
 
 
 # ---------------------------------------------------------------- gifts (PTS-6a)
@@ -215,3 +288,34 @@ def lottery_offers_for_member(*, member: Member) -> tuple[list[Offer], int]:
 def draw_list_for_member(*, member: Member):
     return (Draw.objects.filter(member=member).select_related("lottery", "prize", "coupon", "gift_order")
             .order_by("-created_at", "-id"))
+
+
+# ---------------------------------------------------------------- net paid (points.net_paid)
+
+def net_paid_for_member(*, member: Member, start: dt.datetime, end: dt.datetime,
+                        refunds_before: dt.datetime | None = None) -> Decimal:
+    """Σ net paid of the member's purchases made in [start, end), with the refunds made so far, or only
+    those made before `refunds_before` (a figure as of a past instant). One query, the SQL form of the
+    one definition (points.net_paid), so it equals what tiers, RFM and the dashboards sum."""
+    if refunds_before is None:
+        expression, params = net_paid.NET_PAID_SQL, {}
+    else:
+        expression, params = net_paid.net_paid_sql(refunded=net_paid.refunded_as_of_sql(end="refunds_before")), {
+            "refunds_before": refunds_before}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM({expression}), 0) FROM points_purchase p "
+                       "WHERE p.member_id = %(member)s AND p.occurred_at >= %(start)s AND p.occurred_at < %(end)s",
+                       {"member": member.pk, "start": start, "end": end, **params})
+        (amount,) = cursor.fetchone()
+    return Decimal(amount).quantize(CENT)
+
+
+def net_paid_for_purchase(*, purchase: Purchase, refunds_before: dt.datetime | None = None) -> Decimal:
+    """Net paid of one purchase from its own columns (no query), or with only the refunds made before
+    `refunds_before` (one query)."""
+    if refunds_before is None:
+        refunded = purchase.amount_refunded
+    else:
+        refunded = (Refund.objects.filter(purchase=purchase, occurred_at__lt=refunds_before)
+                    .aggregate(total=Sum("amount"))["total"])
+    return net_paid.net_paid(amount_paid=purchase.amount_paid, amount_total=purchase.amount_total, refunded=refunded)

@@ -8,6 +8,9 @@ urlpatterns = [
     path("refunds/", api.RefundCreateApi.as_view(), name="api-refund-create"),
     path("members/<str:member_no>/points/", api.PointsSummaryApi.as_view(), name="api-member-points"),
     path("members/<str:member_no>/points/history/", api.PointsHistoryApi.as_view(), name="api-member-points-history"),
+    path("members/<str:member_no>/purchases/", api.MemberPurchaseListApi.as_view(), name="api-member-purchases"),
+    path("members/<str:member_no>/purchases/<str:store>/<str:order_no>/", api.MemberPurchaseDetailApi.as_view(),
+         name="api-member-purchase"),
     # redemption (PTS-6) and manual adjustment (PTS-7)
     path("members/<str:member_no>/gifts/", r.MemberGiftListApi.as_view(), name="api-member-gifts"),
     path("members/<str:member_no>/coupons/", r.MemberCouponWalletApi.as_view(), name="api-member-coupons"),

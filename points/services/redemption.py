@@ -5,8 +5,8 @@ Lock order (extends the ledger's): prize rows (by id) → gift order → gift ro
 type rows (by id) → coupon / offset row → PointsAccount → lots. Each service takes its business rows FOR UPDATE before
 it calls `credit`/`consume`, so two services can never wait on each other in a cycle.
 
-Points given back (gift cancelled or returned, offset voided) are a new credit lot with a fresh
-validity from today — `ledger.credit` has no way to keep the spent lots' original expiry.
+Points given back (gift cancelled or returned, offset voided) come back per source lot with that
+lot's own expiry (`ledger.give_back`), so no validity is gained.
 """
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import string
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound
@@ -49,8 +50,9 @@ from ..models import (
     Offset,
     PointsConfig,
     Prize,
+    Purchase,
 )
-from .ledger import Source, consume, credit, require_can_transact, restored_expiry, safe_create, spendable
+from .ledger import Source, consume, credit, give_back, require_can_transact, safe_create, spendable
 
 # ---------------------------------------------------------------- (a) gifts
 
@@ -164,12 +166,12 @@ def _gift_order_close(*, order: GiftOrder, from_status: str, to_status: str, sta
         gift.stock += order.quantity
         gift.save(update_fields=["stock"])
         if order.points:
-            order.return_entry = credit(
-                member=order.member, points=order.points, idem_key=f"gift-return:{order.pk}",
-                expires_on=restored_expiry(order.entry),
+            given = give_back(
+                member=order.member, spent=order.entry, points=order.points, idem_key=f"gift-return:{order.pk}",
                 source=Source(store_id=order.store_id, staff_id=getattr(staff, "pk", None), ref=f"gift:{order.pk}",
                               reason=reason),
             )
+            order.return_entry = given.entries[0] if given.entries else None
         order.status = to_status
         order.closed_at = timezone.now()
         order.closed_by = staff
@@ -182,6 +184,64 @@ def gift_order_cancel(*, order: GiftOrder, staff=None, reason: str = "") -> Gift
     """A reserved order not picked up: stock back, points back once (keeping their expiry)."""
     return _gift_order_close(order=order, from_status=GiftOrder.Status.RESERVED, to_status=GiftOrder.Status.CANCELLED,
                              staff=staff, reason=reason or _("Gift order cancelled"))
+
+
+GIFT_EXPIRED_NOTICE = "gift_order_expired"
+
+
+def gift_collect_deadline(order: GiftOrder, days: int) -> dt.date:
+    """The last day (Asia/Shanghai) a reserved gift can be picked up: the order's day + `days`."""
+    return timezone.localdate(order.created_at) + dt.timedelta(days=days)
+
+
+def gift_orders_cancel_uncollected(*, day: dt.date, progress=None) -> dict:
+    """Cancel every reserved gift order whose pick-up deadline (gift_collect_deadline with
+    PointsConfig.gift_collect_days) is before business date `day`, through gift_order_cancel — the one path
+    that gives back the points (per the lots they came from) and the stock — and tell the member in the
+    portal inbox in the same transaction as the cancellation.
+
+    The overdue orders are found set-wise (one indexed query on status and time, in id batches); each is
+    cancelled in its own transaction, so a crash leaves whole orders done or not done. A re-run finds no
+    reserved overdue order (and the notice is unique per order), so nothing happens twice."""
+    from messaging.services import notify_member
+
+    days = PointsConfig.get().gift_collect_days
+    totals = {"orders": 0, "points": 0}
+    if not days:
+        return totals
+    # Ordered on local day D0 → last day D0 + days → overdue once D0 + days < day, i.e. ordered before the
+    # local midnight that starts (day − days).
+    cutoff = timezone.make_aware(dt.datetime.combine(day - dt.timedelta(days=days), dt.time.min))
+    overdue = GiftOrder.objects.filter(status=GiftOrder.Status.RESERVED, created_at__lt=cutoff).order_by("pk")
+    ids = list(overdue.values_list("pk", flat=True))
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _("Not collected within %(days)s days") % {"days": days}
+        for i, pk in enumerate(ids, 1):
+            with transaction.atomic():
+                loaded = GiftOrder.objects.select_related("gift", "store", "member").get(pk=pk)
+                try:
+                    order = gift_order_cancel(order=loaded, reason=reason)
+                except Conflict:
+                    continue  # collected meanwhile
+                if order.closed_at is None or order.close_reason != reason[:200]:
+                    continue  # cancelled meanwhile by the member or the desk: their cancellation stands
+                order.gift, order.store, order.member = loaded.gift, loaded.store, loaded.member
+                notify_member(member=order.member, kind=GIFT_EXPIRED_NOTICE, ref=f"gift:{order.pk}", sms=False,
+                              **gift_expired_notice_text(order, gift_collect_deadline(order, days)))
+                totals["orders"] += 1
+                totals["points"] += order.points
+            if progress and (i % 100 == 0 or i == len(ids)):
+                progress(i, len(ids))
+    return totals
+
+
+def gift_expired_notice_text(order: GiftOrder, deadline: dt.date) -> dict:
+    params = {"gift": order.gift.name, "n": order.quantity, "store": order.store.name, "date": deadline.isoformat(),
+              "points": order.points}
+    body = (_("Your gift %(gift)s × %(n)s was not collected at %(store)s by %(date)s, so the order is cancelled; "
+              "its %(points)s points are back in your account.") if order.points else
+            _("Your gift %(gift)s × %(n)s was not collected at %(store)s by %(date)s, so the order is cancelled."))
+    return {"title": _("Gift order cancelled"), "body": body % params}
 
 
 def gift_order_return(*, order: GiftOrder, staff, reason: str = "") -> GiftOrder:
@@ -479,6 +539,9 @@ def offset_commit(*, member: Member, store: Store, order_no: str, points: int, b
 
 
 def _same_offset(existing: Offset, member: Member, points: int) -> Offset:
+    if (existing.member_id, existing.points) == (member.pk, points) and existing.status == Offset.Status.CANCELLED:
+        raise Conflict(_("The points offset of order %(no)s was voided; post the sale under a new order number.")
+                       % {"no": existing.order_no}, code="offset_voided")
     if (existing.member_id, existing.points) != (member.pk, points):
         raise IdempotencyConflict(
             _("Order %(no)s already has a points offset of %(points)s points.") % {"no": existing.order_no,
@@ -487,19 +550,25 @@ def _same_offset(existing: Offset, member: Member, points: int) -> Offset:
 
 
 def offset_cancel(*, store: Store, order_no: str) -> Offset:
-    """The till voided the sale: the points come back once, keeping their expiry."""
+    """The till voided the sale before posting it: the points come back once, each source lot's share
+    with that lot's own expiry (`ledger.give_back`). Once a purchase of this order is posted the void is
+    refused (409 `offset_already_posted`): the sale stands with its points tender, and only a refund of
+    it gives the points back (PTS-5)."""
     with transaction.atomic():
         offset = offset_lock(store_id=store.pk, order_no=(order_no or "").strip())
         if offset is None:
             raise NotFound(_("No points offset on this order."), code="offset_not_found")
         if offset.status == Offset.Status.CANCELLED:
             return offset
-        offset.cancel_entry = credit(
-            member=offset.member, points=offset.points, idem_key=f"offset-cancel:{offset.pk}",
-            expires_on=restored_expiry(offset.entry),
+        if Purchase.objects.filter(store_id=offset.store_id, order_no=offset.order_no).exists():
+            raise Conflict(_("Order %(no)s was already posted; refund it instead of voiding the offset.")
+                           % {"no": offset.order_no}, code="offset_already_posted")
+        given = give_back(
+            member=offset.member, spent=offset.entry, points=offset.points, idem_key=f"offset-cancel:{offset.pk}",
             source=Source(store_id=store.pk, ref=offset.order_no,
                           reason=_("Points offset on order %(no)s cancelled") % {"no": offset.order_no}),
         )
+        offset.cancel_entry = given.entries[0] if given.entries else None
         offset.status = Offset.Status.CANCELLED
         offset.cancelled_at = timezone.now()
         offset.save(update_fields=["status", "cancelled_at", "cancel_entry"])
