@@ -8,7 +8,10 @@ Runs in a throwaway database (bench/common.py). It generates, set-wise in SQL: S
 days with till lines (brand, category), a credit ledger line per purchase of the last --days days,
 points balances, tags on 5 % of members, and two RFM and lifecycle snapshots for every member. Then:
   1. times dashboard_daily for each of the last --days days (what the pages need for that period),
-     consumption_cube for yesterday's month and year, and dashboard_evaluation;
+     and dashboard_evaluation; the consumption cube: a full build of yesterday's year (and month) against
+     a plain aggregate of the same purchases, then a day's business (M / 400 purchases, a tenth as many
+     refunds of older purchases) and the nightly incremental refresh against a plain aggregate of what
+     it re-reads;
   2. requests each dashboard page --requests times through the Django test client (a chain-wide
      operations manager and a store manager) and prints p50 / p95 / max in milliseconds.
 Goal: p95 < 500 ms per page with 1M members and 10M purchases.
@@ -63,7 +66,7 @@ def generate(n_members: int, n_purchases: int, n_stores: int, days: int) -> None
                    (%(provinces)s::text[])[1 + g %% 10], (%(provinces)s::text[])[1 + g %% 10] || '市' || (g %% 7),
                    (%(stores)s::bigint[])[1 + g %% %(n_stores)s],
                    (%(tiers)s::bigint[])[CASE WHEN g %% 50 = 0 THEN 4 WHEN g %% 12 = 0 THEN 3 WHEN g %% 5 = 0 THEN 2 ELSE 1 END],
-                   'import', now() - (g %% 1095) * interval '1 day', now()
+                   'import', now() - (g %% 1095) * interval '1 day', now() - interval '2 days'
                    FROM generate_series(1, %(n)s) g""",
                 {"n": n_members, "stores": store_ids, "n_stores": n_stores, "tiers": tiers, "provinces": PROVINCES})
         cursor.execute("SELECT MIN(id) FROM members_member")
@@ -81,7 +84,7 @@ def generate(n_members: int, n_purchases: int, n_stores: int, days: int) -> None
                                           'category', (%(cats)s::text[])[1 + (m.id + k) %% 8], 'amount', round(a * 0.6, 2)::text),
                        jsonb_build_object('brand', (%(brands)s::text[])[1 + (m.id + 3 * k) %% 12],
                                           'category', (%(cats)s::text[])[1 + (m.id * 3 + k) %% 8], 'amount', round(a * 0.4, 2)::text)),
-                   '[]', '[]', '', 'bench', now()
+                   '[]', '[]', '', 'bench', now() - interval '2 days'
                    FROM members_member m CROSS JOIN generate_series(1, %(per)s) k
                    CROSS JOIN LATERAL (SELECT round((10 + power(random(), 3) * 6000)::numeric, 2) AS a) amt""",
                 {"stores": store_ids, "n_stores": n_stores, "brands": BRANDS, "cats": CATEGORIES, "per": per})
@@ -96,7 +99,8 @@ def generate(n_members: int, n_purchases: int, n_stores: int, days: int) -> None
                    FROM points_purchase p WHERE p.occurred_at >= now() - %(days)s * interval '1 day'""",
                 {"days": days + 1})
         cursor.execute("""INSERT INTO members_membertag (member_id, tag_id, added_at)
-                          SELECT m.id, (%s::bigint[])[1 + m.id %% 5], now() FROM members_member m WHERE m.id %% 20 = 0""",
+                          SELECT m.id, (%s::bigint[])[1 + m.id %% 5], now() - interval '2 days' FROM members_member m
+                          WHERE m.id %% 20 = 0""",
                        [tags])
         yesterday = dt.date.today() - dt.timedelta(days=1)
         classes = ["important_value", "important_develop", "important_retain", "important_win_back",
@@ -123,6 +127,95 @@ def timed(label: str, func, *args):
     seconds = time.perf_counter() - t0
     print(f"  {label:<44} {seconds:8.2f} s   {result}")
     return seconds
+
+
+def add_a_day(day: dt.date, n_purchases: int, n_refunds: int) -> None:
+    """A day's business after the cube was built: new purchases on `day` by members spread over the
+    population, and refunds (half of the bill) of older purchases, written now."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MIN(id), MAX(id) FROM members_member")
+        low, high = cursor.fetchone()
+        start = dt.datetime.combine(day, dt.time(9), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+        _insert(cursor, "points_purchase",
+                ["store_id", "order_no", "member_id", "occurred_at", "amount_total", "amount_paid", "amount_refunded",
+                 "points_earned", "points_reversed", "lines", "tenders", "campaigns", "request_hash", "source",
+                 "created_at"],
+                """m.home_store_id, 'D' || g, m.id, %(start)s + (g %% 720) * interval '1 minute', 199, 199, 0, 199, 0,
+                   jsonb_build_array(jsonb_build_object('brand', 'NIKE', 'category', '鞋包', 'amount', '199')),
+                   '[]', '[]', '', 'bench', now()
+                   FROM generate_series(1, %(n)s) g
+                   JOIN members_member m ON m.id = %(low)s + (g * 7919) %% (%(high)s - %(low)s + 1)""",
+                {"start": start, "n": n_purchases, "low": low, "high": high})
+        cursor.execute("""CREATE TEMPORARY TABLE bench_picked AS
+                          SELECT p.id, p.store_id, round(p.amount_total / 2, 2) AS amount FROM points_purchase p
+                          WHERE p.source = 'bench' AND p.amount_refunded = 0 AND p.id %% 97 = 3 AND p.occurred_at < %s
+                          LIMIT %s""", [start, n_refunds])
+        _insert(cursor, "points_refund",
+                ["purchase_id", "refund_no", "store_id", "amount", "occurred_at", "points_reversed", "points_as_debt",
+                 "cash_deducted", "request_hash", "created_at"],
+                """id, 'R' || id, store_id, amount, now(), 0, 0, 0, '', now()
+                   FROM bench_picked""", {})
+        cursor.execute("UPDATE points_purchase p SET amount_refunded = b.amount FROM bench_picked b WHERE p.id = b.id")
+        cursor.execute("DROP TABLE bench_picked")
+        cursor.execute("ANALYZE points_purchase")
+        cursor.execute("ANALYZE points_refund")
+
+
+def consumption_bench(yesterday: dt.date, n_purchases: int) -> None:
+    """The consumption cube: a full build of yesterday's year and month against a plain aggregate of
+    the same purchases, then a day's incremental refresh against a plain aggregate of what it must
+    re-read (the touched members' purchases of the year)."""
+    from django.db import connection
+
+    from dashboards.jobs import consumption_cube_backfill, consumption_cube_for, consumption_cube_refresh, periods_of
+
+    (month, *_m), (year, first, last) = periods_of(yesterday)
+    year_range = [dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8))),
+                  dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=8)))]
+
+    def year_floor() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("""SELECT COUNT(*) FROM (SELECT member_id, store_id, COUNT(*), SUM(amount_paid - amount_refunded)
+                              FROM points_purchase WHERE occurred_at >= %s AND occurred_at < %s
+                              AND amount_refunded < amount_total GROUP BY 1, 2) x""", year_range)
+            return cursor.fetchone()[0]
+
+    print("consumption cube:")
+    floor = timed(f"plain aggregate of {year} by member, store", year_floor)
+    consumption_cube_backfill([])  # starts the refresh's watermark
+    build = timed(f"full build {year}", consumption_cube_for, year)
+    print(f"  full-year build: {build:.2f} s = {build / floor:.0f}x the plain aggregate")
+    timed(f"full build {month}", consumption_cube_for, month)
+
+    per_day = max(1, n_purchases // 400)
+    add_a_day(yesterday, per_day, max(1, per_day // 10))
+    print(f"  a day's business: {per_day:,} purchases on {yesterday}, {max(1, per_day // 10):,} refunds of older ones")
+
+    def day_floor() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("""SELECT COUNT(*) FROM (SELECT member_id, store_id, COUNT(*), SUM(amount_paid - amount_refunded)
+                              FROM points_purchase WHERE occurred_at >= %s AND occurred_at < %s
+                              AND member_id IN (SELECT member_id FROM points_purchase WHERE created_at > now() - interval '1 day'
+                                                UNION SELECT p.member_id FROM points_refund r
+                                                JOIN points_purchase p ON p.id = r.purchase_id)
+                              GROUP BY 1, 2) x""", year_range)
+            return cursor.fetchone()[0]
+
+    floor_day = timed("plain aggregate of the touched members' year", day_floor)
+    day = timed("incremental refresh (consumption_cube job)", consumption_cube_refresh, yesterday)
+    print(f"  a day's refresh at {n_purchases:,} purchases: {day:.2f} s = {day / floor_day:.0f}x the plain aggregate "
+          f"(goal < 10 s at 10M)")
+    timed("re-run (the last hour's rows re-read)", consumption_cube_refresh, yesterday)
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT (SELECT SUM(orders) FROM dashboards_consumptioncube WHERE period = %s AND dimension = 'total'
+                                  AND tag_id IS NULL),
+                                 (SELECT COUNT(*) FROM points_purchase WHERE occurred_at >= %s AND occurred_at < %s
+                                  AND amount_refunded < amount_total)""", [year, *year_range])
+        cube_orders, orders = cursor.fetchone()
+    print(f"  check: the year's cube counts {cube_orders:,} orders, the purchases table {orders:,}")
+    assert cube_orders == orders
 
 
 def pages(n_requests: int, days: int) -> list[tuple[str, float, float, float]]:
@@ -196,12 +289,7 @@ def main() -> int:
 
     with throwaway_database("dashboards", keep=args.keep):
         django_setup()
-        from dashboards.jobs import (
-            consumption_cube_for,
-            dashboard_daily_for,
-            dashboard_evaluation_for,
-            periods_of,
-        )
+        from dashboards.jobs import dashboard_daily_for, dashboard_evaluation_for
 
         print(f"generating {args.members:,} members, {args.purchases:,} purchases, {args.stores} stores ...")
         t0 = time.perf_counter()
@@ -213,8 +301,7 @@ def main() -> int:
         daily = [timed(f"dashboard_daily {day}", dashboard_daily_for, day)
                  for day in (yesterday - dt.timedelta(days=i) for i in range(args.days))]
         print(f"  dashboard_daily: mean {statistics.mean(daily):.2f} s per day, max {max(daily):.2f} s")
-        for period, first, last in periods_of(yesterday):
-            timed(f"consumption_cube {period}", consumption_cube_for, period, first, last)
+        consumption_bench(yesterday, args.purchases)
         timed("dashboard_evaluation (2 snapshots)", dashboard_evaluation_for, yesterday - dt.timedelta(days=7),
               yesterday)
 

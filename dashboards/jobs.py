@@ -6,7 +6,9 @@ for that day (or period) in one transaction, so a re-run replaces them and chang
 To catch up: `manage.py run_job dashboard_daily --date <D + 1>` (or `backfill_dashboards`).
 
 - dashboard_daily: DailyStoreStats, DailyTierMoves and DailyServiceStats for D.
-- consumption_cube: ConsumptionCube for the month and the year that contain D.
+- consumption_cube: the incremental refresh of ConsumptionCube: every computed month and year whose
+  purchases, refunds or members changed since the last run, and the month and year of D if they were
+  never built. `manage.py backfill_consumption_cube` builds whole periods.
 - dashboard_evaluation: RfmStats, RfmMovement and LifecycleStats for every evaluation snapshot
   dated D − 6 … D + 1 (run it after compute_rfm and compute_lifecycle).
 """
@@ -205,99 +207,280 @@ def dashboard_daily(ctx: JobContext) -> dict:
 
 # ---------------------------------------------------------------- consumption_cube
 
-# Tag expansion: every fact once for "every member" (tag NULL) and once per tag of its member.
-_TAGS = """CROSS JOIN LATERAL (SELECT NULL::bigint AS tag_id
-                             UNION ALL SELECT mt.tag_id FROM members_membertag mt WHERE mt.member_id = f.member_id) t"""
+# The cube is kept in two layers. ConsumptionFact holds, per period, member and store, the cube cells
+# that member adds to (a JSON array of [dimension, bucket, orders, amount]) with the member's tier and
+# tags; ConsumptionCube is their sum (members = how many fact rows reach the cell). A full build of a
+# period fills both from the purchases; the nightly refresh replaces the facts of the members whose
+# purchases, refunds or attributes changed since its watermark and moves the cube by the difference,
+# so a day's refresh costs that day's members' purchases of the period, not a year's purchases.
 
-_CUBE_MEMBER_FACTS = """
-CREATE TEMPORARY TABLE cube_member_facts ON COMMIT DROP AS
-SELECT p.member_id, p.store_id, m.tier_id, COUNT(*) AS orders, SUM(p.amount_paid - p.amount_refunded) AS amount,
-       m.province, m.city, m.gender,
-       date_part('year', age(%(last_day)s::date, m.birthday)) AS age
-FROM points_purchase p JOIN members_member m ON m.id = p.member_id
-WHERE p.occurred_at >= %(start)s AND p.occurred_at < %(end)s AND p.amount_refunded < p.amount_total
-GROUP BY p.member_id, p.store_id, m.tier_id, m.province, m.city, m.gender, m.birthday
+# Amount of one purchase, net of refunds (the expression the cube has always used).
+_CUBE_NET_AMOUNT = "p.amount_paid - p.amount_refunded"
+
+# A purchase is re-read this long after it was written: a transaction still open when the watermark
+# moves commits a row with a smaller id than the mark, so the mark stays an hour behind the clock.
+# Re-reading a member is harmless (their facts are replaced, not added to).
+CUBE_REFRESH_MARGIN = dt.timedelta(hours=1)
+
+_CUBE_FACTS = f"""
+INSERT INTO dashboards_consumptionfact (period, member_id, store_id, tier_id, tag_ids, cells)
+WITH purchases AS MATERIALIZED (
+    SELECT p.id, p.member_id, p.store_id, {_CUBE_NET_AMOUNT} AS amount, timezone(%(tz)s, p.occurred_at) AS local_at,
+           p.lines
+    FROM points_purchase p
+    WHERE p.occurred_at >= %(start)s AND p.occurred_at < %(end)s AND p.amount_refunded < p.amount_total
+          {{member_filter}}
+), per_member AS (
+    SELECT member_id, store_id, COUNT(*) AS orders, SUM(amount) AS amount FROM purchases GROUP BY member_id, store_id
+), cells AS (
+    SELECT f.member_id, f.store_id, d.dimension, d.bucket, f.orders, f.amount
+    FROM per_member f JOIN members_member m ON m.id = f.member_id
+    CROSS JOIN LATERAL (SELECT date_part('year', age(%(last_day)s::date, m.birthday)) AS age) a
+    CROSS JOIN LATERAL (VALUES
+        ('total', 'all'), ('province', m.province), ('city', m.city), ('gender', m.gender),
+        ('age_band', {_band_sql("a.age", AGE_BANDS)}),
+        ('frequency_band', {_band_sql("f.orders", FREQUENCY_BANDS)}),
+        ('amount_band', {_band_sql("f.amount", AMOUNT_BANDS)})
+    ) AS d (dimension, bucket)
+    UNION ALL
+    SELECT f.member_id, f.store_id, d.dimension, d.bucket, COUNT(*), SUM(f.amount)
+    FROM purchases f
+    CROSS JOIN LATERAL (VALUES ('weekday', extract(isodow FROM f.local_at)::int::text),
+                               ('hour', extract(hour FROM f.local_at)::int::text)) AS d (dimension, bucket)
+    GROUP BY f.member_id, f.store_id, d.dimension, d.bucket
+    UNION ALL
+    -- Brand and category preference from the till lines; a line's own amount (partial refunds are not
+    -- spread over lines). Lines that are not an array, or amounts that are not numbers, count as nothing.
+    SELECT f.member_id, f.store_id, d.dimension, d.bucket, COUNT(DISTINCT f.id), SUM(f.amount)
+    FROM (SELECT p.id, p.member_id, p.store_id,
+                 left(COALESCE(l.value ->> 'brand', ''), 64) AS brand,
+                 left(COALESCE(l.value ->> 'category', ''), 64) AS category,
+                 CASE WHEN l.value ->> 'amount' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (l.value ->> 'amount')::numeric
+                      ELSE 0 END AS amount
+          FROM purchases p
+          CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.lines) = 'array' THEN p.lines
+                                                       ELSE '[]'::jsonb END) AS l (value)) f
+    CROSS JOIN LATERAL (VALUES ('brand', f.brand), ('category', f.category)) AS d (dimension, bucket)
+    GROUP BY f.member_id, f.store_id, d.dimension, d.bucket
+)
+SELECT %(period)s, c.member_id, c.store_id, m.tier_id,
+       COALESCE((SELECT array_agg(mt.tag_id ORDER BY mt.tag_id) FROM members_membertag mt WHERE mt.member_id = m.id),
+                '{{{{}}}}'),
+       jsonb_agg(jsonb_build_array(c.dimension, c.bucket, c.orders, c.amount))
+FROM cells c JOIN members_member m ON m.id = c.member_id
+GROUP BY c.member_id, c.store_id, m.id
 """
 
-_CUBE_INSERT = """
-INSERT INTO dashboards_consumptioncube (period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount)
+# The cube cells of fact rows, each fact once for "every member" (tag NULL) and once per tag.
+_CUBE_CELLS_OF_FACTS = """
+SELECT f.period, f.store_id, f.tier_id, t.tag_id, c.value ->> 0 AS dimension, c.value ->> 1 AS bucket,
+       {sign} COUNT(*) AS members, {sign} SUM((c.value ->> 2)::int) AS orders,
+       {sign} SUM((c.value ->> 3)::numeric) AS amount
+FROM dashboards_consumptionfact f
+CROSS JOIN LATERAL jsonb_array_elements(f.cells) AS c (value)
+CROSS JOIN LATERAL (SELECT NULL::bigint AS tag_id UNION ALL SELECT unnest(f.tag_ids)) t
+WHERE f.period = %(period)s {member_filter}
+GROUP BY f.period, f.store_id, f.tier_id, t.tag_id, c.value ->> 0, c.value ->> 1
 """
 
-_CUBE_MEMBER_DIMENSIONS = _CUBE_INSERT + f"""
-SELECT %(period)s, f.store_id, f.tier_id, t.tag_id, d.dimension, d.bucket, COUNT(*), SUM(f.orders), SUM(f.amount)
-FROM cube_member_facts f
-{_TAGS}
-CROSS JOIN LATERAL (VALUES
-    ('total', 'all'), ('province', f.province), ('city', f.city), ('gender', f.gender),
-    ('age_band', {_band_sql("f.age", AGE_BANDS)}),
-    ('frequency_band', {_band_sql("f.orders", FREQUENCY_BANDS)}),
-    ('amount_band', {_band_sql("f.amount", AMOUNT_BANDS)})
-) AS d (dimension, bucket)
-GROUP BY f.store_id, f.tier_id, t.tag_id, d.dimension, d.bucket
-"""
-
-_CUBE_HABITS = _CUBE_INSERT + f"""
-SELECT %(period)s, f.store_id, f.tier_id, t.tag_id, d.dimension, d.bucket,
-       COUNT(DISTINCT f.member_id), COUNT(*), SUM(f.amount)
-FROM (SELECT p.member_id, p.store_id, m.tier_id, p.amount_paid - p.amount_refunded AS amount,
-             timezone(%(tz)s, p.occurred_at) AS local_at
-      FROM points_purchase p JOIN members_member m ON m.id = p.member_id
-      WHERE p.occurred_at >= %(start)s AND p.occurred_at < %(end)s AND p.amount_refunded < p.amount_total) f
-{_TAGS}
-CROSS JOIN LATERAL (VALUES ('weekday', extract(isodow FROM f.local_at)::int::text),
-                           ('hour', extract(hour FROM f.local_at)::int::text)) AS d (dimension, bucket)
-GROUP BY f.store_id, f.tier_id, t.tag_id, d.dimension, d.bucket
-"""
-
-# Brand and category preference from the till lines; a line's own amount (partial refunds are not
-# spread over lines). Lines that are not an array, or amounts that are not numbers, count as nothing.
-_CUBE_LINES = _CUBE_INSERT + f"""
-SELECT %(period)s, f.store_id, f.tier_id, t.tag_id, d.dimension, d.bucket,
-       COUNT(DISTINCT f.member_id), COUNT(DISTINCT f.purchase_id), SUM(f.amount)
-FROM (SELECT p.id AS purchase_id, p.member_id, p.store_id, m.tier_id,
-             left(COALESCE(l.value ->> 'brand', ''), 64) AS brand, left(COALESCE(l.value ->> 'category', ''), 64) AS category,
-             CASE WHEN l.value ->> 'amount' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (l.value ->> 'amount')::numeric ELSE 0 END
-                 AS amount
-      FROM points_purchase p JOIN members_member m ON m.id = p.member_id
-      CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.lines) = 'array' THEN p.lines
-                                                   ELSE '[]'::jsonb END) AS l (value)
-      WHERE p.occurred_at >= %(start)s AND p.occurred_at < %(end)s AND p.amount_refunded < p.amount_total) f
-{_TAGS}
-CROSS JOIN LATERAL (VALUES ('brand', f.brand), ('category', f.category)) AS d (dimension, bucket)
-GROUP BY f.store_id, f.tier_id, t.tag_id, d.dimension, d.bucket
-"""
+# Enough memory to aggregate a year's cells in hash tables rather than sorting them on disk.
+_CUBE_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+_CUBE_COLUMNS = "(period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount)"
+_TOUCHED = "AND {alias}.member_id IN (SELECT member_id FROM cube_touched WHERE period = %(period)s)"
 
 
 def periods_of(day: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     """The month and the year that contain `day`: (period, first day, last day)."""
-    month_first = day.replace(day=1)
-    month_last = (month_first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    return [(f"{day:%Y-%m}", month_first, month_last), (f"{day:%Y}", dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))]
+    return [period_bounds(f"{day:%Y-%m}"), period_bounds(f"{day:%Y}")]
 
 
-def consumption_cube_for(period: str, first: dt.date, last: dt.date) -> int:
-    """Replace the cube of one period (purchases whose local date lies in [first, last])."""
+def period_bounds(period: str) -> tuple[str, dt.date, dt.date]:
+    """("2026-03" or "2026") -> (period, first day, last day)."""
+    if len(period) == 4:
+        year = int(period)
+        return period, dt.date(year, 1, 1), dt.date(year, 12, 31)
+    first = dt.datetime.strptime(period, "%Y-%m").date()
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return period, first, last
+
+
+def _period_params(period: str) -> dict:
+    period, first, last = period_bounds(period)
     start, _ = _day_bounds(first)
     _, end = _day_bounds(last)
-    params = {"period": period, "start": start, "end": end, "last_day": last, "tz": settings.TIME_ZONE}
-    rows = 0
+    return {"period": period, "start": start, "end": end, "last_day": last, "tz": settings.TIME_ZONE}
+
+
+def _lock_period(cursor, period: str, now: dt.datetime) -> bool:
+    """Lock the period's status row (made if missing), so a backfill and the nightly refresh take
+    turns on one period. True when the period had been computed before."""
+    _period, first, last = period_bounds(period)
+    cursor.execute("""INSERT INTO dashboards_consumptionperiod (period, first_day, last_day, computed_at, full_built_at)
+                      VALUES (%s, %s, %s, %s, %s) ON CONFLICT (period) DO NOTHING""", [period, first, last, now, now])
+    made = cursor.rowcount == 1
+    cursor.execute("SELECT id FROM dashboards_consumptionperiod WHERE period = %s FOR UPDATE", [period])
+    return not made
+
+
+def consumption_cube_for(period: str, first: dt.date | None = None, last: dt.date | None = None, *,
+                         now: dt.datetime | None = None) -> int:
+    """Rebuild the cube of one period from its purchases (local dates in the month or year); returns
+    the number of cube cells."""
+    now = now or timezone.now()
+    params = _period_params(period)
     with transaction.atomic(), connection.cursor() as cursor:
+        _lock_period(cursor, period, now)
+        cursor.execute(_CUBE_WORK_MEM)
         cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s", [period])
-        # Dropped explicitly too: inside an outer transaction (tests, a caller's atomic block) the
-        # ON COMMIT clause would only fire at the outer commit.
-        cursor.execute("DROP TABLE IF EXISTS cube_member_facts")
-        cursor.execute(_CUBE_MEMBER_FACTS, params)
-        for sql in (_CUBE_MEMBER_DIMENSIONS, _CUBE_HABITS, _CUBE_LINES):
-            cursor.execute(sql, params)
-            rows += cursor.rowcount
-        cursor.execute("DROP TABLE cube_member_facts")
+        cursor.execute("DELETE FROM dashboards_consumptionfact WHERE period = %s", [period])
+        cursor.execute(_CUBE_FACTS.format(member_filter=""), params)
+        cursor.execute(f"INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS} "
+                       + _CUBE_CELLS_OF_FACTS.format(sign="", member_filter=""), params)
+        rows = cursor.rowcount
+        cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s, full_built_at = %s WHERE period = %s",
+                       [now, now, period])
     return rows
+
+
+def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
+    """Move one computed period's cube from the old facts of the members in cube_touched to their new
+    ones. Returns how many members' facts were replaced."""
+    params = _period_params(period)
+    cursor.execute("DROP TABLE IF EXISTS cube_delta")
+    cursor.execute("CREATE TEMPORARY TABLE cube_delta ON COMMIT DROP AS "
+                   + _CUBE_CELLS_OF_FACTS.format(sign="-", member_filter=_TOUCHED.format(alias="f")), params)
+    cursor.execute("DELETE FROM dashboards_consumptionfact f WHERE f.period = %(period)s "
+                   + _TOUCHED.format(alias="f"), params)
+    cursor.execute(_CUBE_FACTS.format(member_filter=_TOUCHED.format(alias="p")), params)
+    cursor.execute("SELECT COUNT(*) FROM cube_touched WHERE period = %s", [period])
+    (members,) = cursor.fetchone()
+    cursor.execute("INSERT INTO cube_delta " + _CUBE_CELLS_OF_FACTS.format(
+        sign="", member_filter=_TOUCHED.format(alias="f")), params)
+    cursor.execute(f"""
+        INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS}
+        SELECT period, store_id, tier_id, tag_id, dimension, bucket, SUM(members), SUM(orders), SUM(amount)
+        FROM cube_delta GROUP BY period, store_id, tier_id, tag_id, dimension, bucket
+        HAVING SUM(members) <> 0 OR SUM(orders) <> 0 OR SUM(amount) <> 0
+        ON CONFLICT ON CONSTRAINT consumption_cube_cell_once DO UPDATE
+        SET members = dashboards_consumptioncube.members + EXCLUDED.members,
+            orders = dashboards_consumptioncube.orders + EXCLUDED.orders,
+            amount = dashboards_consumptioncube.amount + EXCLUDED.amount""")
+    # A cell no member reaches any more is gone, as in a full build.
+    cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s AND members <= 0", [period])
+    cursor.execute("DROP TABLE cube_delta")
+    cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s WHERE period = %s", [now, period])
+    return members
+
+
+# (period, member) pairs whose facts are stale: purchases and refunds written after the marks (a
+# refund refreshes the month and year of the purchase it returns), and members whose tier, region,
+# birthday or tags changed, in the periods where they have facts. A removed tag is not seen here;
+# the backfill command rebuilds whole periods.
+_CUBE_TOUCHED = """
+CREATE TEMPORARY TABLE cube_touched ON COMMIT DROP AS
+SELECT DISTINCT per.period, x.member_id
+FROM (SELECT p.member_id, p.occurred_at FROM points_purchase p WHERE p.id > %(purchase_mark)s
+      UNION ALL
+      SELECT p.member_id, p.occurred_at
+      FROM points_refund r JOIN points_purchase p ON p.id = r.purchase_id WHERE r.id > %(refund_mark)s) x
+CROSS JOIN LATERAL (VALUES (to_char(timezone(%(tz)s, x.occurred_at), 'YYYY-MM')),
+                           (to_char(timezone(%(tz)s, x.occurred_at), 'YYYY'))) AS per (period)
+UNION
+SELECT f.period, f.member_id
+FROM dashboards_consumptionfact f
+WHERE f.member_id IN (SELECT id FROM members_member WHERE updated_at >= %(since)s
+                      UNION SELECT member_id FROM members_membertag WHERE added_at >= %(since)s)
+"""
+
+
+def _cube_marks(cursor, purchase_mark: int, refund_mark: int, cutoff: dt.datetime) -> tuple[int, int]:
+    """The highest ids written before `cutoff` (at or above the old marks)."""
+    cursor.execute("""SELECT (SELECT COALESCE(MAX(id), %(pm)s) FROM points_purchase WHERE id > %(pm)s AND created_at < %(c)s),
+                             (SELECT COALESCE(MAX(id), %(rm)s) FROM points_refund WHERE id > %(rm)s AND created_at < %(c)s)""",
+                   {"pm": purchase_mark, "rm": refund_mark, "c": cutoff})
+    return cursor.fetchone()
+
+
+def _cube_mark_init(cursor, now: dt.datetime) -> None:
+    """Start the watermark (if there is none) at what exists now, minus the margin."""
+    cutoff = now - CUBE_REFRESH_MARGIN
+    purchases, refunds = _cube_marks(cursor, 0, 0, cutoff)
+    cursor.execute("""INSERT INTO dashboards_consumptionrefreshmark
+                          (name, purchases_through_id, refunds_through_id, changes_since, updated_at)
+                      VALUES ('consumption_cube', %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING""",
+                   [purchases, refunds, cutoff, now])
+
+
+def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) -> dict:
+    """The nightly refresh, in one transaction with its watermark (a crash leaves both as they were):
+    every computed period with stale facts is moved by the difference; the month and year of `day` are
+    built in full if they never were; a first run (no watermark yet) builds those two and starts it."""
+    now = now or timezone.now()
+    cutoff = now - CUBE_REFRESH_MARGIN
+    result = {"periods_refreshed": [], "periods_built": [], "members_refreshed": 0, "periods_not_computed": []}
+    own = [period for period, _first, _last in periods_of(day)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""SELECT purchases_through_id, refunds_through_id, changes_since
+                          FROM dashboards_consumptionrefreshmark WHERE name = 'consumption_cube' FOR UPDATE""")
+        mark = cursor.fetchone()
+        if mark is None:
+            _cube_mark_init(cursor, now)
+            for period in own:
+                consumption_cube_for(period, now=now)
+                result["periods_built"].append(period)
+            return result
+        purchase_mark, refund_mark, since = mark
+        cursor.execute(_CUBE_WORK_MEM)
+        cursor.execute("DROP TABLE IF EXISTS cube_touched")
+        cursor.execute(_CUBE_TOUCHED, {"purchase_mark": purchase_mark, "refund_mark": refund_mark, "since": since,
+                                       "tz": settings.TIME_ZONE})
+        cursor.execute("CREATE INDEX ON cube_touched (period, member_id)")
+        cursor.execute("ANALYZE cube_touched")
+        cursor.execute("SELECT DISTINCT t.period FROM cube_touched t ORDER BY 1")
+        touched = [period for (period,) in cursor.fetchall()]
+        cursor.execute("SELECT period FROM dashboards_consumptionperiod WHERE period = ANY(%s)", [touched + own])
+        computed = {period for (period,) in cursor.fetchall()}
+        for period in sorted(set(touched) | set(own)):
+            if period not in computed:
+                if period in own:
+                    consumption_cube_for(period, now=now)
+                    result["periods_built"].append(period)
+                else:
+                    result["periods_not_computed"].append(period)
+            elif period in touched:
+                _lock_period(cursor, period, now)
+                result["members_refreshed"] += _cube_apply_touched(cursor, period, now)
+                result["periods_refreshed"].append(period)
+        cursor.execute("DROP TABLE cube_touched")
+        purchases, refunds = _cube_marks(cursor, purchase_mark, refund_mark, cutoff)
+        cursor.execute("""UPDATE dashboards_consumptionrefreshmark
+                          SET purchases_through_id = %s, refunds_through_id = %s, changes_since = %s, updated_at = %s
+                          WHERE name = 'consumption_cube'""", [purchases, refunds, max(since, cutoff), now])
+    return result
+
+
+def consumption_cube_backfill(periods: list[str], *, now: dt.datetime | None = None) -> dict[str, int]:
+    """Rebuild `periods` in full, one transaction each (cube cells per period). Starts the nightly
+    refresh's watermark first if there is none, so what is written meanwhile is refreshed later."""
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _cube_mark_init(cursor, now)
+    return {period: consumption_cube_for(period, now=timezone.now()) for period in periods}
+
+
+def backfill_periods(first_month: dt.date, last_month: dt.date) -> list[str]:
+    """Every month from `first_month` to `last_month` and every year they touch (newest first)."""
+    months, y, m = [], last_month.year, last_month.month
+    while (y, m) >= (first_month.year, first_month.month):
+        months.append(f"{y}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    years = sorted({month[:4] for month in months}, reverse=True)
+    return months + years
 
 
 @register_job("consumption_cube")
 def consumption_cube(ctx: JobContext) -> dict:
-    day = ctx.date - dt.timedelta(days=1)
-    return {period: consumption_cube_for(period, first, last) for period, first, last in periods_of(day)}
+    return consumption_cube_refresh(ctx.date - dt.timedelta(days=1))
 
 
 # ---------------------------------------------------------------- dashboard_evaluation

@@ -10,6 +10,7 @@ Attribution, so that a store's figures add up to the chain's:
 - purchases, refunds and consumption go to the store where the purchase was made (member's tier);
 - ledger entries go to the entry's store, or the member's home store when the entry has none.
 """
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -117,6 +118,52 @@ class ConsumptionCube(models.Model):
                                     nulls_distinct=False, name="consumption_cube_cell_once"),
         ]
         indexes = [models.Index(fields=["period", "dimension", "store"])]
+
+
+class ConsumptionPeriod(models.Model):
+    """One period of the consumption cube that has been built, and when (the page's "data as of").
+    A period without a row was never computed: the page says so instead of showing zeros."""
+
+    period = models.CharField(_("period"), max_length=7, unique=True)
+    first_day = models.DateField()
+    last_day = models.DateField()
+    computed_at = models.DateTimeField(_("computed at"))
+    full_built_at = models.DateTimeField(_("last full build"))
+
+    def __str__(self) -> str:
+        return self.period
+
+
+class ConsumptionFact(models.Model):
+    """What one member bought in one store in one period, as the cube cells it adds to: `cells` is a
+    JSON array of [dimension, bucket, orders, amount], `tag_ids` the member's tags and `tier` the tier
+    when it was computed. The cube is the sum of these rows (a member counts 1 in each cell), so the
+    nightly refresh replaces the rows of the members whose purchases changed and moves the cube by the
+    difference instead of rebuilding a year."""
+
+    period = models.CharField(max_length=7)
+    member_id = models.BigIntegerField()
+    store_id = models.BigIntegerField()
+    tier_id = models.BigIntegerField()
+    tag_ids = ArrayField(models.BigIntegerField(), default=list)
+    cells = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "member_id", "store_id"],
+                                               name="consumption_fact_once")]
+        # The refresh finds a changed member's rows in every period.
+        indexes = [models.Index(fields=["member_id"], name="consumption_fact_member")]
+
+
+class ConsumptionRefreshMark(models.Model):
+    """Where the nightly incremental refresh of the cube got to (one row): purchases and refunds with a
+    larger id, and members or tags changed at or after `changes_since`, are still to be looked at."""
+
+    name = models.CharField(max_length=32, unique=True, default="consumption_cube")
+    purchases_through_id = models.BigIntegerField(default=0)
+    refunds_through_id = models.BigIntegerField(default=0)
+    changes_since = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
 
 
 class RfmStats(models.Model):

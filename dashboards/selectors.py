@@ -22,6 +22,7 @@ from points.models import PointsConfig
 from .jobs import AGE_BANDS, AMOUNT_BANDS, FREQUENCY_BANDS, service_sources
 from .models import (
     ConsumptionCube,
+    ConsumptionPeriod,
     DailyServiceStats,
     DailyStoreStats,
     DailyTierMoves,
@@ -248,7 +249,9 @@ def bucket_label(dimension: str, bucket: str) -> str:
 def consumption(*, store_ids: list[int] | None, period: str, tier_id: int | None = None,
                 tag_id: int | None = None) -> dict:
     """The consumption analysis of one period, for stores `store_ids` (None: the chain), one tier
-    and one tag (None: all)."""
+    and one tag (None: all). `computed_at` is when the period's cube was last brought up to date, None
+    when it never was (the page says "not computed yet" rather than showing zeros)."""
+    computed_at = ConsumptionPeriod.objects.filter(period=period).values_list("computed_at", flat=True).first()
     qs = ConsumptionCube.objects.filter(_store_q(store_ids), period=period)
     qs = qs.filter(tag_id=tag_id) if tag_id else qs.filter(tag__isnull=True)
     if tier_id:
@@ -279,7 +282,7 @@ def consumption(*, store_ids: list[int] | None, period: str, tier_id: int | None
         charts[dim.value] = _chart("bar", [bucket_label(dim.value, c["bucket"]) for c in shown], [
             {"name": _("Amount"), "data": [float(c["amount"]) for c in shown]},
             {"name": _("Members"), "data": [c["members"] for c in shown], "axis": 1, "type": "line"}])
-    return {"tables": tables, "charts": charts, "total": total,
+    return {"tables": tables, "charts": charts, "total": total, "computed_at": computed_at,
             "avg_ticket": (total["amount"] / total["orders"]).quantize(Decimal("0.01")) if total["orders"] else None}
 
 

@@ -138,7 +138,7 @@ def test_pages_query_count_is_bounded(client, summaries, django_assert_max_num_q
     client.force_login(make_staff(roles.OPERATIONS_MANAGER, store=summaries["s1"]))
     with django_assert_max_num_queries(14):  # 8 summary queries, points settings, the store choices
         assert client.get(OVERVIEW, DAY).status_code == 200
-    with django_assert_max_num_queries(9):  # one cube query; store, tier and tag choices
+    with django_assert_max_num_queries(10):  # the cube and its period's status; store, tier and tag choices
         assert client.get(CONSUMPTION, {"period": "2026-03"}).status_code == 200
     with django_assert_max_num_queries(13):
         assert client.get(OVERVIEW + "export/daily.xlsx", DAY).status_code == 200
