@@ -331,7 +331,8 @@ class OffsetSerializer(serializers.ModelSerializer):
 class OffsetCommitApi(APIView):
     """Spend points as cash on a till order; `amount` is the yuan to take off the bill (floored to
     cents). Idempotent on (store, order_no). Over the cap: 400 `offset_over_cap`; over the spendable
-    balance: 409 `insufficient_points`; same order with other points: 409 `idempotency_conflict`."""
+    balance: 409 `insufficient_points`; same order with other points: 409 `idempotency_conflict`; the same
+    body again after the offset was voided: 409 `offset_voided` (post the sale under a new order number)."""
 
     class InputSerializer(serializers.Serializer):
         member = MemberRefSerializer()
@@ -357,7 +358,9 @@ class OffsetCommitApi(APIView):
 
 
 class OffsetCancelApi(APIView):
-    """The till voided the sale before completion: the offset's points come back once."""
+    """The till voided the sale before completion: the offset's points come back once, each share with the
+    expiry of the lot it was spent from. Once a purchase of the order is posted: 409 `offset_already_posted`
+    (refund the purchase instead)."""
 
     class InputSerializer(serializers.Serializer):
         store = serializers.CharField(required=False)
@@ -367,7 +370,7 @@ class OffsetCancelApi(APIView):
             ref_name = "OffsetCancelInput"
 
     @extend_schema(tags=TAGS, operation_id="offsets_cancel", request=InputSerializer,
-                   responses={200: OffsetSerializer, **api_errors(400, 401, 403, 404)})
+                   responses={200: OffsetSerializer, **api_errors(400, 401, 403, 404, 409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

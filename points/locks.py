@@ -9,9 +9,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
+
 from core.locks import lock_many, lock_one, lock_one_or_none
 
-from .models import Adjustment, Coupon, CouponType, Gift, GiftOrder, Lot, Offset, PointsAccount, Prize, Purchase
+from .models import (
+    AbuseCase,
+    Adjustment,
+    Coupon,
+    CouponType,
+    DeskPosting,
+    Gift,
+    GiftOrder,
+    Lot,
+    Offset,
+    PointsAccount,
+    PointsClaim,
+    Prize,
+    Purchase,
+)
 
 
 def account_lock(member_id: int) -> PointsAccount:
@@ -62,6 +78,11 @@ def coupon_lock(coupon_id: int) -> Coupon:
     return lock_one(Coupon, coupon_id)
 
 
+def coupons_used_on_order_lock(*, store_id: int, order_no: str) -> list[Coupon]:
+    """The coupons used on one till order (a full refund reinstates them), locked in id order."""
+    return lock_many(Coupon, used_store_id=store_id, used_order_no=order_no, status=Coupon.Status.USED)
+
+
 def coupon_lock_by_code(code: str) -> Coupon | None:
     """The coupon with this code locked, with its type and member fetched (joined, not locked)."""
     return lock_one_or_none(Coupon.objects.select_related("type", "member"), code=code)
@@ -74,3 +95,22 @@ def offset_lock(*, store_id: int, order_no: str) -> Offset | None:
 def prizes_lock(lottery_id: int) -> list[Prize]:
     """Every prize of the lottery, locked in id order."""
     return lock_many(Prize, lottery_id=lottery_id)
+
+
+def desk_posting_lock(desk_posting_id: int) -> DeskPosting:
+    """The desk posting locked, with its member and store fetched (joined, not locked)."""
+    return lock_one(DeskPosting.objects.select_related("member", "store", "requested_by"), desk_posting_id)
+
+
+def claim_lock(claim_id: int) -> PointsClaim:
+    """The points claim locked, with its member and store fetched (joined, not locked)."""
+    return lock_one(PointsClaim.objects.select_related("member", "store"), claim_id)
+
+
+def abuse_case_lock(case_id: int) -> AbuseCase:
+    return lock_one(AbuseCase.objects.select_related("member"), case_id)
+
+
+def clerk_lock(user_id: int):
+    """A staff user's row: serialises one clerk's desk postings so the daily cap cannot be raced."""
+    return lock_one(get_user_model(), user_id)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -31,6 +32,13 @@ class PointsConfig(models.Model):
         _("refund of spent points"), max_length=16, choices=RefundPolicy.choices, default=RefundPolicy.DEBT
     )
     offset_points_per_yuan = models.PositiveIntegerField(_("points per yuan of cash offset"), default=100)
+    give_back_grace_days = models.PositiveSmallIntegerField(
+        _("points given back after their expiry are valid for (days)"), default=30,
+        validators=[MaxValueValidator(366)],
+        help_text=_("Points a refund, a voided offset or a cancelled gift order gives back keep the expiry of the "
+                    "lot they were spent from; if that date has passed, they are valid this many days from the day "
+                    "they come back. 0 = they are not given back (the refund records them)."),
+    )
     member_day_of_month = models.PositiveSmallIntegerField(_("member day (day of month)"), default=18)
     adjustment_approval_threshold = models.PositiveIntegerField(
         _("manual adjustments above this need a second approver (points)"), default=1000
@@ -48,6 +56,26 @@ class PointsConfig(models.Model):
     max_bill_amount = models.DecimalField(
         _("largest bill (yuan)"), max_digits=12, decimal_places=2, default=Decimal("10000000.00"),
         validators=[MinValueValidator(Decimal("1.00")), MaxValueValidator(Decimal("100000000.00"))],
+    )
+    # Desk postings (补录, PTS-11): above either cap a second staff member approves the posting.
+    desk_posting_max_amount = models.DecimalField(
+        _("desk postings above this bill need a second approver (yuan)"), max_digits=12, decimal_places=2,
+        default=Decimal("2000.00"), validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    desk_clerk_daily_max_amount = models.DecimalField(
+        _("a clerk's desk postings per day above this need a second approver (yuan)"), max_digits=12,
+        decimal_places=2, default=Decimal("10000.00"), validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    claim_window_days = models.PositiveSmallIntegerField(
+        _("points claims accepted within (days after the purchase)"), default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+    )
+    # A reserved gift not picked up within this many days is cancelled by the nightly job expire_gift_orders:
+    # points and stock come back (issue 14, loose ends of redemption).
+    gift_collect_days = models.PositiveSmallIntegerField(
+        _("collect a reserved gift within (days)"), default=30, validators=[MaxValueValidator(366)],
+        help_text=_("Counted from the day of the order; after the last day the order is cancelled overnight and "
+                    "its points and stock come back. 0 = reserved gifts are never cancelled automatically."),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -129,8 +157,9 @@ class Purchase(models.Model):
 
     store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT)
     order_no = models.CharField(_("order number"), max_length=64)
+    # NULL: a till sale without a member card (PTS-11); it earns nothing until a points claim assigns it.
     member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
-                               related_name="purchases")
+                               related_name="purchases", null=True, blank=True)
     occurred_at = models.DateTimeField(_("time"), db_index=True)
     amount_total = models.DecimalField(_("bill amount"), max_digits=12, decimal_places=2)
     amount_paid = models.DecimalField(_("amount actually paid"), max_digits=12, decimal_places=2,
@@ -152,6 +181,8 @@ class Purchase(models.Model):
             models.UniqueConstraint(fields=["store", "order_no"], name="purchase_idempotency"),
             models.CheckConstraint(condition=Q(amount_refunded__lte=F("amount_total")), name="refund_not_over_bill"),
             models.CheckConstraint(condition=Q(amount_paid__lte=F("amount_total")), name="paid_not_over_bill"),
+            models.CheckConstraint(condition=Q(member__isnull=False) | Q(points_earned=0),
+                                   name="purchase_without_member_earns_nothing"),
         ]
         indexes = [models.Index(fields=["member", "occurred_at"])]
 
@@ -169,6 +200,15 @@ class Refund(models.Model):
     points_as_debt = models.BigIntegerField(_("points owed (debt)"), default=0)
     cash_deducted = models.DecimalField(_("deducted from refund (yuan)"), max_digits=12, decimal_places=2,
                                         default=0)
+    # What the refund gave back of what the order spent (PTS-5, issue 14), and the earned points it did not
+    # take again because they had expired in the purchase's own lot.
+    points_expired = models.BigIntegerField(_("earned points already expired (not reversed)"), default=0)
+    offset_points_returned = models.BigIntegerField(_("offset points given back"), default=0)
+    offset_points_lapsed = models.BigIntegerField(_("offset points not given back (expired)"), default=0)
+    coupons_reinstated = models.JSONField(_("coupons reinstated"), default=list, blank=True,
+                                          help_text=_("codes of the coupons used on the order, back in the wallet"))
+    coupons_not_reinstated = models.JSONField(_("coupons not reinstated"), default=list, blank=True,
+                                              help_text=_("[{code, reason}] of coupons used on the order"))
     request_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -192,6 +232,7 @@ class Entry(models.Model):
         ADJUSTMENT = "adjustment", _("Manual adjustment")
         DEBT = "debt", _("Owed after refund")
         DEBT_SETTLEMENT = "settlement", _("Debt paid from earnings")
+        RETURNED = "returned", _("Given back (refund, void, cancellation)")
 
     member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
                                related_name="points_entries")
@@ -622,3 +663,187 @@ class Adjustment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} {self.points:+d}"
+
+
+class DeskPosting(models.Model):
+    """A purchase posted at the service desk (补录, PTS-11): the receipt it comes from, the clerk, and — above
+    PointsConfig's caps — the second staff member who approved it. Every desk posting has one row; the
+    purchase it made (or the member-less till purchase it linked) is `purchase`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        POSTED = "posted", _("Posted")
+        REJECTED = "rejected", _("Rejected")
+
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    receipt_no = models.CharField(_("receipt number"), max_length=64,
+                                  help_text=_("the till's order number printed on the receipt"))
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="desk_postings")
+    occurred_at = models.DateTimeField(_("time of the purchase"))
+    amount_total = models.DecimalField(_("bill amount"), max_digits=12, decimal_places=2)
+    lines = models.JSONField(_("lines"), default=list)
+    tenders = models.JSONField(_("tenders"), default=list)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, db_index=True)
+    approval_reason = models.CharField(_("why it needs approval"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.PROTECT,
+                                     related_name="+")
+    requested_at = models.DateTimeField(_("posted at"), default=timezone_now, db_index=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved / rejected by"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reject_reason = models.CharField(_("rejection reason"), max_length=200, blank=True)
+    purchase = models.OneToOneField(Purchase, verbose_name=_("purchase"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="desk_posting")
+
+    class Meta:
+        verbose_name = _("desk posting")
+        verbose_name_plural = _("desk postings")
+        ordering = ["-requested_at", "-id"]
+        permissions = [("approve_deskposting", _("Can approve desk postings above the caps"))]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "receipt_no"], condition=~Q(status="rejected"),
+                                    name="desk_posting_receipt_once"),
+            models.CheckConstraint(condition=~Q(receipt_no=""), name="desk_posting_has_receipt"),
+            models.CheckConstraint(condition=~Q(status="posted") | Q(purchase__isnull=False),
+                                   name="posted_desk_posting_has_purchase"),
+            models.CheckConstraint(condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")),
+                                   name="desk_posting_four_eyes"),
+        ]
+        indexes = [models.Index(fields=["requested_by", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.receipt_no}"
+
+
+class PointsClaim(models.Model):
+    """补积分 (PTS-11): a member who forgot the card claims a purchase within PointsConfig.claim_window_days.
+    Matched to a member-less till purchase it is credited at once; otherwise staff review it. A purchase
+    has at most one claim (UNIQUE), a receipt at most one live claim."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        CREDITED = "credited", _("Credited")
+        REJECTED = "rejected", _("Rejected")
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Member portal")
+        DESK = "desk", _("Service desk")
+
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="points_claims")
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
+    receipt_no = models.CharField(_("receipt number"), max_length=64)
+    purchased_on = models.DateField(_("date of the purchase"))
+    amount = models.DecimalField(_("bill amount"), max_digits=12, decimal_places=2)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, db_index=True)
+    review_note = models.CharField(_("why it needs review"), max_length=200, blank=True)
+    points = models.BigIntegerField(_("points credited"), default=0)
+    purchase = models.OneToOneField(Purchase, verbose_name=_("purchase"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="claim")
+    created_at = models.DateTimeField(_("claimed at"), default=timezone_now, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewed by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reject_reason = models.CharField(_("rejection reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("points claim")
+        verbose_name_plural = _("points claims")
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_pointsclaim", _("Can approve or reject points claims"))]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "receipt_no"], condition=~Q(status="rejected"),
+                                    name="claim_receipt_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="claim_amount_positive"),
+            models.CheckConstraint(condition=~Q(status="credited") | Q(purchase__isnull=False),
+                                   name="credited_claim_has_purchase"),
+        ]
+        indexes = [models.Index(fields=["member", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}/{self.receipt_no}"
+
+
+class AbuseRules(models.Model):
+    """Thresholds of the abuse flags (PTS-11), one row edited in the admin; 0 switches a flag off."""
+
+    purchases_per_hour = models.PositiveSmallIntegerField(
+        _("flag more purchases per member within an hour than"), default=5)
+    refund_share_percent = models.PositiveSmallIntegerField(
+        _("flag refunds above this share of 30-day spend (%)"), default=50,
+        validators=[MaxValueValidator(100)])
+    refund_min_amount = models.DecimalField(
+        _("… when the refunds reach at least (yuan)"), max_digits=12, decimal_places=2, default=Decimal("1000.00"))
+    quick_redeem_minutes = models.PositiveSmallIntegerField(
+        _("flag points redeemed within this many minutes of being earned"), default=10)
+    quick_redeem_min_points = models.PositiveIntegerField(
+        _("… when at least this many points are redeemed"), default=1000)
+    clerk_members_per_day = models.PositiveSmallIntegerField(
+        _("flag a clerk posting at the desk for more members per day than"), default=20)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("abuse flag settings")
+        verbose_name_plural = _("abuse flag settings")
+
+    def __str__(self) -> str:
+        return str(_("Abuse flag settings"))
+
+    @classmethod
+    def get(cls) -> "AbuseRules":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class AbuseCase(models.Model):
+    """A member (or a clerk) the abuse flags put into operations' review queue; at most one open case per
+    flag and subject, so the nightly job and the inline check can run again without doubling it."""
+
+    class Flag(models.TextChoices):
+        FREQUENT_PURCHASES = "frequent_purchases", _("Many purchases within an hour")
+        REFUND_SHARE = "refund_share", _("Refunds above the share of 30-day spend")
+        QUICK_REDEMPTION = "quick_redemption", _("Points redeemed minutes after being earned")
+        CLERK_MANY_MEMBERS = "clerk_many_members", _("One clerk posting for many members")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        SUSPENDED = "suspended", _("Member suspended")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    flag = models.CharField(_("flag"), max_length=32, choices=Flag.choices)
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="abuse_cases")
+    clerk = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("clerk"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    detail = models.CharField(_("what was found"), max_length=300)
+    flagged_on = models.DateField(_("flagged on"))
+    created_at = models.DateTimeField(_("time"), default=timezone_now)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN,
+                              db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("abuse review case")
+        verbose_name_plural = _("abuse review cases")
+        ordering = ["-created_at", "-id"]
+        permissions = [("review_abusecase", _("Can review abuse flags (suspend or dismiss)"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(member__isnull=False) | Q(clerk__isnull=False),
+                                   name="abuse_case_has_subject"),
+            models.UniqueConstraint(fields=["flag", "member"], condition=Q(status="open", member__isnull=False),
+                                    name="abuse_case_open_once_per_member"),
+            models.UniqueConstraint(fields=["flag", "clerk"], condition=Q(status="open", clerk__isnull=False),
+                                    name="abuse_case_open_once_per_clerk"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flag} {self.member_id or self.clerk_id}"

@@ -8,11 +8,11 @@ locked by their callers BEFORE calling in here, always in the order: business ob
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -67,7 +67,8 @@ def credit(
 ) -> Entry:
     """Add a lot of `points` (> 0). An outstanding debt is paid first from the new points.
 
-    `expires_on` overrides the validity (points given back keep the expiry of what was spent).
+    `expires_on` overrides the validity and makes the lot spendable at once: points given back
+    (`give_back`) keep the expiry of the lot they were spent from and were spendable already.
     `fresh=True` says the caller created the event in this transaction, so no entry can exist yet."""
     assert transaction.get_connection().in_atomic_block, "credit() must run inside a transaction"
     if points <= 0:
@@ -81,7 +82,7 @@ def credit(
     entry = _entry(account, kind=kind, points=points, debt_delta=0, idem_key=idem_key, source=source)
     lot = Lot.objects.create(
         member_id=member.pk, entry=entry, points=points, remaining=points, earned_on=earned_on,
-        available_on=earned_on + dt.timedelta(days=config.pending_days),
+        available_on=earned_on if expires_on else earned_on + dt.timedelta(days=config.pending_days),
         expires_on=max(expires_on, earned_on) if expires_on else earned_on + relativedelta(months=config.expiry_months),
     )
     if account.debt:
@@ -97,13 +98,67 @@ def credit(
     return entry
 
 
-def restored_expiry(spent: Entry | None) -> dt.date | None:
-    """The latest expiry among the lots a debit consumed: points given back keep their validity
-    (never a fresh period, never already past: at least today)."""
-    if spent is None:
-        return None
-    latest = Consumption.objects.filter(entry=spent).aggregate(m=Max("lot__expires_on"))["m"]
-    return max(latest, timezone.localdate()) if latest else None
+@dataclass
+class GivenBack:
+    """What `give_back` did: the entries (one per source lot), the points given back as lots, and the
+    points not given back because their expiry had passed and the grace period is 0."""
+
+    entries: list[Entry] = field(default_factory=list)
+    points: int = 0
+    lapsed: int = 0
+
+
+def spent_slice(spent: Entry, *, start: int, count: int) -> list[tuple[Lot, int]]:
+    """Points `start` .. `start + count` of what the consuming entry `spent` took, lot by lot in the
+    order it spent them (first-expiring-first: expiry, lot id), from its Consumption rows."""
+    pieces, pos, end = [], 0, start + count
+    for row in (Consumption.objects.filter(entry=spent).select_related("lot")
+                .order_by("lot__expires_on", "lot_id", "id")):
+        lo, hi = max(pos, start), min(pos + row.points, end)
+        if hi > lo:
+            pieces.append((row.lot, hi - lo))
+        pos += row.points
+        if pos >= end:
+            break
+    return pieces
+
+
+def give_back(
+    *, member: Member, spent: Entry | None, points: int, idem_key: str, source: Source, already: int = 0,
+    config: PointsConfig | None = None,
+) -> GivenBack:
+    """Give back `points` of what the consuming entry `spent` took (gift order cancelled or returned,
+    offset voided, offset share of a refund: PTS-5, PTS-6).
+
+    Rule: each source lot's share comes back as its own new lot (kind "returned") with THAT lot's
+    expiry — never the latest expiry of all, so no validity is gained — and spendable at once.
+    A share whose source lot expired meanwhile comes back valid for `PointsConfig.give_back_grace_days`
+    days from today (default 30); with 0 it is not given back and is counted in `lapsed` (the caller
+    records it). `already` says how much of `spent` was given back before (partial refunds), so the
+    next slice is given and no point comes back twice. Idempotent: each piece's key is
+    `<idem_key>:<source lot id>`. Without the spent entry (history from before lots were tracked), the
+    points come back as one lot with the standard validity."""
+    result = GivenBack()
+    if points <= 0:
+        return result
+    config = config or PointsConfig.get()
+    if spent is None or not spent.consumptions.exists():
+        result.entries.append(credit(member=member, points=points, idem_key=idem_key, source=source,
+                                     kind=Entry.Kind.RETURNED, config=config))
+        result.points = points
+        return result
+    today = timezone.localdate()
+    for lot, share in spent_slice(spent, start=already, count=points):
+        expires_on = lot.expires_on
+        if expires_on < today:
+            if not config.give_back_grace_days:
+                result.lapsed += share
+                continue
+            expires_on = today + dt.timedelta(days=config.give_back_grace_days)
+        result.entries.append(credit(member=member, points=share, idem_key=f"{idem_key}:{lot.pk}", source=source,
+                                     kind=Entry.Kind.RETURNED, config=config, expires_on=expires_on))
+        result.points += share
+    return result
 
 
 def spendable(member: Member, *, on: dt.date | None = None) -> int:

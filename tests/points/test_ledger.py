@@ -16,6 +16,7 @@ from points.models import Campaign, Entry, Lot, PointsAccount, PointsConfig
 from points.reconcile import reconcile
 from points.services.ledger import Source, consume, credit, spendable
 from points.services.purchases import purchase_post, refund_post
+from points.services.redemption import offset_commit
 from tests.factories import MemberFactory, StoreFactory
 from tests.points.helpers import buy
 
@@ -30,6 +31,9 @@ def test_points_from_amount_actually_paid_times_tier_rate_rounded_down():
     """PTS-1: coupons, gift cards and points offset earn nothing; fractions round down."""
     member = MemberFactory(tier=Tier.objects.get(code="silver"))  # 1.2 per yuan
     store = StoreFactory()
+    with transaction.atomic():  # the points tender is paid by an offset committed for the order (PTS-6c)
+        credit(member=member, points=9901, idem_key="seed-offset", source=Source())
+    offset_commit(member=member, store=store, order_no="A1", points=9901, bill_amount=Decimal("1000.00"))
     p = buy(member, store, "1000.00", order_no="A1", tenders=[
         {"type": "wechat", "amount": "600.99"}, {"type": "coupon", "amount": "200"},
         {"type": "gift_card", "amount": "100"}, {"type": "points", "amount": "99.01"}])

@@ -201,7 +201,7 @@ def test_gift_cancel_and_return_restore_stock_and_points_once():
     a = redemption.gift_order_cancel(order=a, reason="changed mind")
     redemption.gift_order_cancel(order=a)  # a retry changes nothing
     assert a.status == GiftOrder.Status.CANCELLED and balance(member) == 500
-    assert a.return_entry.idem_key == f"gift-return:{a.pk}" and a.return_entry.lot.expires_on > timezone.localdate()
+    assert a.return_entry.idem_key.startswith(f"gift-return:{a.pk}:") and a.return_entry.lot.expires_on > timezone.localdate()
     b = redemption.gift_order_collect(order=b, staff=staff)
     with pytest.raises(Conflict) as exc:
         redemption.gift_order_cancel(order=b)
@@ -427,7 +427,7 @@ def test_offset_cancel_credits_back_once():
     cancelled = redemption.offset_cancel(store=store, order_no="O1")
     redemption.offset_cancel(store=store, order_no="O1")
     assert cancelled.status == Offset.Status.CANCELLED and balance(member) == 1000
-    assert Entry.objects.filter(idem_key=f"offset-cancel:{cancelled.pk}").count() == 1
+    assert Entry.objects.filter(idem_key__startswith=f"offset-cancel:{cancelled.pk}:").count() == 1
     with pytest.raises(NotFound):
         redemption.offset_cancel(store=store, order_no="NOPE")
     assert not reconcile()
