@@ -45,6 +45,9 @@ class AuditLog(models.Model):
         LOGIN = "login", _("Logged in")
         REVOKE = "revoke", _("Revoked a device token")
         ROTATE_KEY = "rotate_key", _("Rotated a partner API key")
+        DESK_POSTING = "desk_posting", _("Posted a purchase at the desk")
+        POINTS_CLAIM = "points_claim", _("Decided a points claim")
+        ABUSE_FLAG = "abuse_flag", _("Decided an abuse flag")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

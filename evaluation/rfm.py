@@ -72,7 +72,7 @@ def purchases_sql(start: str = "start", end: str = "end") -> str:
     FROM points_purchase p
     LEFT JOIN (SELECT r.purchase_id, SUM(r.amount) AS amount FROM points_refund r
                WHERE r.occurred_at < %(end)s GROUP BY r.purchase_id) rf ON rf.purchase_id = p.id
-    WHERE p.occurred_at >= %({start})s AND p.occurred_at < %({end})s
+    WHERE p.occurred_at >= %({start})s AND p.occurred_at < %({end})s AND p.member_id IS NOT NULL
       AND (rf.amount IS NULL OR rf.amount < p.amount_total)
 """
 

@@ -12,7 +12,8 @@ ADMINISTRATOR = "管理员"
 _POINTS_READ = ["points.view_entry", "points.view_pointsaccount", "points.view_lot", "points.view_purchase",
                 "points.view_refund", "points.view_campaign", "points.view_gift", "points.view_giftorder",
                 "points.view_coupontype", "points.view_coupon", "points.view_offset", "points.view_lottery",
-                "points.view_prize", "points.view_draw", "points.view_adjustment"]
+                "points.view_prize", "points.view_draw", "points.view_adjustment", "points.view_deskposting",
+                "points.view_pointsclaim"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     FRONT_DESK: [
@@ -158,3 +159,13 @@ ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
     "benefits.view_tierbenefit", "benefits.add_tierbenefit", "benefits.change_tierbenefit",
     "benefits.delete_tierbenefit", "benefits.view_memberdayconfig", "benefits.change_memberdayconfig"])
 ROLE_PERMISSIONS[AUDITOR].extend(["benefits.view_benefit", "benefits.view_tierbenefit", "benefits.view_memberdayconfig"])
+
+# Desk postings, points claims and abuse flags (PTS-11): the desk posts and enters claims; a second person
+# (operations) approves postings above the caps; customer service and operations review claims;
+# operations review abuse flags and set their thresholds.
+ROLE_PERMISSIONS[FRONT_DESK].append("points.add_pointsclaim")
+ROLE_PERMISSIONS[CUSTOMER_SERVICE].extend(["points.add_pointsclaim", "points.review_pointsclaim"])
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    "points.approve_deskposting", "points.add_pointsclaim", "points.review_pointsclaim", "points.view_abusecase",
+    "points.review_abusecase", "points.view_abuserules", "points.change_abuserules"])
+ROLE_PERMISSIONS[AUDITOR].extend(["points.view_abusecase", "points.view_abuserules"])

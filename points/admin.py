@@ -17,11 +17,14 @@ from members.admin import StatusActionForm
 from members.admin_base import ScopedReadOnlyAdmin, StoreScopedFKMixin
 
 from .models import (
+    AbuseCase,
+    AbuseRules,
     Adjustment,
     Campaign,
     Consumption,
     Coupon,
     CouponType,
+    DeskPosting,
     Draw,
     Entry,
     ExpiryReminder,
@@ -31,6 +34,7 @@ from .models import (
     Lottery,
     Offset,
     PointsAccount,
+    PointsClaim,
     PointsConfig,
     Prize,
     Purchase,
@@ -300,3 +304,50 @@ class AdjustmentAdmin(ScopedReadOnlyAdmin):
             "select_across": request.POST.get("select_across", "0"),
         }
         return TemplateResponse(request, "desk/admin/member_status_action.html", context)
+
+
+# ---------------------------------------------------------------- desk postings, claims, abuse flags (PTS-11)
+
+
+@admin.register(AbuseRules)
+class AbuseRulesAdmin(ModelAdmin):
+    """The abuse flags' thresholds: one row, never added twice, never deleted."""
+
+    list_display = ("__str__", "purchases_per_hour", "refund_share_percent", "quick_redeem_minutes",
+                    "clerk_members_per_day", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return not AbuseRules.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeskPosting)
+class DeskPostingAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
+    list_display = ("receipt_no", "store", "member", "amount_total", "status", "requested_by", "requested_at",
+                    "approved_by")
+    list_filter = ("status",)
+    search_fields = ("=receipt_no", "=member__member_no")
+    list_select_related = ("store", "member", "requested_by", "approved_by")
+
+
+@admin.register(PointsClaim)
+class PointsClaimAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
+    list_display = ("receipt_no", "store", "member", "purchased_on", "amount", "channel", "status", "points",
+                    "created_at")
+    list_filter = ("status", "channel")
+    search_fields = ("=receipt_no", "=member__member_no")
+    list_select_related = ("store", "member")
+
+
+@admin.register(AbuseCase)
+class AbuseCaseAdmin(ScopedReadOnlyAdmin):
+    store_field = "store"
+    list_display = ("flag", "member", "clerk", "store", "detail", "flagged_on", "status", "decided_by")
+    list_filter = ("flag", "status")
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member", "clerk", "store", "decided_by")

@@ -193,12 +193,14 @@ def _choose(campaigns: list[Campaign]) -> list[Campaign]:
 
 
 def calculate_points(
-    *, member: Member, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict],
+    *, member: Member | None, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict],
     config: PointsConfig | None = None,
 ) -> Calculation:
     parsed, paid = parse_basket(lines, tenders, config)
     total = sum((line.amount for line in parsed), Decimal(0))
     eligible = sum((v for k, v in paid.items() if k in ELIGIBLE_TENDERS), Decimal(0))
+    if member is None:  # a till sale without a member (PTS-11) earns nothing until it is claimed
+        return Calculation(amount_total=total, amount_paid=eligible, points=0)
     rate = member.tier.points_rate
     campaigns = active_campaigns(store=store, member=member, at=at, config=config)
     steps = [{"rule": "PTS-1", "detail": f"paid {eligible} of {total}; tier {member.tier.code} rate {rate}"}]

@@ -113,8 +113,9 @@ TenderFormSet = forms.formset_factory(TenderForm, extra=3, max_num=10, validate_
 class OfflinePurchaseForm(StoreChoiceMixin, forms.Form):
     """A till order entered at the desk while the till was offline (PTS-1, PTS-9)."""
 
-    order_no = forms.CharField(label=_("Till order number"), max_length=64,
-                               help_text=_("Exactly as printed on the receipt; the same number is never credited twice."))
+    order_no = forms.CharField(label=_("Receipt number (till order number)"), max_length=64,
+                               help_text=_("Required, exactly as printed on the receipt; checked against the store's "
+                                           "till postings, and the same number is never credited twice."))
     occurred_at = forms.DateTimeField(label=_("Time of the purchase"), widget=DateTimeLocalInput)
 
     def __init__(self, *args, user, **kwargs):

@@ -23,5 +23,7 @@ def register_purchase_posted(callback: Callable) -> None:
 
 
 def purchase_posted(*, member, at: dt.datetime) -> None:
+    if member is None:  # a till sale without a member (PTS-11): nobody to upgrade until it is claimed
+        return
     for callback in list(_purchase_posted):
         callback(member=member, at=at)

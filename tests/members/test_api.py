@@ -482,7 +482,8 @@ def test_openapi_schema_builds_without_warnings_and_documents_members(tmp_path):
                          ("/api/v1/members/{member_no}/changes/", "get")]:
         operation = paths[path][method]
         assert operation["tags"] == ["members"]
-        errors = [code for code in operation["responses"] if code.startswith("4")]
+        # 414 is answered by gunicorn before Django, without a JSON body (core.api.document_common_errors)
+        errors = [code for code in operation["responses"] if code.startswith("4") and code != "414"]
         assert errors and all(
             operation["responses"][code]["content"]["application/json"]["schema"]["$ref"]
             == "#/components/schemas/Error" for code in errors
