@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.jobs import JobContext, register_job
+from points.net_paid import NET_PAID_SQL, net_paid_sql, refunded_as_of_sql
 
 ACTIVE_DAYS = 90
 # Members who count as members in the figures (pending sign-ups, rejected and closed do not).
@@ -57,7 +58,10 @@ def _table(app_label: str, model: str) -> str | None:
 
 # ---------------------------------------------------------------- dashboard_daily
 
-_DAILY_STORE_SQL = """
+# The day's amount is the net paid of the day's purchases (points.net_paid) with the refunds made by the
+# end of D, so a re-run or a backfill gives the nightly figure; later refunds show in their own day's
+# refund_amount.
+_DAILY_STORE_SQL = f"""
 INSERT INTO dashboards_dailystorestats
     (date, store_id, tier_id, members_total, members_new, members_active, buyers, purchases, amount,
      refund_amount, points_issued, points_redeemed, points_expired, points_reversed, points_adjusted,
@@ -79,7 +83,8 @@ FROM (
     GROUP BY 1, 2
     UNION ALL
     -- purchases of the day by the store they were made in
-    SELECT p.store_id, m.tier_id, 0, 0, 0, COUNT(DISTINCT p.member_id), COUNT(*), SUM(p.amount_paid), 0,
+    SELECT p.store_id, m.tier_id, 0, 0, 0, COUNT(DISTINCT p.member_id), COUNT(*),
+           SUM({net_paid_sql(refunded=refunded_as_of_sql(end='end'))}), 0,
            0, 0, 0, 0, 0, 0
     FROM points_purchase p JOIN members_member m ON m.id = p.member_id
     WHERE p.occurred_at >= %(start)s AND p.occurred_at < %(end)s
@@ -214,8 +219,8 @@ def dashboard_daily(ctx: JobContext) -> dict:
 # purchases, refunds or attributes changed since its watermark and moves the cube by the difference,
 # so a day's refresh costs that day's members' purchases of the period, not a year's purchases.
 
-# Amount of one purchase, net of refunds (the expression the cube has always used).
-_CUBE_NET_AMOUNT = "p.amount_paid - p.amount_refunded"
+# Amount of one purchase, net of refunds: the one definition of net paid (points.net_paid).
+_CUBE_NET_AMOUNT = NET_PAID_SQL  # points.net_paid: the purchase's current refunds deducted
 
 # A purchase is re-read this long after it was written: a transaction still open when the watermark
 # moves commits a row with a smaller id than the mark, so the mark stays an hour behind the clock.

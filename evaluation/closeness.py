@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connection, transaction
 
@@ -29,7 +30,10 @@ from .rfm import JOB_WORK_MEM, default_as_of, local_midnight, purchases_sql
 
 YEAR_DAYS = 365
 
-_SNAPSHOT_SQL = f"""
+# Built when a job first runs: purchases_sql reads the net-paid definition points registers in ready().
+@cache
+def _snapshot_sql() -> str:
+    return f"""
 WITH cur AS (
     SELECT p.member_id, SUM(p.net) AS amount, COUNT(*) AS frequency
     FROM ({purchases_sql("start", "end")}) p GROUP BY p.member_id
@@ -113,6 +117,6 @@ def closeness_compute(*, as_of: dt.date | None = None, weights: ClosenessWeights
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
         cursor.execute("DELETE FROM evaluation_closenesssnapshot WHERE as_of = %s", [as_of])
-        cursor.execute(_SNAPSHOT_SQL, {"day": as_of, "start": start, "end": end, "prev_start": prev_start, **w})
+        cursor.execute(_snapshot_sql(), {"day": as_of, "start": start, "end": end, "prev_start": prev_start, **w})
         members = cursor.rowcount
     return ClosenessResult(as_of=as_of, members=members, seconds=time.perf_counter() - started)

@@ -16,13 +16,18 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import connection, transaction
 
 from .models import LifecycleRule, LifecycleStage, RfmClass, RfmRun
 from .rfm import JOB_WORK_MEM, default_as_of, local_midnight, purchases_sql, rfm_compute
 
-_SNAPSHOT_SQL = f"""
+
+# Built when a job first runs: purchases_sql reads the net-paid definition points registers in ready().
+@cache
+def _snapshot_sql() -> str:
+    return f"""
 WITH last AS (
     SELECT p.member_id, (MAX(p.occurred_at) AT TIME ZONE 'Asia/Shanghai')::date AS day FROM ({purchases_sql("lapsed_start", "end")}) p GROUP BY p.member_id
 ), rfm AS (
@@ -75,6 +80,6 @@ def lifecycle_compute(*, as_of: dt.date | None = None, rule: LifecycleRule | Non
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
         cursor.execute("DELETE FROM evaluation_lifecyclesnapshot WHERE as_of = %s", [as_of])
-        cursor.execute(_SNAPSHOT_SQL, params)
+        cursor.execute(_snapshot_sql(), params)
         members = cursor.rowcount
     return LifecycleResult(as_of=as_of, members=members, seconds=time.perf_counter() - started)

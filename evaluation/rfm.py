@@ -5,10 +5,10 @@ Definitions, for as-of date D and window W days (defaults: yesterday, 365):
   are not purchases, and an order refunded in full by the end of D is not a purchase either.
 - The population is the members with at least one purchase.
 - R = D − local date of the member's last purchase (days); F = number of purchases (orders);
-  M = Σ (amount_paid − the refunded share of it) over those purchases. The refunded share is
-  amount_paid × refunded / amount_total (refunds are made against the bill, which includes coupons
-  and the points offset; the tier engine deducts them the same way). Only refunds made by the end
-  of D count, so recomputing a past date gives the same figures.
+  M = Σ net paid over those purchases: amount_paid × (1 − refunded / amount_total) to the cent, the
+  one definition of points.net_paid (refunds are made against the bill, which includes coupons and
+  the points offset; the tier engine and the dashboards use the same definition). Only refunds made
+  by the end of D count, so recomputing a past date gives the same figures.
 - Scores: ceil(5 × CUME_DIST()) over the population, ordered so that a higher score is better
   (R by days descending, F and M ascending). CUME_DIST gives peers the same value, so equal values
   get equal scores.
@@ -25,11 +25,13 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import ValidationFailed
+from core.figures import net_paid_figure
 
 from .models import RFM_CLASS_BY_FLAGS, RfmRun
 
@@ -56,22 +58,19 @@ def _class_case() -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
-# Net paid of one purchase, refunds made by the end of the as-of date deducted in proportion; the
-# division only runs for the few refunded rows. rf.amount < amount_total implies amount_total > 0.
-NET_PAID_SQL = ("CASE WHEN rf.amount IS NULL THEN p.amount_paid "
-                "ELSE p.amount_paid - ROUND(p.amount_paid * rf.amount / p.amount_total, 2) END")
-
-
 def purchases_sql(start: str = "start", end: str = "end") -> str:
-    """Purchases in [%(start)s, %(end)s) with their refunds as of %(end)s of the as-of date deducted;
-    fully refunded orders left out. Shared with closeness (which also reads the previous year) and
-    lifecycle. The local date is taken of MAX(occurred_at) per member, not of every row: the local
-    date is monotonic in the instant, and the time zone conversion per row costs more than the rest."""
+    """Purchases in [%(start)s, %(end)s) with their net paid (`net`) as of %(end)s: refunds made by then
+    deducted by the one definition of net paid (points.net_paid, read through core.figures because
+    evaluation sits below points); fully refunded orders left out. Shared with closeness (which also
+    reads the previous year) and lifecycle. Built when a job runs, not at import (the definition is
+    registered in PointsConfig.ready()). The local date is taken of MAX(occurred_at) per member, not of
+    every row: the local date is monotonic in the instant, and the time zone conversion per row costs
+    more than the rest."""
+    figure = net_paid_figure()
     return f"""
-    SELECT p.member_id, p.occurred_at, {NET_PAID_SQL} AS net
+    SELECT p.member_id, p.occurred_at, {figure.net_paid_sql(refunded="rf.amount")} AS net
     FROM points_purchase p
-    LEFT JOIN (SELECT r.purchase_id, SUM(r.amount) AS amount FROM points_refund r
-               WHERE r.occurred_at < %(end)s GROUP BY r.purchase_id) rf ON rf.purchase_id = p.id
+    {figure.refunds_as_of_join(alias="rf", end="end")}
     WHERE p.occurred_at >= %({start})s AND p.occurred_at < %({end})s AND p.member_id IS NOT NULL
       AND (rf.amount IS NULL OR rf.amount < p.amount_total)
 """
@@ -79,7 +78,9 @@ def purchases_sql(start: str = "start", end: str = "end") -> str:
 
 # ROUND(..., 9) before CEIL: 5 × CUME_DIST is computed in floating point, and a product that is a
 # whole number in exact arithmetic (5 × 3/5) must not become 3.0000000000000004 and score 4.
-_SNAPSHOT_SQL = f"""
+@cache
+def _snapshot_sql() -> str:
+    return f"""
 WITH agg AS (
     SELECT p.member_id,
            %(day)s::date - (MAX(p.occurred_at) AT TIME ZONE 'Asia/Shanghai')::date AS recency_days,
@@ -131,7 +132,7 @@ def rfm_compute(*, as_of: dt.date | None = None, window_days: int = DEFAULT_WIND
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
         cursor.execute("DELETE FROM evaluation_rfmsnapshot WHERE as_of = %s", [as_of])
-        cursor.execute(_SNAPSHOT_SQL, {"day": as_of, "window": window_days, "start": start, "end": end})
+        cursor.execute(_snapshot_sql(), {"day": as_of, "window": window_days, "start": start, "end": end})
         cursor.execute(_RUN_SQL, [as_of])
         population, mean_r, mean_f, mean_m = cursor.fetchone()
         seconds = time.perf_counter() - started

@@ -4,7 +4,9 @@ and (later) the checkout quote, so the two can never disagree.
 points = floor( Σ_lines  eligible_paid(line) × tier rate × campaign multiplier(line) ) + bonuses
 
 eligible_paid spreads the amount actually paid (tenders other than coupon, gift card and points)
-over the lines in proportion to their amounts. Campaign stacking: if any applicable campaign is
+over the lines in proportion to their amounts, in whole cents by the largest remainder, so the shares
+add up to the amount paid exactly (`paid_shares`): with no campaign, points = floor(paid × rate).
+Campaign stacking: if any applicable campaign is
 exclusive, only the best exclusive one applies (largest multiplier, then largest bonus); otherwise
 all applicable campaigns apply, multipliers multiplying and bonuses adding.
 """
@@ -192,6 +194,24 @@ def _choose(campaigns: list[Campaign]) -> list[Campaign]:
     return campaigns
 
 
+def paid_shares(amounts: list[Decimal], paid: Decimal) -> list[Decimal]:
+    """`paid` spread over lines of these amounts in proportion, in whole cents that add up to `paid`
+    exactly (largest remainder: each line gets the floor of its exact share, and the cents left over go
+    to the lines with the largest remainders, the earlier line first on a tie). An exact division
+    (28-digit Decimal) would leave shares like 33.333… whose sum is 99.999… and floors a point away."""
+    cents = [int((a * 100).to_integral_value()) for a in amounts]
+    total = sum(cents)
+    paid_cents = int((paid * 100).to_integral_value())
+    if total <= 0:
+        return [Decimal(0) for _ in amounts]
+    floors = [c * paid_cents // total for c in cents]
+    left = paid_cents - sum(floors)
+    by_remainder = sorted(range(len(cents)), key=lambda i: (-(cents[i] * paid_cents % total), i))
+    for i in by_remainder[:left]:
+        floors[i] += 1
+    return [Decimal(f) / 100 for f in floors]
+
+
 def calculate_points(
     *, member: Member | None, store: Store, at: dt.datetime, lines: list[dict], tenders: list[dict],
     config: PointsConfig | None = None,
@@ -206,8 +226,7 @@ def calculate_points(
     steps = [{"rule": "PTS-1", "detail": f"paid {eligible} of {total}; tier {member.tier.code} rate {rate}"}]
     raw = Decimal(0)
     applied: dict[int, Campaign] = {}
-    for line in parsed:
-        share = (line.amount * eligible / total) if total else Decimal(0)
+    for line, share in zip(parsed, paid_shares([line.amount for line in parsed], eligible), strict=True):
         chosen = _choose([c for c in campaigns if _matches(c, line)])
         multiplier = Decimal(1)
         for c in chosen:

@@ -2,9 +2,9 @@
 proposal queue (store-scoped).
 
 Rolling window for business day D: purchases whose local (Asia/Shanghai) date is in (D-365, D].
-Amount = Σ (amount_paid − the refunded share of it), where the refunded share is
-amount_paid × amount_refunded / amount_total (refunds reduce what was actually paid in proportion,
-as they reverse points in proportion, PTS-5). Visits = distinct local days with at least one purchase
+Amount = Σ net paid (points.net_paid, the one definition: amount_paid × (1 − amount_refunded /
+amount_total) to the cent; refunds reduce what was actually paid in proportion, as they reverse points
+in proportion, PTS-5). Visits = distinct local days with at least one purchase
 that is not fully refunded.
 """
 from __future__ import annotations
@@ -19,14 +19,14 @@ from django.utils import timezone
 
 from members import scope
 from members.models import Member, Tier
+from points.net_paid import NET_PAID_SQL
 
 from .models import TierChange, TierProposal
 
 WINDOW_DAYS = 365
 
-# SQL fragments shared by the one-member read below and the set-wise nightly evaluation.
-NET_PAID_SQL = ("p.amount_paid - CASE WHEN p.amount_total > 0 "
-                "THEN ROUND(p.amount_paid * p.amount_refunded / p.amount_total, 2) ELSE 0 END")
+# SQL fragments shared by the one-member read below and the set-wise nightly evaluation (the amount is
+# points.net_paid.NET_PAID_SQL, with the purchase's current refunds).
 VISIT_DAY_SQL = "(p.occurred_at AT TIME ZONE 'Asia/Shanghai')::date"
 
 

@@ -36,10 +36,11 @@ from members.locks import member_lock
 from members.models import Member, Tier
 from messaging.models import Notice
 from messaging.services import notify_member, notify_members_bulk
+from points.net_paid import NET_PAID_SQL
 
 from .locks import tier_proposal_lock
 from .models import ChangeKind, TierChange, TierProposal
-from .selectors import NET_PAID_SQL, VISIT_DAY_SQL, tier_list, tier_rolling_for_member, window_bounds
+from .selectors import VISIT_DAY_SQL, tier_list, tier_rolling_for_member, window_bounds
 
 BATCH_MEMBERS = 20_000
 NOTICE_KIND = "tier_change"

@@ -48,7 +48,8 @@ def test_daily_figures_match_the_hand_checked_day(dataset):
 
     b_row = got[(s1.pk, silver.pk)]  # member b: new on D, 1000 at 1.2 points per yuan, 400 refunded
     assert (b_row.members_total, b_row.members_new, b_row.members_active, b_row.buyers) == (1, 1, 1, 1)
-    assert (b_row.purchases, b_row.amount, b_row.refund_amount) == (1, Decimal("1000.00"), Decimal("400.00"))
+    # the day's amount is net paid with the day's refunds (points.net_paid): 1000 × (1 − 400 / 1000)
+    assert (b_row.purchases, b_row.amount, b_row.refund_amount) == (1, Decimal("600.00"), Decimal("400.00"))
     assert (b_row.points_issued, b_row.points_reversed) == (1200, 480)
     assert b_row.points_outstanding == 720
 
