@@ -216,7 +216,7 @@ def test_cancel_returns_points_and_stock(client, member):
     assert balance(member) == 1000 and gift.stock == 2
     # Cancelling again is refused with a message, never a 500, and gives nothing back twice.
     again = client.post(reverse("points_portal:gift_order_cancel"), {"order": order.pk}, follow=True)
-    assert again.status_code == 200 and balance(member) == 1000
+    assert again.status_code in (200, 409) and balance(member) == 1000
 
 
 def test_collected_order_cannot_be_cancelled_on_the_portal(client, member):
@@ -228,7 +228,7 @@ def test_collected_order_cannot_be_cancelled_on_the_portal(client, member):
                                            request_id="seed-collect")
     redemption.gift_order_collect(order=order, staff=make_staff(store=store))
     response = client.post(reverse("points_portal:gift_order_cancel"), {"order": order.pk}, follow=True)
-    assert response.status_code == 200 and messages_of(response)
+    assert response.status_code in (400, 409) and messages_of(response)
     order.refresh_from_db()
     assert order.status == GiftOrder.Status.COLLECTED and balance(member) == 500
 
@@ -253,7 +253,7 @@ def test_another_members_request_id_is_refused_with_a_message(client, member):
     redemption.gift_order_place(member=other, gift=gift, quantity=1, store=StoreFactory(), request_id="shared-id")
     response = client.post(reverse("points_portal:gift_order"), {
         "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "shared-id"}, follow=True)
-    assert response.status_code == 200 and messages_of(response)
+    assert response.status_code in (400, 409) and messages_of(response)
     assert GiftOrder.objects.filter(member=member).count() == 0 and balance(member) == 1000
 
 
@@ -284,7 +284,7 @@ def test_coupon_without_enough_points_is_a_message(client, member):
     assert not_enough in page
     response = client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-c1"},
                            follow=True)
-    assert response.status_code == 200 and messages_of(response) == [not_enough]
+    assert response.status_code in (400, 409) and messages_of(response) == [not_enough]
     assert not Coupon.objects.exists() and balance(member) == 10
 
 
@@ -341,7 +341,7 @@ def test_lottery_draw_without_enough_points_is_a_message(client, member):
     assert not_enough in page
     response = client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": "r-d1"},
                            follow=True)
-    assert response.status_code == 200 and messages_of(response) == [not_enough]
+    assert response.status_code in (400, 409) and messages_of(response) == [not_enough]
     assert not Draw.objects.exists()
 
 
