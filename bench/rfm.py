@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import django_setup, load_members, throwaway_database  # noqa: E402
+from bench.common import _not_null_fillers, django_setup, load_members, throwaway_database  # noqa: E402
 
 
 def fill_purchases(cursor, n_purchases: int, store_id: int) -> None:
@@ -42,12 +42,17 @@ def fill_purchases(cursor, n_purchases: int, store_id: int) -> None:
         FROM generate_series(1, %(m)s) g
         CROSS JOIN LATERAL (SELECT round((10 + power(random(), 3) * 6000)::numeric, 2) AS a) amt
     """, {"store": store_id, "first": first, "n": n_members, "m": n_purchases})
-    cursor.execute("""
+    given = {"id", "purchase_id", "refund_no", "store_id", "amount", "occurred_at", "points_reversed",
+             "points_as_debt", "cash_deducted", "request_hash", "created_at"}
+    extra = _not_null_fillers(cursor, "points_refund", given)  # columns other work added since
+    extra_cols = "".join(f", {c}" for c in extra)
+    extra_vals = "".join(f", {v}" for v in extra.values())
+    cursor.execute(f"""
         WITH r AS (
             INSERT INTO points_refund (purchase_id, refund_no, store_id, amount, occurred_at, points_reversed,
-                                       points_as_debt, cash_deducted, request_hash, created_at)
+                                       points_as_debt, cash_deducted, request_hash, created_at{extra_cols})
             SELECT p.id, 'R' || p.id, p.store_id, round(p.amount_total / 2, 2), p.occurred_at + interval '1 day',
-                   0, 0, 0, '', now()
+                   0, 0, 0, '', now(){extra_vals}
             FROM points_purchase p WHERE p.id % 50 = 0
             RETURNING purchase_id, amount
         )
