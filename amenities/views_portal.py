@@ -4,13 +4,12 @@ Every page reads through `request.member`; a booking of another member is a 404 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import action_refused, current_member, member_required
+from core.web import action_refused, current_member, id_param, member_required
 
 from . import selectors, services
 from .models import Booking, Slot
@@ -18,13 +17,6 @@ from .models import Booking, Slot
 
 def _member(request):
     return current_member(request)
-
-
-def _posted_pk(request, name: str) -> int:
-    try:
-        return int(request.POST.get(name, ""))
-    except ValueError:
-        raise Http404 from None
 
 
 @member_required
@@ -51,7 +43,7 @@ def reservations(request):
 @require_POST
 def book(request):
     member = _member(request)
-    slot = get_object_or_404(Slot.objects.filter(resource__is_active=True), pk=_posted_pk(request, "slot"))
+    slot = get_object_or_404(Slot.objects.filter(resource__is_active=True), pk=id_param(request.POST.get("slot")))
     try:
         services.booking_create(member=member, slot=slot)
         messages.success(request, _("Your reservation is confirmed."))
@@ -63,7 +55,7 @@ def book(request):
 @member_required
 @require_POST
 def cancel(request):
-    booking = get_object_or_404(Booking, pk=_posted_pk(request, "id"), member=_member(request))
+    booking = get_object_or_404(Booking, pk=id_param(request.POST.get("id")), member=_member(request))
     try:
         services.booking_cancel(booking=booking)
         messages.success(request, _("Your reservation is cancelled."))

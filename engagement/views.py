@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import action_refused, member_required, need, staff_required
+from core.web import action_refused, id_param, member_required, need, staff_required
 from members import ecard, scope
 
 from . import selectors, services
@@ -52,16 +52,9 @@ def _my_event(request, event_id: int) -> Event:
                              invitations__member=request.member)
 
 
-def _event_id(data) -> int:
-    try:
-        return int(data.get("id", ""))
-    except ValueError:
-        raise Http404 from None
-
-
 @member_required
 def portal_event(request):
-    event = _my_event(request, _event_id(request.GET))
+    event = _my_event(request, id_param(request.GET.get("id")))
     reg = Registration.objects.filter(event=event, member=request.member).first()
     ctx = {"portal_section": "events", "event": event, "registration": reg, "guest_range": range(event.guest_allowance + 1)}
     if reg and reg.status == Registration.Status.REGISTERED:
@@ -75,7 +68,7 @@ def portal_event(request):
 @require_POST
 @member_required
 def portal_event_action(request, action: str):
-    event = _my_event(request, _event_id(request.POST))
+    event = _my_event(request, id_param(request.POST.get("id")))
     reg = Registration.objects.filter(event=event, member=request.member).first()
     try:
         if action == "signup":
