@@ -40,8 +40,13 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+DEBIAN_PACKAGES = {"chromium": Path("/usr/bin/chromium"), "fonts-noto-cjk": Path("/usr/share/fonts/opentype/noto")}
+
+
 def ensure_chromium() -> None:
-    if Path("/usr/bin/chromium").exists():
+    """Debian's chromium for the browser tests and Noto CJK so their screenshots show Chinese, not boxes."""
+    missing = [name for name, path in DEBIAN_PACKAGES.items() if not path.exists()]
+    if not missing:
         return
     apt = shutil.which("apt-get")
     if not apt:
@@ -49,7 +54,7 @@ def ensure_chromium() -> None:
     prefix = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run([*prefix, apt, "update", "-qq"], check=False, env=env)
-    sh(*prefix, apt, "install", "-y", "-qq", "chromium", env=env)
+    sh(*prefix, apt, "install", "-y", "-qq", *missing, env=env)
 
 
 def embedded_database(pgdata: Path, *, throwaway: bool) -> str:
