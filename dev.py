@@ -40,11 +40,16 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
-DEBIAN_PACKAGES = {"chromium": Path("/usr/bin/chromium"), "fonts-noto-cjk": Path("/usr/share/fonts/opentype/noto")}
+DEBIAN_PACKAGES = {
+    "chromium": Path("/usr/bin/chromium"),
+    "fonts-noto-cjk": Path("/usr/share/fonts/opentype/noto"),
+    "gettext": Path("/usr/bin/xgettext"),  # the catalogue test re-extracts every message (tests/core/test_catalogue.py)
+}
 
 
 def ensure_chromium() -> None:
-    """Debian's chromium for the browser tests and Noto CJK so their screenshots show Chinese, not boxes."""
+    """Debian's chromium for the browser tests, Noto CJK so their screenshots show Chinese, not boxes, and
+    gettext for the catalogue test."""
     missing = [name for name, path in DEBIAN_PACKAGES.items() if not path.exists()]
     if not missing:
         return
