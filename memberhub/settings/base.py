@@ -115,7 +115,9 @@ LOGIN_URL = "admin:login"
 # i18n: Chinese by default, English switchable.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our catalogue first (it wins), then the Chinese for packages that ship none (django-unfold,
+# django-axes, drf-spectacular; tests/core/test_vendor_catalogue.py).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_vendor"]
 TIME_ZONE = "Asia/Shanghai"
 # The first business day of the chain: purchases and refunds cannot be older (points.calculation).
 CHAIN_START_DATE = datetime.date.fromisoformat(env.str("MEMBERHUB_CHAIN_START_DATE", default="2000-01-01"))
