@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from import_export import fields as ie_fields
 from import_export.admin import ExportMixin
 from import_export.formats import base_formats
@@ -194,7 +195,7 @@ class MemberExportResource(SafeModelResource):
     goes through core.exports.safe_cell (SEC-5: no live formula, no control character)."""
 
     member_no = ie_fields.Field(attribute="member_no", column_name=_("member number"))
-    name = ie_fields.Field(column_name=_("name"))
+    name = ie_fields.Field(column_name=pgettext_lazy("person", "name"))
     mobile = ie_fields.Field(attribute="mobile_masked", column_name=_("mobile"))
     id_number = ie_fields.Field(attribute="id_number_masked", column_name=_("ID number"))
     kind = ie_fields.Field(column_name=_("kind"))

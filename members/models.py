@@ -4,9 +4,13 @@ Sensitive values (mobile, ID number, address detail) are stored encrypted (`*_en
 hash for exact lookup (`*_hash`) and a masked copy for lists (`*_masked`); see core.crypto.
 """
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Store(models.Model):
@@ -102,7 +106,7 @@ class Member(models.Model):
         REJECTED = "rejected", _("Rejected")
         SUSPENDED = "suspended", _("Suspended")
         DISQUALIFIED = "disqualified", _("Disqualified")
-        CLOSED = "closed", _("Closed")
+        CLOSED = "closed", pgettext_lazy("member status", "Closed")
 
     class Kind(models.TextChoices):
         PERSONAL = "personal", _("Personal")
@@ -122,7 +126,7 @@ class Member(models.Model):
     member_no = models.CharField(_("member number"), max_length=20, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSONAL)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     mobile_enc = models.TextField(null=True, blank=True)
@@ -270,6 +274,42 @@ class MemberChange(models.Model):
         verbose_name_plural = _("member change history")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["member", "-at"])]
+
+    # Logged names that are not a Member field of that name (kept encrypted or on the company profile).
+    OTHER_FIELDS = {"mobile": _("Mobile"), "id_number": _("ID number"), "address": _("Address"),
+                    "buyers": _("Linked buyers")}
+
+    def _member_field(self):
+        try:
+            return Member._meta.get_field(self.field)
+        except FieldDoesNotExist:
+            return None
+
+    @property
+    def field_label(self) -> str:
+        """Pages show the field's words and choices' labels, never the stored codes (issue 16)."""
+        if self.field in self.OTHER_FIELDS:
+            return self.OTHER_FIELDS[self.field]
+        field = self._member_field()
+        return capfirst(field.verbose_name) if field is not None else self.field
+
+    def _value_label(self, value: str) -> str:
+        field = self._member_field()
+        if field is not None and field.choices:
+            return dict(field.flatchoices).get(value, value)
+        return value
+
+    @property
+    def old_label(self) -> str:
+        return self._value_label(self.old_value)
+
+    @property
+    def new_label(self) -> str:
+        return self._value_label(self.new_value)
+
+    @property
+    def channel_label(self) -> str:
+        return dict(Member.Channel.choices).get(self.channel, self.channel)
 
 
 class ConsentLog(models.Model):

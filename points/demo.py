@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from points.jobs import expire_points_for
 
@@ -45,7 +46,7 @@ WITH e AS (
                               campaigns, reason, source_ref, idem_key)
     SELECT p.member_id, 'credit', p.points_earned, 0,
            SUM(p.points_earned) OVER (PARTITION BY p.member_id ORDER BY p.occurred_at, p.id),
-           p.occurred_at, p.store_id, p.id, '[]'::jsonb, 'Purchase', p.order_no, 'purchase:' || p.id
+           p.occurred_at, p.store_id, p.id, '[]'::jsonb, %(reason)s, p.order_no, 'purchase:' || p.id
     FROM points_purchase p
     WHERE p.member_id = ANY(%(ids)s) AND p.points_earned > 0 AND p.source = 'demo'
       AND NOT EXISTS (SELECT 1 FROM points_entry x WHERE x.purchase_id = p.id)
@@ -60,8 +61,8 @@ FROM e
 
 _ACCOUNTS = """
 INSERT INTO points_pointsaccount (member_id, balance, debt, updated_at)
-SELECT member_id, SUM(remaining), 0, now() FROM points_lot WHERE member_id = ANY(%(ids)s) GROUP BY member_id
-ON CONFLICT (member_id) DO UPDATE SET balance = EXCLUDED.balance, updated_at = now()
+SELECT member_id, SUM(remaining), 0, %(now)s FROM points_lot WHERE member_id = ANY(%(ids)s) GROUP BY member_id
+ON CONFLICT (member_id) DO UPDATE SET balance = EXCLUDED.balance, updated_at = EXCLUDED.updated_at
 """
 
 
@@ -74,7 +75,8 @@ def seed_purchases(member_ids: list[int], *, seed: int, expiry_months: int = 24)
         cursor.execute("SELECT setseed(%s)", [(seed % 1000) / 1000])
         cursor.execute(_PURCHASES % {"values": values}, {"ids": member_ids})
         purchases = cursor.rowcount
-        cursor.execute(_LEDGER, {"ids": member_ids, "months": expiry_months})
-        cursor.execute(_ACCOUNTS, {"ids": member_ids})
+        # The same words a till purchase writes (points.services.purchases), in the seeding language.
+        cursor.execute(_LEDGER, {"ids": member_ids, "months": expiry_months, "reason": gettext("Purchase")})
+        cursor.execute(_ACCOUNTS, {"ids": member_ids, "now": timezone.now()})
     expired = expire_points_for(timezone.localdate())
     return {"purchases": purchases, "expired_points": expired["points"]}

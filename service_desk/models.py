@@ -205,6 +205,19 @@ class BreachKind(models.TextChoices):
     REPLY = "reply", _("Not replied in time")
     CLOSE = "close", _("Not closed in time")
 
+    @staticmethod
+    def status_label(code: str) -> str:
+        """The complaint status's words for a logged code (the log keeps codes; pages show words)."""
+        return Complaint.Status(code).label if code in Complaint.Status.values else code
+
+    @property
+    def from_label(self) -> str:
+        return self.status_label(self.from_status)
+
+    @property
+    def to_label(self) -> str:
+        return self.status_label(self.to_status)
+
 
 class Escalation(models.Model):
     """A breached time limit, escalated once per complaint and kind to the store's manager (SD-2)."""

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from faker import Faker
 from stdnum.cn import ric
 
@@ -337,7 +337,9 @@ class Command(BaseCommand):
             timings.append(f"{label} {time.perf_counter() - t0:.1f} s")
             return result
 
-        with transaction.atomic():
+        # Texts stored with the rows (ledger reasons, notices) are written in the chain's language, as a
+        # till or desk request in that language writes them.
+        with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
             step("stores", seed_stores, stores)
             step("staff", seed_staff)
             step("members", seed_members, members)
