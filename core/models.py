@@ -48,6 +48,9 @@ class AuditLog(models.Model):
         DESK_POSTING = "desk_posting", _("Posted a purchase at the desk")
         POINTS_CLAIM = "points_claim", _("Decided a points claim")
         ABUSE_FLAG = "abuse_flag", _("Decided an abuse flag")
+        POLICY = "policy", _("Published a privacy policy version")
+        RETENTION = "retention", _("Purged data under the retention schedule")
+        INCIDENT = "incident", _("Recorded a security incident")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

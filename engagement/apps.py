@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class EngagementConfig(AppConfig):
     name = "engagement"
     verbose_name = _("Partners and events")
+
+    def ready(self):
+        from core import figures
+
+        from . import attendance
+
+        # evaluation (below engagement) counts event attendance for closeness through core.figures.
+        figures.register_event_attendance(attendance)

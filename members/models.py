@@ -157,6 +157,10 @@ class Member(models.Model):
     status_reason = models.CharField(_("status reason"), max_length=500, blank=True)
     privacy_version = models.CharField(_("privacy policy version"), max_length=16, blank=True)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    id_number_consent = models.BooleanField(
+        _("consent to store the ID number"), default=False,
+        help_text=_("sensitive personal information (PIPL art. 28-29): stored only with this separate consent"),
+    )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -239,6 +243,10 @@ class ChangeRequest(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
+    mobile_verified_at = models.DateTimeField(
+        _("new mobile verified at"), null=True, blank=True,
+        help_text=_("when the member proved the new mobile number by SMS code"),
+    )
 
     class Meta:
         verbose_name = _("change request")
@@ -318,6 +326,8 @@ class ConsentLog(models.Model):
     class Kind(models.TextChoices):
         PRIVACY = "privacy", _("Privacy policy")
         MARKETING = "marketing", _("Marketing messages")
+        ID_NUMBER = "id_number", _("Storing the ID number")
+        GUARDIAN = "guardian", _("Guardian's consent (under 14)")
 
     class Channel(models.TextChoices):
         PORTAL = "portal", _("Portal")
@@ -335,6 +345,7 @@ class ConsentLog(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("consent record")
@@ -387,6 +398,7 @@ class SmsCode(models.Model):
         SIGNUP = "signup", _("Sign-up")
         LOGIN = "login", _("Login")
         TILL = "till", _("Till sign-up")
+        CHANGE_MOBILE = "change_mobile", _("New mobile number of a change request")
 
     mobile_hash = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
@@ -422,3 +434,180 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.store.code})"
+
+
+# ---------------------------------------------------------------- member rights (issue 15)
+
+
+class MemberSettings(models.Model):
+    """Chain-wide member parameters that operations change (one row, edited in the admin)."""
+
+    review_interval_days = models.PositiveSmallIntegerField(
+        _("periodic re-review every (days)"), default=365,
+        validators=[MinValueValidator(30), MaxValueValidator(3660)],
+        help_text=_("seed 002 二(二)3: member data is re-checked periodically; the next review date is set at "
+                    "sign-up, approval, import and after each review"),
+    )
+    guardian_age = models.PositiveSmallIntegerField(
+        _("guardian's consent needed under (years)"), default=14,
+        validators=[MinValueValidator(14), MaxValueValidator(18)],
+        help_text=_("PIPL art. 31: personal information of a child under 14 needs a guardian's consent"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("member settings")
+        verbose_name_plural = _("member settings")
+
+    def __str__(self) -> str:
+        return str(_("Member settings"))
+
+    @classmethod
+    def get(cls) -> "MemberSettings":
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class PrivacyPolicy(models.Model):
+    """One version of the privacy policy text; the current one is the latest already in effect."""
+
+    version = models.CharField(_("version"), max_length=16, unique=True)
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"), max_length=50_000)
+    summary_of_changes = models.CharField(_("what changed"), max_length=500, blank=True)
+    effective_at = models.DateTimeField(_("effective from"), db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("privacy policy version")
+        verbose_name_plural = _("privacy policy versions")
+        ordering = ["-effective_at"]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.title}"
+
+
+class GuardianConsent(models.Model):
+    """PIPL art. 31: the guardian's consent for a member under 14, recorded before the account is active."""
+
+    class Verification(models.TextChoices):
+        ID_SEEN = "id_seen", _("Guardian present, ID document seen")
+        HOUSEHOLD = "household", _("Household register (户口本) seen")
+        SMS = "sms", _("Guardian confirmed by SMS code")
+        PHONE = "phone", _("Guardian confirmed by phone call")
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="guardian_consents")
+    guardian_name = models.CharField(_("guardian's name"), max_length=50)
+    relation = models.CharField(_("relation to the child"), max_length=20)
+    guardian_mobile_enc = models.TextField()
+    guardian_mobile_masked = models.CharField(_("guardian's mobile"), max_length=16)
+    verified_how = models.CharField(_("how verified"), max_length=16, choices=Verification.choices)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=16)
+
+    class Meta:
+        verbose_name = _("guardian's consent")
+        verbose_name_plural = _("guardians' consents")
+        ordering = ["-at", "-id"]
+
+
+class RetentionRule(models.Model):
+    """保存期限: what is kept how long, then purged or anonymised by the nightly job apply_retention."""
+
+    class Action(models.TextChoices):
+        PURGE = "purge", _("Delete")
+        ANONYMISE = "anonymise", _("Anonymise")
+
+    target = models.CharField(_("what"), max_length=32, unique=True,
+                              help_text=_("a data set an app registered in core.retention"))
+    keep_days = models.PositiveIntegerField(_("keep for (days)"),
+                                            validators=[MinValueValidator(1), MaxValueValidator(36600)])
+    action = models.CharField(_("then"), max_length=16, choices=Action.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    note = models.CharField(_("why this period"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("retention rule")
+        verbose_name_plural = _("retention schedule")
+        ordering = ["target"]
+
+    def __str__(self) -> str:
+        return self.target
+
+
+class RetentionPurge(models.Model):
+    """Append-only register of what the retention job purged: rows per rule per run."""
+
+    rule = models.ForeignKey(RetentionRule, verbose_name=_("rule"), on_delete=models.PROTECT, related_name="purges")
+    target = models.CharField(_("what"), max_length=32)
+    action = models.CharField(_("action"), max_length=16, choices=RetentionRule.Action.choices)
+    keep_days = models.PositiveIntegerField(_("kept for (days)"))
+    cutoff = models.DateTimeField(_("older than"))
+    rows = models.PositiveIntegerField(_("rows"))
+    job_run = models.ForeignKey("core.JobRun", verbose_name=_("job run"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    run_by = models.CharField(_("run by"), max_length=150)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("purge record")
+        verbose_name_plural = _("purge register")
+        ordering = ["-at", "-id"]
+
+
+class SecurityIncident(models.Model):
+    """安全事件登记 (seed 000 信息安全 应对措施; PIPL art. 57): what happened, who handled it, who was told when."""
+
+    class Severity(models.TextChoices):
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CONTAINED = "contained", _("Contained")
+        CLOSED = "closed", _("Closed")
+
+    title = models.CharField(_("what happened"), max_length=200)
+    description = models.TextField(_("description"), max_length=10_000)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
+    occurred_at = models.DateTimeField(_("occurred at"), null=True, blank=True)
+    detected_at = models.DateTimeField(_("detected at"))
+    members_affected = models.PositiveIntegerField(_("members affected (estimate)"), default=0)
+    data_involved = models.CharField(_("personal data involved"), max_length=200, blank=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("handled by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    measures = models.TextField(_("measures taken"), max_length=10_000, blank=True)
+    members_notified_at = models.DateTimeField(_("members notified at"), null=True, blank=True)
+    authority_notified_at = models.DateTimeField(_("authority notified at"), null=True, blank=True)
+    authority = models.CharField(_("authority notified"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("security incident")
+        verbose_name_plural = _("security incidents")
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(occurred_at__isnull=True) | Q(occurred_at__lte=models.F("detected_at")),
+                                   name="incident_occurred_before_detected"),
+            models.CheckConstraint(condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                                   name="incident_closed_has_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -169,3 +169,62 @@ ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
     "points.approve_deskposting", "points.add_pointsclaim", "points.review_pointsclaim", "points.view_abusecase",
     "points.review_abusecase", "points.view_abuserules", "points.change_abuserules"])
 ROLE_PERMISSIONS[AUDITOR].extend(["points.view_abusecase", "points.view_abuserules"])
+
+# Member rights (issue 15): privacy policy versions, guardians' consents, the retention schedule and its
+# purge register, the security-incident register and the member settings (review interval).
+DATA_PROTECTION = "数据保护"
+ROLE_PERMISSIONS[DATA_PROTECTION] = [
+    "members.view_member", "members.view_consentlog", "members.view_guardianconsent", "members.view_store",
+    "members.view_privacypolicy", "members.add_privacypolicy", "members.change_privacypolicy",
+    "members.view_retentionrule", "members.add_retentionrule", "members.change_retentionrule",
+    "members.view_retentionpurge",
+    "members.view_securityincident", "members.add_securityincident", "members.change_securityincident",
+    "core.view_auditlog", "core.view_jobrun",
+]
+ROLE_PERMISSIONS[AUDITOR].extend([
+    "members.view_guardianconsent", "members.view_privacypolicy", "members.view_retentionrule",
+    "members.view_retentionpurge", "members.view_securityincident", "members.view_membersettings",
+])
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend(["members.view_membersettings", "members.change_membersettings",
+                                             "members.view_privacypolicy", "members.view_guardianconsent"])
+for _role in (FRONT_DESK, CUSTOMER_SERVICE):
+    ROLE_PERMISSIONS[_role].extend(["members.view_guardianconsent", "members.add_guardianconsent",
+                                    "members.view_privacypolicy"])
+
+# Service desk depth for care and amenities (issue 15): event visits and their retries are recorded by the
+# visit roles; desk and hotline staff enter interview answers and book on a member's behalf (seed 000
+# 测评方式, 热线电话平台); operations assign dedicated account managers (专属客户经理) and edit the care settings.
+for _role in (FRONT_DESK, CUSTOMER_SERVICE):
+    ROLE_PERMISSIONS[_role].extend(["care.enter_survey_response", "care.view_survey", "care.view_visitattempt",
+                                    "care.view_accountmanagerassignment", "amenities.book_for_member",
+                                    "amenities.view_slot"])
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    "care.assign_account_manager", "care.view_accountmanagerassignment", "care.view_careconfig",
+    "care.change_careconfig", "care.view_surveysample", "care.view_visitattempt", "care.enter_survey_response"])
+ROLE_PERMISSIONS[AUDITOR].extend(["care.view_accountmanagerassignment", "care.view_careconfig",
+                                  "care.view_surveysample", "care.view_visitattempt"])
+
+# Service desk depth (issue 15, SD-7..9): after-sales cases, suggestion decisions, consultation and
+# after-sales time limits, escalation contacts; the regional manager (区域经理) receives the second
+# escalation level of the stores in their escalation contact and sees their complaints and cases.
+REGIONAL_MANAGER = "区域经理"
+_AFTER_SALES_VIEW = ["service_desk.view_aftersalescase", "service_desk.view_aftersalesevent",
+                     "service_desk.view_aftersaleshandoff"]
+ROLE_PERMISSIONS[REGIONAL_MANAGER] = [
+    "members.view_store", "service_desk.view_complaint", "service_desk.view_complaintevent",
+    "service_desk.view_escalation", "service_desk.view_compliance_report", "service_desk.receive_regional_escalation",
+    "service_desk.handle_complaint", *_AFTER_SALES_VIEW, "service_desk.handle_aftersalescase",
+    "service_desk.view_consultation",
+]
+ROLE_PERMISSIONS[FRONT_DESK].extend([*_AFTER_SALES_VIEW, "service_desk.add_aftersalescase"])
+ROLE_PERMISSIONS[CUSTOMER_SERVICE].extend([
+    *_AFTER_SALES_VIEW, "service_desk.add_aftersalescase", "service_desk.handle_aftersalescase",
+    "service_desk.decide_suggestion"])
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
+    *_AFTER_SALES_VIEW, "service_desk.handle_aftersalescase", "service_desk.decide_suggestion",
+    "service_desk.view_aftersalespolicy", "service_desk.change_aftersalespolicy",
+    "service_desk.view_consultationtimelimit", "service_desk.change_consultationtimelimit",
+    "service_desk.view_escalationcontact", "service_desk.add_escalationcontact",
+    "service_desk.change_escalationcontact", "service_desk.delete_escalationcontact"])
+ROLE_PERMISSIONS[AUDITOR].extend([*_AFTER_SALES_VIEW, "service_desk.view_aftersalespolicy",
+                                  "service_desk.view_consultationtimelimit", "service_desk.view_escalationcontact"])
