@@ -44,8 +44,14 @@ from .models import (
     ConsentLog,
     CorporateProfile,
     Device,
+    GuardianConsent,
     Member,
     MemberChange,
+    MemberSettings,
+    PrivacyPolicy,
+    RetentionPurge,
+    RetentionRule,
+    SecurityIncident,
     SmsCode,
     StaffProfile,
     Store,
@@ -537,6 +543,161 @@ class DeviceAdmin(StoreScopedAdminMixin, ModelAdmin):
         response = TemplateResponse(request, "desk/admin/device_token.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+
+# ---------------------------------------------------------------- member rights (issue 15)
+
+
+@admin.register(MemberSettings)
+class MemberSettingsAdmin(ModelAdmin):
+    """One row (seeded): the periodic re-review interval (MEM-5) and the guardian age (PIPL art. 31)."""
+
+    list_display = ("__str__", "review_interval_days", "guardian_age", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return not MemberSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PrivacyPolicyForm(forms.ModelForm):
+    class Meta:
+        model = PrivacyPolicy
+        fields = ("version", "title", "effective_at", "summary_of_changes", "text")
+
+
+@admin.register(PrivacyPolicy)
+class PrivacyPolicyAdmin(ModelAdmin):
+    """Privacy policy texts per version (MEM-6). A version in effect is read-only: a change is a new version,
+    and members accept it at their next portal visit. Saved through services.privacy_policy_save (audited)."""
+
+    form = PrivacyPolicyForm
+    list_display = ("version", "title", "effective_at", "in_effect", "members_accepted", "created_by")
+    search_fields = ("version", "title")
+    list_select_related = ("created_by",)
+
+    @admin.display(description=_("current"), boolean=True)
+    def in_effect(self, obj):
+        current = selectors.privacy_policy_current()
+        return current is not None and current.pk == obj.pk
+
+    @admin.display(description=_("members who accepted it"))
+    def members_accepted(self, obj):
+        return Member.objects.filter(privacy_version=obj.version).count()
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.effective_at <= timezone.now():
+            return ("version", "title", "effective_at", "summary_of_changes", "text")
+        return ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = services.privacy_policy_save(staff=request.user, policy=obj if change else None,
+                                                 data=form.cleaned_data)
+        except MemberHubError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        obj.pk = saved.pk
+
+
+@admin.register(GuardianConsent)
+class GuardianConsentAdmin(ScopedReadOnlyAdmin):
+    store_field = "member__home_store"
+    list_display = ("at", "member", "relation", "guardian_mobile_masked", "verified_how", "channel", "actor")
+    list_filter = (("verified_how", ChoicesDropdownFilter),)
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member", "actor")
+    fields = ("member", "at", "relation", "guardian_mobile_masked", "verified_how", "channel", "actor")
+
+
+class RetentionRuleForm(forms.ModelForm):
+    class Meta:
+        model = RetentionRule
+        fields = ("target", "keep_days", "action", "is_active", "note")
+
+    def clean(self):
+        from core.retention import retention_target
+
+        cleaned = super().clean()
+        target = retention_target(cleaned.get("target") or "")
+        if target is None:
+            from core.retention import retention_targets
+
+            known = ", ".join(t.key for t in retention_targets())
+            self.add_error("target", gettext("Unknown data set. Known: %(known)s.") % {"known": known})
+        elif cleaned.get("action") and cleaned["action"] not in target.actions:
+            self.add_error("action", gettext("This data set can only be: %(actions)s.") % {
+                "actions": ", ".join(str(RetentionRule.Action(a).label) for a in target.actions)})
+        return cleaned
+
+
+@admin.register(RetentionRule)
+class RetentionRuleAdmin(ModelAdmin):
+    """保存期限表: what is kept how long; the nightly job apply_retention purges or anonymises the rest."""
+
+    form = RetentionRuleForm
+    list_display = ("target", "target_label", "keep_days", "action", "is_active", "note", "updated_at")
+    list_filter = ("is_active", ("action", ChoicesDropdownFilter))
+
+    @admin.display(description=_("data set"))
+    def target_label(self, obj):
+        from core.retention import retention_target
+
+        target = retention_target(obj.target)
+        return target.label if target else "—"
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the purge register references its rules; switch a rule off instead
+
+
+@admin.register(RetentionPurge)
+class RetentionPurgeAdmin(ReadOnlyAdmin):
+    """The purge register (for auditors): rows purged or anonymised per rule per run, by which job, when."""
+
+    list_display = ("at", "target", "action", "keep_days", "cutoff", "rows", "run_by", "job_run")
+    list_filter = ("target", ("action", ChoicesDropdownFilter))
+    list_select_related = ("job_run",)
+    date_hierarchy = "at"
+
+
+class SecurityIncidentForm(forms.ModelForm):
+    class Meta:
+        model = SecurityIncident
+        fields = services.INCIDENT_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        for field, errors in services.incident_errors(cleaned).items():
+            for error in errors:
+                self.add_error(field if field in self.fields else None, error)
+        return cleaned
+
+
+@admin.register(SecurityIncident)
+class SecurityIncidentAdmin(ModelAdmin):
+    """安全事件登记 for auditors and the data-protection role: saved through services.incident_save (audited)."""
+
+    form = SecurityIncidentForm
+    list_display = ("detected_at", "title", "severity", "status", "members_affected", "handled_by",
+                    "members_notified_at", "authority_notified_at", "closed_at")
+    list_filter = (("status", ChoicesDropdownFilter), ("severity", ChoicesDropdownFilter))
+    search_fields = ("title", "description")
+    list_select_related = ("handled_by",)
+    readonly_fields = ("recorded_by", "recorded_at", "closed_at", "updated_at")
+    date_hierarchy = "detected_at"
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.incident_save(staff=request.user, incident=obj if change else None,
+                                       data=form.cleaned_data)
+        obj.pk = saved.pk
 
 
 from . import admin_audit  # noqa: E402,F401  (the audit log's admin: store-scoped, so not in core)

@@ -32,7 +32,7 @@ from core.web import client_ip
 
 from . import scope, selectors
 from .callers import member_for_caller
-from .models import ConsentLog, Member, MemberChange, SmsCode
+from .models import ConsentLog, GuardianConsent, Member, MemberChange, SmsCode
 from .serializers import MemberChangeSerializer, MemberDetailSerializer, MemberSummarySerializer
 from .services import (
     PERM_CONSENT,
@@ -227,6 +227,16 @@ class CorporateInputSerializer(serializers.Serializer):
         ref_name = "CorporateProfileIn"
 
 
+class GuardianInputSerializer(serializers.Serializer):
+    guardian_name = serializers.CharField(max_length=50)
+    guardian_relation = serializers.CharField(max_length=20, help_text="e.g. 父亲, 母亲")
+    guardian_mobile = serializers.CharField(max_length=20)
+    guardian_verified_how = serializers.ChoiceField(choices=GuardianConsent.Verification.choices)
+
+    class Meta:
+        ref_name = "GuardianConsentIn"
+
+
 PROFILE_KEYS = ("name", "mobile", "gender", "birthday", "email", "province", "city", "district", "address",
                 "occupation", "id_number")
 
@@ -244,6 +254,11 @@ class MemberCreateApi(APIView):
         corporate = CorporateInputSerializer(required=False, help_text="Staff only: a corporate member (企业会员).")
         store = serializers.CharField(required=False, max_length=16,
                                       help_text="Staff only, chain-wide accounts: the home store code.")
+        id_number_consent = serializers.BooleanField(
+            default=False, help_text="The member's separate consent to store the ID number (PIPL art. 29); "
+                                     "required when `id_number` is given.")
+        guardian = GuardianInputSerializer(
+            required=False, help_text="Staff only: the guardian's consent for a member under 14 (PIPL art. 31).")
 
         class Meta:
             ref_name = "MemberCreateInput"
@@ -305,6 +320,7 @@ class MemberCreateApi(APIView):
             member = member_register_till(
                 data=profile, sms_code=values["sms_code"], store=device.store, device_label=str(device),
                 marketing=values["marketing_consent"], privacy_accepted=values["privacy_accepted"],
+                id_number_consent=values["id_number_consent"],
             )
             member = selectors.member_list_for_till().get(pk=member.pk)
             return Response(MemberSummarySerializer(member).data, status=status.HTTP_201_CREATED)
@@ -318,6 +334,7 @@ class MemberCreateApi(APIView):
         member = member_register_desk(
             data=profile, staff=request.user, store=store, marketing=values["marketing_consent"],
             privacy_accepted=values["privacy_accepted"], corporate=values.get("corporate"),
+            id_number_consent=values["id_number_consent"], guardian=values.get("guardian"),
         )
         member = selectors.member_get_for_staff(request.user, member.member_no)
         return Response(MemberDetailSerializer(member).data, status=status.HTTP_201_CREATED)
@@ -343,6 +360,11 @@ class MemberDetailApi(APIView):
         address = serializers.CharField(required=False, allow_blank=True, max_length=200)
         occupation = serializers.CharField(required=False, allow_blank=True, max_length=50)
         id_number = serializers.CharField(required=False, allow_blank=True, max_length=18)
+        sms_code = serializers.CharField(required=False, max_length=6,
+                                         help_text="Required with `mobile`: the code sent to the new number (the desk "
+                                                   "member page's 'send a code' button), read out by the member.")
+        id_number_consent = serializers.BooleanField(
+            required=False, help_text="The member's separate consent to store the new ID number.")
 
         class Meta:
             ref_name = "MemberChangeRequestInput"
@@ -399,10 +421,14 @@ class MemberDetailApi(APIView):
         if unknown:
             raise ValidationFailed(_("These fields cannot be changed."),
                                    fields={k: [_("Not changeable.")] for k in unknown})
-        if not data.validated_data:
+        changes = dict(data.validated_data)
+        mobile_code = changes.pop("sms_code", "")
+        id_number_consent = changes.pop("id_number_consent", False)
+        if not changes:
             raise ValidationFailed(_("Nothing would change."), code="no_change")
         change = change_request_submit(
-            member=member, changes=dict(data.validated_data), actor=Actor.staff(request.user, client_ip(request)),
+            member=member, changes=changes, actor=Actor.staff(request.user, client_ip(request)),
+            mobile_code=mobile_code, id_number_consent=id_number_consent,
         )
         return Response(self.ChangeOutputSerializer(change).data, status=status.HTTP_202_ACCEPTED)
 

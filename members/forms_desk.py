@@ -10,7 +10,7 @@ from core.errors import MemberHubError
 from core.models import AuditLog
 
 from . import scope
-from .models import Member, Tag, Tier
+from .models import GuardianConsent, Member, Tag, Tier
 from .services import CHANGEABLE_FIELDS, STATUS_TRANSITIONS
 
 
@@ -88,6 +88,16 @@ class DeskSignupForm(forms.Form):
         label=_("The member has read and accepts the privacy policy"), required=False
     )
     marketing = forms.BooleanField(label=_("The member agrees to receive marketing messages"), required=False)
+    id_number_consent = forms.BooleanField(
+        label=_("The member separately agrees that the ID number is stored (sensitive personal information)"),
+        required=False,
+    )
+    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=50, required=False,
+                                    help_text=_("Only for a member under 14 (PIPL art. 31)."))
+    guardian_relation = forms.CharField(label=_("Relation to the child"), max_length=20, required=False)
+    guardian_mobile = forms.CharField(label=_("Guardian's mobile"), max_length=20, required=False)
+    guardian_verified_how = forms.ChoiceField(label=_("How the guardian was verified"), required=False,
+                                              choices=[("", "—"), *GuardianConsent.Verification.choices])
 
     PERSONAL_FIELDS = ("name", "mobile", "gender", "birthday", "id_number", "province", "city", "district",
                        "address", "occupation", "email")
@@ -120,6 +130,12 @@ class DeskSignupForm(forms.Form):
         if not self.is_corporate():
             return None
         return {k: self.cleaned_data.get(k, "") for k in self.CORPORATE_FIELDS}
+
+    def guardian_data(self) -> dict:
+        return {k: self.cleaned_data.get(k, "") for k in GUARDIAN_FORM_FIELDS}
+
+
+GUARDIAN_FORM_FIELDS = ("guardian_name", "guardian_relation", "guardian_mobile", "guardian_verified_how")
 
 
 STATUS_ACTION_LABELS = {"suspend": _("Suspend"), "disqualify": _("Disqualify"), "reinstate": _("Reinstate")}
@@ -163,6 +179,12 @@ class ChangeRequestForm(forms.Form):
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     occupation = forms.CharField(label=_("Occupation"), max_length=50, required=False)
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
+    sms_code = forms.CharField(label=_("Code the member read out from the new mobile"), max_length=6,
+                               required=False, help_text=_("Only when the mobile number changes."))
+    id_number_consent = forms.BooleanField(
+        label=_("The member separately agrees that the ID number is stored (sensitive personal information)"),
+        required=False,
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -178,6 +200,13 @@ class ChangeRequestForm(forms.Form):
             if value not in (None, ""):
                 out[key] = value.strip() if isinstance(value, str) else value
         return out
+
+
+class IdNumberConsentForm(forms.Form):
+    granted = forms.TypedChoiceField(
+        label=_("Storing the ID number"), coerce=lambda v: v == "1",
+        choices=[("1", _("Consent given")), ("0", _("Consent withdrawn (erases the ID number)"))],
+    )
 
 
 class ReviewForm(forms.Form):

@@ -29,7 +29,15 @@ FIELD_LABELS = {
     "status": _("Status"),
     "home_store": _("Home store"),
     "sms_code": _("SMS code"),
+    "id_number_consent": _("Consent to store the ID number"),
+    "guardian_name": _("Guardian's name"),
+    "guardian_relation": _("Relation to the child"),
+    "guardian_mobile": _("Guardian's mobile"),
+    "guardian_verified_how": _("How the guardian was verified"),
 }
+
+ID_NUMBER_CONSENT_LABEL = _("I separately agree that my resident ID number, sensitive personal information, "
+                            "is stored to confirm my identity (can be withdrawn at any time; it is then erased)")
 
 
 def field_label(field: str) -> str:
@@ -85,6 +93,8 @@ class _ProfileFields(forms.Form):
 
 
 class SignupForm(_ProfileFields):
+    """Sign-up (MEM-1); a child under 14 is signed up by a guardian with the guardian's mobile (PIPL art. 31)."""
+
     home_store = forms.ModelChoiceField(
         label=FIELD_LABELS["home_store"], queryset=Store.objects.none(), empty_label=_("Choose your store"),
     )
@@ -95,9 +105,20 @@ class SignupForm(_ProfileFields):
         label=_("Send me offers and event news by SMS (optional, can be withdrawn at any time)"),
         required=False, initial=False,
     )
+    id_number_consent = forms.BooleanField(label=ID_NUMBER_CONSENT_LABEL, required=False)
+    guardian_name = _text(FIELD_LABELS["guardian_name"], max_length=50)
+    guardian_relation = _text(FIELD_LABELS["guardian_relation"], max_length=20)
+    guardian_mobile = _text(FIELD_LABELS["guardian_mobile"], max_length=20, inputmode="tel",
+                            help_text=_("The number above, which received the SMS code."))
 
     field_order = ["home_store", "name", "mobile", "sms_code", "gender", "birthday", "province", "city",
-                   "district", "address", "occupation", "email", "id_number", "privacy_accepted", "marketing"]
+                   "district", "address", "occupation", "email", "id_number", "id_number_consent",
+                   "privacy_accepted", "marketing"]
+
+    def guardian_data(self) -> dict | None:
+        if not self.cleaned_data.get("guardian_name") and not self.cleaned_data.get("guardian_mobile"):
+            return None
+        return {k: self.cleaned_data.get(k, "") for k in ("guardian_name", "guardian_relation", "guardian_mobile")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -111,10 +132,26 @@ class LoginForm(forms.Form):
 
 
 class ChangeRequestForm(_ProfileFields):
-    """Proposed new values; the service keeps only what differs and waits for review."""
+    """Proposed new values; the service keeps only what differs and waits for review. A new mobile number
+    needs the code sent to it (MEM-4); a new ID number the separate consent (PIPL art. 29)."""
 
-    field_order = ["name", "mobile", "gender", "birthday", "province", "city", "district", "address",
-                   "occupation", "email", "id_number"]
+    sms_code = _text(_("Code sent to the new mobile number"), max_length=6, inputmode="numeric",
+                     autocomplete="one-time-code", help_text=_("Only when you change your mobile number."))
+    id_number_consent = forms.BooleanField(label=ID_NUMBER_CONSENT_LABEL, required=False)
+
+    field_order = ["name", "mobile", "sms_code", "gender", "birthday", "province", "city", "district", "address",
+                   "occupation", "email", "id_number", "id_number_consent"]
+
+
+class IdNumberConsentForm(forms.Form):
+    granted = forms.TypedChoiceField(
+        choices=[("1", _("Yes")), ("0", _("No"))], coerce=lambda v: v == "1", empty_value=None,
+    )
+
+
+class PrivacyAcceptForm(forms.Form):
+    version = forms.CharField(max_length=16, widget=forms.HiddenInput)
+    accepted = forms.BooleanField(label=_("I have read and accept this version of the privacy policy"))
 
 
 class MarketingConsentForm(forms.Form):

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import tablib
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,7 +26,9 @@ from core.errors import Conflict, ValidationFailed
 from core.models import AuditLog
 
 from . import scope
-from .models import ConsentLog, Member, MemberChange, Store
+from .models import ConsentLog, Member, MemberChange, MemberSettings, Store
+from .review_schedule import next_review_date
+from .selectors import current_privacy_version
 from .services import entry_tier, member_number_check_digit, member_numbers_allocate
 from .validation import clean_member_data, normalize_mobile
 
@@ -373,7 +374,10 @@ def allocate_ids(model, count: int) -> list[int]:
 
 def _insert(rows: list[_Row], *, actor_user) -> int:
     tier_id = entry_tier().pk
-    version = settings.PRIVACY_POLICY_VERSION
+    version = current_privacy_version()
+    # MEM-5: an imported member's first periodic re-review counts from the import (seed 002 二(二)3).
+    next_review_on = next_review_date(confirmed_on=timezone.localdate(),
+                                      interval_days=MemberSettings.get().review_interval_days)
     channel = Member.Channel.IMPORT
     actor_id = actor_user.pk if actor_user is not None else None
     actor_label = actor_user.get_username() if actor_user is not None else "import"
@@ -398,6 +402,8 @@ def _insert(rows: list[_Row], *, actor_user) -> int:
                 "occupation": c.get("occupation", ""), "email": c.get("email", ""),
                 "home_store_id": r.store.pk, "tier_id": tier_id, "channel": channel, "created_by_id": actor_id,
                 "privacy_version": version, "marketing_consent": r.marketing,
+                # The source system collected the ID number with the member's consent; it is recorded below.
+                "id_number_consent": bool(id_number), "next_review_on": next_review_on,
             })
         copy_insert(Member, members)
         consents = []
@@ -406,6 +412,9 @@ def _insert(rows: list[_Row], *, actor_user) -> int:
                       "actor_id": actor_id}
             consents.append({**common, "kind": ConsentLog.Kind.PRIVACY, "granted": True})
             consents.append({**common, "kind": ConsentLog.Kind.MARKETING, "granted": m["marketing_consent"]})
+            if m["id_number_consent"]:
+                consents.append({**common, "kind": ConsentLog.Kind.ID_NUMBER, "granted": True,
+                                 "detail": "given in the source system, imported"})
         copy_insert(ConsentLog, consents)
         copy_insert(MemberChange, (
             {"member_id": m["id"], "field": "status", "old_value": "", "new_value": Member.Status.ACTIVE,

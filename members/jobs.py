@@ -1,14 +1,13 @@
 """Nightly member jobs, registered with the job framework."""
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.jobs import JobContext, register_job
 
-from .models import MemberTag, SmsCode, Tag
+from .models import MemberTag, Tag
+from .retention import retention_apply
 from .selectors import rule_queryset
 
 
@@ -39,7 +38,15 @@ def refresh_rule_tags(ctx: JobContext) -> dict:
 
 @register_job("purge_sms_codes")
 def purge_sms_codes(ctx: JobContext) -> dict:
-    """SMS codes are only needed for rate limits (a day); keep a week, then delete (SEC-1)."""
-    cutoff = timezone.now() - dt.timedelta(days=7)
-    deleted, _ = SmsCode.objects.filter(created_at__lt=cutoff).delete()
-    return {"deleted": deleted}
+    """SMS codes only: the sms_codes rule of the retention schedule (default a week, SEC-1), by hand.
+    Nightly, apply_retention runs it with the other rules."""
+    records = retention_apply(run_by="purge_sms_codes", job_run=ctx.run, targets={"sms_codes"})
+    return {"deleted": sum(r.rows for r in records)}
+
+
+@register_job("apply_retention")
+def apply_retention(ctx: JobContext) -> dict:
+    """The retention schedule (seed 000 信息安全; PIPL art. 19/47): purge or anonymise, set-wise per rule,
+    what is past its period; the purge register gets one row per rule per run."""
+    records = retention_apply(run_by="apply_retention", job_run=ctx.run)
+    return {r.target: r.rows for r in records}

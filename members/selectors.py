@@ -175,3 +175,38 @@ def member_filter(user, query: str = "", *, tag=None, tier=None, status: str = "
     if status:
         qs = qs.filter(status=status)
     return qs
+
+
+# ---------------------------------------------------------------- privacy policy versions (MEM-6)
+
+
+def privacy_policy_current(*, now: dt.datetime | None = None):
+    """The version in effect: the latest whose effective time has come (None when none is stored)."""
+    from .models import PrivacyPolicy
+
+    return PrivacyPolicy.objects.filter(effective_at__lte=now or timezone.now()).order_by("-effective_at").first()
+
+
+def privacy_policy_current_version_sql(*, now: dt.datetime | None = None):
+    """The same rule as a subquery, so the portal reads it with the member in one query."""
+    from django.db.models import Subquery
+
+    from .models import PrivacyPolicy
+
+    return Subquery(PrivacyPolicy.objects.filter(effective_at__lte=now or timezone.now())
+                    .order_by("-effective_at").values("version")[:1])
+
+
+def current_privacy_version() -> str:
+    """The version new consents name; settings.PRIVACY_POLICY_VERSION until a text is stored."""
+    from django.conf import settings
+
+    policy = privacy_policy_current()
+    return policy.version if policy else settings.PRIVACY_POLICY_VERSION
+
+
+def members_without_current_policy_for_staff(user) -> QuerySet[Member]:
+    """Members who have not accepted the privacy policy in effect (they are asked at their next portal visit)."""
+    return member_list_for_staff(user).filter(
+        status__in=[Member.Status.ACTIVE, Member.Status.SUSPENDED, Member.Status.PENDING],
+    ).exclude(privacy_version=current_privacy_version()).order_by("member_no")

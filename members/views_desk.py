@@ -31,6 +31,7 @@ from .forms_desk import (
     ChangeRequestForm,
     ConsentForm,
     DeskSignupForm,
+    IdNumberConsentForm,
     RereviewForm,
     ReviewForm,
     SearchForm,
@@ -39,6 +40,7 @@ from .forms_desk import (
     add_domain_error,
 )
 from .models import ChangeRequest, ConsentLog, Member, Tag
+from .sms_codes import sms_code_send
 
 PAGE_SIZE = 25
 EXPORT_LIMIT = 50_000
@@ -62,6 +64,10 @@ def home(request):
         "can_review": can_review,
         "pending_signups": selectors.pending_signups_for_staff(user).count() if can_review else None,
         "pending_changes": selectors.pending_change_requests_for_staff(user).count() if can_review else None,
+        # MEM-5: the periodic re-review queue; MEM-6: members who have not accepted the policy in effect.
+        "rereviews_due": selectors.rereview_due_for_staff(user).count() if can_review else None,
+        "policy_pending": (selectors.members_without_current_policy_for_staff(user).count()
+                           if user.has_perm("members.view_consentlog") else None),
         "store": scope.staff_store(user),
         "chain_wide": scope.is_chain_wide(user),
     }
@@ -150,6 +156,9 @@ def _member_context(request, member: Member, **forms) -> dict:
         "tag_form": forms.get("tag_form") or TagAddForm(member=member),
         "consent_form": forms.get("consent_form") or ConsentForm(
             initial={"granted": "0" if member.marketing_consent else "1"}),
+        "id_consent_form": forms.get("id_consent_form") or IdNumberConsentForm(
+            initial={"granted": "0" if member.id_number_consent else "1"}),
+        "guardian_consents": member.guardian_consents.all()[:5],
         "change_form": forms.get("change_form") or ChangeRequestForm(),
         "reveal_fields": [
             ("mobile", _("Mobile"), member.mobile_masked),
@@ -266,11 +275,59 @@ def member_change_request(request, member_no: str):
     changes = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in form.changes().items()}
     try:
         services.change_request_submit(member=member, changes=changes,
-                                       actor=services.Actor.staff(request.user, ip=client_ip(request)))
+                                       actor=services.Actor.staff(request.user, ip=client_ip(request)),
+                                       mobile_code=form.cleaned_data["sms_code"],
+                                       id_number_consent=form.cleaned_data["id_number_consent"])
     except MemberHubError as exc:
         return _member_action_failed(request, member, exc, "change_form", form)
     messages.success(request, _("The change request has been submitted; another staff member will review it."))
     return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_change_send_code(request, member_no: str):
+    """htmx: the clerk sends a code to the new mobile of a change request; the member reads it out and the
+    clerk enters it with the request (MEM-4, seed 002 二(三)1). The usual per-number and per-IP limits apply."""
+    member_for_desk(request, member_no)
+    need(request.user, PERM_ACT_FOR_MEMBER)
+    try:
+        sms_code_send(mobile=request.POST.get("mobile", ""), purpose="change_mobile", ip=client_ip(request))
+    except MemberHubError as exc:
+        message = exc.fields.get("mobile", [exc.message])[0] if exc.fields.get("mobile") else exc.message
+        return render(request, "portal/_code_status.html", {"ok": False, "message": message}, status=exc.status)
+    return render(request, "portal/_code_status.html", {"ok": True, "message": _(
+        "A code has been sent to the new number; ask the member to read it out.")})
+
+
+@staff_required
+@require_POST
+def member_id_consent(request, member_no: str):
+    """The separate consent to store the ID number, recorded at the desk (PIPL art. 28-29); withdrawing it
+    erases the number (the service logs both)."""
+    member = member_for_desk(request, member_no)
+    need(request.user, PERM_CONSENT)
+    form = IdNumberConsentForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/member_detail.html", _member_context(request, member, id_consent_form=form),
+                      status=400)
+    services.consent_set_id_number(member=member, granted=form.cleaned_data["granted"],
+                                   channel=ConsentLog.Channel.DESK,
+                                   actor=services.Actor.staff(request.user, ip=client_ip(request)))
+    messages.success(request, _("The consent to store the ID number has been recorded."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+def privacy_pending(request):
+    """Members who have not accepted the privacy policy in effect (MEM-6); they are asked at their next
+    portal visit, the desk asks those who come in person."""
+    need(request.user, "members.view_consentlog")
+    members = selectors.members_without_current_policy_for_staff(request.user).select_related("home_store")
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "desk/privacy_pending.html", {
+        "page": page, "current_version": selectors.current_privacy_version(),
+    })
 
 
 @staff_required
@@ -342,6 +399,8 @@ def member_new(request):
                     marketing=form.cleaned_data["marketing"],
                     privacy_accepted=form.cleaned_data["privacy_accepted"],
                     corporate=form.corporate_data(),
+                    id_number_consent=form.cleaned_data["id_number_consent"],
+                    guardian=form.guardian_data(),
                 )
             except MemberHubError as exc:
                 add_domain_error(form, exc)

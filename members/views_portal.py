@@ -26,17 +26,27 @@ from . import ecard
 from .forms_portal import (
     ChangeRequestForm,
     CloseAccountForm,
+    IdNumberConsentForm,
     LoginForm,
     MarketingConsentForm,
+    PrivacyAcceptForm,
     SignupForm,
     add_domain_error,
     field_label,
 )
-from .member_data import member_data_download
+from .member_data import member_data_download, member_data_json, member_data_page
 from .models import ChangeRequest, ConsentLog, Member, MemberChange
 from .portal_auth import portal_login, portal_logout
-from .selectors import member_by_mobile
-from .services import Actor, change_request_submit, consent_set_marketing, member_close, member_register_online
+from .selectors import current_privacy_version, member_by_mobile, privacy_policy_current
+from .services import (
+    Actor,
+    change_request_submit,
+    consent_set_id_number,
+    consent_set_marketing,
+    member_close,
+    member_register_online,
+    privacy_policy_accept,
+)
 from .sms_codes import sms_code_send, sms_code_verify
 from .validation import normalize_mobile
 
@@ -60,7 +70,36 @@ def _code_status(request, *, ok: bool, message: str) -> HttpResponse:
 
 @require_GET
 def privacy(request):
-    return render(request, "portal/privacy.html", {"privacy_version": settings.PRIVACY_POLICY_VERSION})
+    """The privacy policy in effect: the stored text of its version (the built-in text until one is stored)."""
+    policy = privacy_policy_current()
+    return render(request, "portal/privacy.html", {
+        "policy": policy, "privacy_version": policy.version if policy else settings.PRIVACY_POLICY_VERSION,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def privacy_accept(request):
+    """The new privacy policy version, to accept at the first visit after it took effect (MEM-6, seed 003
+    2.5); every other portal page sends the member here until then (members.portal_auth)."""
+    member = current_member(request)
+    policy = privacy_policy_current()
+    version = policy.version if policy else settings.PRIVACY_POLICY_VERSION
+    if member.privacy_version == version:
+        return redirect("portal:home")
+    form = PrivacyAcceptForm(request.POST or None, initial={"version": version})
+    if request.method == "POST" and form.is_valid():
+        try:
+            privacy_policy_accept(member=member, version=form.cleaned_data["version"], ip=_ip(request))
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Thank you: you accepted version %(version)s of the privacy policy.")
+                             % {"version": version})
+            return redirect("portal:home")
+    return render(request, "portal/privacy_accept.html", {
+        "member": member, "policy": policy, "privacy_version": version, "form": form,
+    }, status=400 if form.is_bound and form.errors else 200)
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,6 +115,8 @@ def signup(request):
                 store=form.cleaned_data["home_store"],
                 marketing=form.cleaned_data["marketing"],
                 privacy_accepted=form.cleaned_data["privacy_accepted"],
+                id_number_consent=form.cleaned_data["id_number_consent"],
+                guardian=form.guardian_data(),
                 ip=_ip(request),
             )
         except MemberHubError as exc:
@@ -85,7 +126,7 @@ def signup(request):
             messages.success(request, _("Welcome! Your membership is active."))
             return redirect("portal:home")
     return render(request, "portal/signup.html", {
-        "form": form, "privacy_version": settings.PRIVACY_POLICY_VERSION,
+        "form": form, "privacy_version": current_privacy_version(),
     })
 
 
@@ -220,7 +261,9 @@ def profile(request):
             # Send only what the member edited: the service compares with stored values, where an
             # empty encrypted field is None, so an untouched empty address would count as a change.
             changes = {k: v for k, v in form.member_data().items() if (v or "") != (current.get(k) or "")}
-            change_request_submit(member=member, changes=changes, actor=Actor.member(_ip(request)))
+            change_request_submit(member=member, changes=changes, actor=Actor.member(_ip(request)),
+                                  mobile_code=form.cleaned_data["sms_code"],
+                                  id_number_consent=form.cleaned_data["id_number_consent"])
         except MemberHubError as exc:
             add_domain_error(form, exc)
         else:
@@ -244,6 +287,38 @@ def profile(request):
     })
 
 
+@require_POST
+@member_required
+def profile_send_code(request):
+    """htmx: a code to the new mobile number of a change request (MEM-4), so the member proves it."""
+    try:
+        sms_code_send(mobile=request.POST.get("mobile", ""), purpose="change_mobile", ip=_ip(request))
+    except MemberHubError as exc:
+        message = exc.fields.get("mobile", [exc.message])[0] if isinstance(exc, ValidationFailed) else exc.message
+        return _code_status(request, ok=False, message=message)
+    return _code_status(request, ok=True, message=_(
+        "A code has been sent to the new number. It is valid for %(minutes)s minutes."
+    ) % {"minutes": settings.SMS_CODE_TTL_SECONDS // 60})
+
+
+@require_POST
+@member_required
+def consent_id_number(request):
+    """The separate consent to store the ID number (PIPL art. 28-29); withdrawing erases the number."""
+    member = current_member(request)
+    form = IdNumberConsentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose yes or no."))
+        return redirect("portal:consents")
+    consent_set_id_number(member=member, granted=form.cleaned_data["granted"], channel=ConsentLog.Channel.PORTAL,
+                          actor=Actor.member(_ip(request)))
+    if form.cleaned_data["granted"]:
+        messages.success(request, _("Your consent has been recorded. You can now add your ID number under My details."))
+    else:
+        messages.success(request, _("Your consent has been withdrawn and your ID number has been erased."))
+    return redirect("portal:consents")
+
+
 @require_http_methods(["GET", "POST"])
 @member_required
 def consents(request):
@@ -258,7 +333,7 @@ def consents(request):
         messages.error(request, _("Choose yes or no."))
     history = ConsentLog.objects.filter(member=member).order_by("-at", "-id")
     return render(request, "portal/consents.html", {
-        "member": member, "history": history, "current_privacy_version": settings.PRIVACY_POLICY_VERSION,
+        "member": member, "history": history, "current_privacy_version": current_privacy_version(),
     })
 
 
@@ -271,11 +346,23 @@ def my_data(request):
 @require_POST
 @member_required
 def my_data_download(request):
+    """Everything held about the member as JSON (SEC-4; PIPL art. 45), audit-logged by the service."""
     member = current_member(request)
-    data = member_data_download(member=member, ip=_ip(request))
-    response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2),
+    data = member_data_download(member=member, ip=_ip(request), form="json")
+    response = HttpResponse(json.dumps(member_data_json(data), ensure_ascii=False, indent=2),
                             content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="memberhub-{member.member_no}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@member_required
+def my_data_view(request):
+    """The same data as a readable Chinese page, times in Asia/Shanghai; audit-logged like the file."""
+    member = current_member(request)
+    data = member_data_download(member=member, ip=_ip(request), form="page")
+    response = render(request, "portal/my_data_view.html", {"member": member, "data": member_data_page(data)})
     response["Cache-Control"] = "no-store"
     return response
 

@@ -12,3 +12,8 @@ class MessagingConfig(AppConfig):
         from .services import message_send_security_code
 
         register_code_sender(message_send_security_code)
+
+        # The member's data download and the retention schedule (members, issue 15) through core hooks.
+        from .member_rights import register as register_member_rights
+
+        register_member_rights()

@@ -21,3 +21,8 @@ class PointsConfig(AppConfig):
         # 会员消费详细信息 (PTS-8): the member's orders, loaded the same way from points_desk:purchases_panel.
         panel_register(Panel(page=DESK_MEMBER, key="purchases", title=_("Purchase history"),
                              template="points/desk/_purchases_slot.html", order=15))
+
+        # Its sections of the member's data download (members.member_data, issue 15) through core.member_data.
+        from .member_data import register as register_member_data
+
+        register_member_data()

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class ServiceDeskConfig(AppConfig):
     name = "service_desk"
     verbose_name = _("Service desk")
+
+    def ready(self):
+        # Its sections of the member's data download (members.member_data, issue 15) through core.member_data.
+        from .member_data import register as register_member_data
+
+        register_member_data()

@@ -268,7 +268,7 @@ def test_till_cannot_register_corporate_members(till):
 
 DESK_SIGNUP = {"name": "王五", "mobile": "13912345678", "gender": "M", "birthday": "1990-03-07",
                "id_number": "110101199003071233", "address": "北京市东城区某某街道1号", "email": "wangwu@example.com",
-               "privacy_accepted": True}
+               "privacy_accepted": True, "id_number_consent": True}
 
 
 def test_desk_signup_is_pending_and_masked(desk, store):
@@ -354,11 +354,14 @@ def test_detail_unauthenticated_is_401():
     assert APIClient().get(f"/api/v1/members/{MemberFactory().member_no}/").status_code == 401
 
 
-def test_patch_creates_change_request_and_second_one_conflicts(desk, store):
-    """MEM-4: nothing changes until a second staff member approves."""
+def test_patch_creates_change_request_and_second_one_conflicts(desk, store, get_sms_code):
+    """MEM-4: nothing changes until a second staff member approves; the new mobile is proved by its code."""
     member = MemberFactory(home_store=store, mobile="13712345678", city="上海市")
     url = f"/api/v1/members/{member.member_no}/"
-    response = desk.patch(url, {"mobile": "13612345678", "city": "杭州市"}, format="json")
+    refused = desk.patch(url, {"mobile": "13612345678", "city": "杭州市"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "mobile_unverified"
+    code = get_sms_code("13612345678", purpose="change_mobile")
+    response = desk.patch(url, {"mobile": "13612345678", "city": "杭州市", "sms_code": code}, format="json")
     assert response.status_code == 202, response.json()
     body = response.json()
     assert body["status"] == "pending"
@@ -398,9 +401,10 @@ def test_patch_other_store_is_404_and_needs_permission(desk, store):
     assert not ChangeRequest.objects.exists()
 
 
-def test_change_history_is_masked_and_scoped(desk, store):
+def test_change_history_is_masked_and_scoped(desk, store, get_sms_code):
     member = MemberFactory(home_store=store, mobile="13712345678")
-    change_id = desk.patch(f"/api/v1/members/{member.member_no}/", {"mobile": "13612345678"},
+    code = get_sms_code("13612345678", purpose="change_mobile")
+    change_id = desk.patch(f"/api/v1/members/{member.member_no}/", {"mobile": "13612345678", "sms_code": code},
                            format="json").json()["id"]
     reviewer = make_staff(roles.FRONT_DESK, store=store)
     change_request_review(request=ChangeRequest.objects.get(pk=change_id), reviewer=reviewer, approve=True)

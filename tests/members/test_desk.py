@@ -271,7 +271,7 @@ def test_auditor_cannot_toggle_consent(client, store, member):
     assert not ConsentLog.objects.exists()
 
 
-def test_change_request_from_the_desk_is_masked_and_pending(client, desk, member):
+def test_change_request_from_the_desk_is_masked_and_pending(client, desk, member, get_sms_code):
     """MEM-4."""
     client.force_login(desk)
     response = client.post(url("member_change_request", member.member_no), {"mobile": "12345"})
@@ -281,7 +281,9 @@ def test_change_request_from_the_desk_is_masked_and_pending(client, desk, member
     assert response.status_code == 400
     assert not ChangeRequest.objects.exists()
 
-    response = client.post(url("member_change_request", member.member_no), {"mobile": "13700009999", "city": "杭州"})
+    code = get_sms_code("13700009999", purpose="change_mobile")  # MEM-4: the member reads it out
+    response = client.post(url("member_change_request", member.member_no),
+                           {"mobile": "13700009999", "city": "杭州", "sms_code": code})
     assert response.status_code == 302
     cr = ChangeRequest.objects.get(member=member)
     assert cr.status == "pending" and cr.requested_by == desk
@@ -402,9 +404,10 @@ def test_review_of_another_store_is_404_and_auditor_refused(client, store, pendi
     assert pending.status == Member.Status.PENDING
 
 
-def test_change_request_review_through_the_page(client, desk, store, member):
+def test_change_request_review_through_the_page(client, desk, store, member, get_sms_code):
     """MEM-4: approved by a second staff member, applied with masked history; requester refused."""
-    cr = change_request_submit(member=member, changes={"mobile": "13700005555"}, actor=Actor.staff(desk))
+    cr = change_request_submit(member=member, changes={"mobile": "13700005555"}, actor=Actor.staff(desk),
+                               mobile_code=get_sms_code("13700005555", purpose="change_mobile"))
     client.force_login(desk)
     page = client.get(url("reviews"))
     assert "137****5555" in page.content.decode() and "13700005555" not in page.content.decode()

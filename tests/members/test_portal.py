@@ -403,7 +403,7 @@ def test_change_request_with_no_change_is_refused(client):
     assert not ChangeRequest.objects.exists()
 
 
-def test_profile_lists_rejected_requests_with_reason_and_masked_history(client):
+def test_profile_lists_rejected_requests_with_reason_and_masked_history(client, get_sms_code):
     """MEM-4: rejected requests keep their reason; history is masked."""
     from members.services import change_request_review, change_request_submit
 
@@ -412,7 +412,8 @@ def test_profile_lists_rejected_requests_with_reason_and_masked_history(client):
     reviewer = make_staff(store=member.home_store)
     req = change_request_submit(member=member, changes={"occupation": "医生"}, actor=Actor.staff(clerk))
     change_request_review(request=req, reviewer=reviewer, approve=False, reason="证明材料不足")
-    req = change_request_submit(member=member, changes={"mobile": "13987654321"}, actor=Actor.staff(clerk))
+    req = change_request_submit(member=member, changes={"mobile": "13987654321"}, actor=Actor.staff(clerk),
+                                mobile_code=get_sms_code("13987654321", purpose="change_mobile"))
     change_request_review(request=req, reviewer=reviewer, approve=True)
     login_as(client, member)
     html = client.get(reverse("portal:profile")).content.decode()
@@ -470,7 +471,7 @@ def test_data_download_contains_own_data_only_and_is_audited(client):
     data = json.loads(response.content)
     assert data["profile"]["member_no"] == member.member_no
     assert data["profile"]["mobile"] == MOBILE
-    assert data["tags"] == ["珠宝偏好"]
+    assert data["tags"] == [{"name": "珠宝偏好"}]
     assert data["consents"][0]["kind"] == "privacy"
     body = response.content.decode()
     assert other.member_no not in body and "13900001111" not in body

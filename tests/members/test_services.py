@@ -118,13 +118,14 @@ def test_staff_of_another_store_cannot_review():
     assert member_review(member=member, reviewer=chain, approve=True).status == Member.Status.ACTIVE
 
 
-def test_change_request_applies_on_approval_with_masked_history():
-    """MEM-4."""
+def test_change_request_applies_on_approval_with_masked_history(get_sms_code):
+    """MEM-4 (the new mobile proved by the code sent to it)."""
     store = StoreFactory()
     clerk, other = make_staff(store=store), make_staff(store=store)
     member = MemberFactory(home_store=store, mobile="13812345678")
     req = change_request_submit(member=member, changes={"mobile": "13987654321", "occupation": "教师"},
-                                actor=Actor.staff(clerk))
+                                actor=Actor.staff(clerk),
+                                mobile_code=get_sms_code("13987654321", purpose="change_mobile"))
     member.refresh_from_db()
     assert member.mobile_masked == "138****5678"  # nothing applied yet
     with pytest.raises(PermissionDenied):
