@@ -2,10 +2,15 @@
 
 Partners verify the redemption codes issued to members through a small API authenticated by a
 per-partner key (only its hash is stored). Events invite an audience, take sign-ups with guests
-within capacity, check members in at the door with a signed QR and collect feedback."""
+within capacity, check members in at the door with a signed QR and collect feedback. After the event
+operations record its cost against the budget and a lessons-learned note; the outcome report sets the
+attendees' sales in a window after the event against the cost (ROI, seed 002 六 会员活动管理)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +93,11 @@ class RedemptionCode(models.Model):
         return self.code
 
 
+SALES_WINDOW_DAYS_DEFAULT = 7
+SALES_WINDOW_DAYS_MAX = 90
+LESSONS_MAX_LENGTH = 2000
+
+
 class Event(models.Model):
     title = models.CharField(_("title"), max_length=100)
     description = models.TextField(_("description"), blank=True)
@@ -102,6 +112,21 @@ class Event(models.Model):
                                            related_name="+")
     audience_segment = models.ForeignKey("evaluation.Segment", verbose_name=_("invite segment"), null=True,
                                          blank=True, on_delete=models.PROTECT, related_name="+")
+    # Seed 002 六(一)2: 活动预算 (venue, materials, staff, promotion); 六(三): outcome and lessons learned.
+    budget = models.DecimalField(_("budget (yuan)"), max_digits=12, decimal_places=2, default=Decimal("0.00"),
+                                 validators=[MinValueValidator(Decimal("0"))])
+    cost = models.DecimalField(_("actual cost (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True,
+                               validators=[MinValueValidator(Decimal("0"))],
+                               help_text=_("empty until the cost is recorded after the event"))
+    sales_window_days = models.PositiveSmallIntegerField(
+        _("sales window after the event (days)"), default=SALES_WINDOW_DAYS_DEFAULT,
+        validators=[MaxValueValidator(SALES_WINDOW_DAYS_MAX)],
+        help_text=_("attendees' purchases from the start of the event until this many days after its end count "
+                    "as the event's sales"))
+    lessons_learned = models.TextField(_("lessons learned"), blank=True, max_length=LESSONS_MAX_LENGTH)
+    outcome_recorded_at = models.DateTimeField(_("outcome recorded at"), null=True, blank=True)
+    outcome_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("outcome recorded by"),
+                                            null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("member event")
@@ -109,6 +134,10 @@ class Event(models.Model):
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="event_window_ordered"),
+            models.CheckConstraint(condition=Q(budget__gte=0), name="event_budget_not_negative"),
+            models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0), name="event_cost_not_negative"),
+            models.CheckConstraint(condition=Q(sales_window_days__lte=SALES_WINDOW_DAYS_MAX),
+                                   name="event_sales_window_bounded"),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +188,7 @@ class CheckIn(models.Model):
     class Meta:
         verbose_name = _("check-in")
         verbose_name_plural = _("check-ins")
+        indexes = [models.Index(fields=["at"], name="checkin_at")]  # closeness counts a year of check-ins
 
 
 class Feedback(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from decimal import Decimal
 
 from django.core import signing
 from django.db import connection, transaction
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.money import CENT, parse_plain_decimal
 from core.models import AuditLog
 from members.locks import member_lock
 from members.models import Member
@@ -20,7 +22,18 @@ from messaging.models import Notice
 from messaging.services import notify_members_bulk
 
 from .locks import event_lock, redemption_code_lock, registration_lock
-from .models import CheckIn, Event, Feedback, Invitation, Partner, PartnerOffer, RedemptionCode, Registration
+from .models import (
+    LESSONS_MAX_LENGTH,
+    SALES_WINDOW_DAYS_MAX,
+    CheckIn,
+    Event,
+    Feedback,
+    Invitation,
+    Partner,
+    PartnerOffer,
+    RedemptionCode,
+    Registration,
+)
 from .selectors import event_audience
 
 # Unambiguous alphabet for codes read out over a counter (no 0/O, 1/I/L).
@@ -222,3 +235,60 @@ def event_feedback_submit(*, registration: Registration, rating: int, comment: s
     if Feedback.objects.filter(registration=reg).exists():
         raise Conflict(_("You already gave feedback for this event."), code="feedback_given")
     return Feedback.objects.create(registration=reg, rating=rating, comment=(comment or "")[:1000])
+
+
+# An event's budget or cost above this is a typing error, not an event (the column holds 10 digits).
+EVENT_MONEY_MAX = Decimal("10000000.00")
+
+
+def _event_money(value, field: str, *, required: bool) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            raise ValidationFailed(_("Enter an amount."), code="amount_required", fields={field: [_("Enter an amount.")]})
+        return None
+    try:
+        amount = parse_plain_decimal(value)
+    except ValueError:
+        amount = None
+    if amount is None or amount < 0 or amount > EVENT_MONEY_MAX:
+        message = _("Enter an amount from 0 to %(max)s yuan with at most two decimals.") % {"max": EVENT_MONEY_MAX}
+        raise ValidationFailed(message, code="bad_amount", fields={field: [message]})
+    return amount.quantize(CENT)
+
+
+@transaction.atomic
+def event_outcome_record(*, event: Event, actor, budget, cost=None, sales_window_days: int,
+                         lessons_learned: str = "", ip: str | None = None, now: dt.datetime | None = None) -> Event:
+    """Record an event's budget, actual cost, sales window and lessons learned (seed 002 六(一)2 活动预算,
+    六(三) 活动效果评估: 总结活动经验教训, 建立效果评估档案). The cost and the lessons can be entered once
+    the event has started; the budget at any time. The change is audit-logged (before → after)."""
+    now = now or timezone.now()
+    event = event_lock(event.pk)
+    new_budget = _event_money(budget, "budget", required=True)
+    new_cost = _event_money(cost, "cost", required=False)
+    if isinstance(sales_window_days, bool) or not isinstance(sales_window_days, int) \
+            or not 0 <= sales_window_days <= SALES_WINDOW_DAYS_MAX:
+        message = _("The sales window is 0 to %(max)d days.") % {"max": SALES_WINDOW_DAYS_MAX}
+        raise ValidationFailed(message, code="bad_sales_window", fields={"sales_window_days": [message]})
+    lessons = (lessons_learned or "").strip()
+    if len(lessons) > LESSONS_MAX_LENGTH:
+        message = _("Keep the lessons learned to %(n)d characters.") % {"n": LESSONS_MAX_LENGTH}
+        raise ValidationFailed(message, code="lessons_too_long", fields={"lessons_learned": [message]})
+    if (new_cost is not None or lessons) and now < event.starts_at:
+        raise ValidationFailed(_("The cost and the lessons learned can be recorded once the event has started."),
+                               code="event_not_started")
+    changes = [f"{name}: {old} → {new}" for name, old, new in (
+        ("budget", event.budget, new_budget), ("cost", event.cost, new_cost),
+        ("sales_window_days", event.sales_window_days, sales_window_days)) if old != new]
+    if lessons != event.lessons_learned:
+        changes.append("lessons_learned changed")
+    if not changes:
+        return event
+    event.budget, event.cost, event.sales_window_days, event.lessons_learned = (
+        new_budget, new_cost, sales_window_days, lessons)
+    event.outcome_recorded_at, event.outcome_recorded_by = now, actor
+    event.save(update_fields=["budget", "cost", "sales_window_days", "lessons_learned", "outcome_recorded_at",
+                              "outcome_recorded_by"])
+    audit_record(actor=actor, action=AuditLog.Action.REVIEW, field="event_outcome",
+                 detail=f"event {event.pk} {event.title}: " + "; ".join(changes), ip=ip)
+    return event

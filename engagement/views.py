@@ -10,14 +10,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.errors import MemberHubError
-from core.web import action_refused, id_param, member_required, need, staff_required
+from core.web import action_refused, client_ip, id_param, member_required, need, staff_required
 from members import ecard, scope
+from members.forms_desk import add_domain_error
 
 from . import selectors, services
+from .forms import EventOutcomeForm
 from .models import CheckIn, Event, Feedback, PartnerOffer, Registration
 
 PERM_CHECK_IN = "engagement.add_checkin"
 PERM_REPORT = "engagement.view_event"
+PERM_OUTCOME = "engagement.change_event"
 
 
 # ---------------------------------------------------------------- portal
@@ -101,9 +104,21 @@ def _desk_event(request, event_id: int) -> Event:
 
 @staff_required
 def desk_events(request):
+    """The events of the staff member's stores with budget, cost, the attendees' sales in each event's
+    window and ROI (seed 002 六(三) 活动效果评估档案); the sales of all rows in one query."""
     need(request.user, PERM_REPORT)
-    events = scope.filter_by_store(request.user, Event.objects.select_related("store"), field="store")[:100]
-    return render(request, "engagement/desk_events.html", {"events": events})
+    events = list(scope.filter_by_store(request.user, Event.objects.select_related("store"), field="store")[:100])
+    sales = selectors.event_sales(events)
+    rows = [(event, sales[event.pk], selectors.event_roi(sales=sales[event.pk].window, cost=event.cost))
+            for event in events]
+    return render(request, "engagement/desk_events.html", {"rows": rows})
+
+
+def _event_page(request, event: Event, *, outcome_form: EventOutcomeForm | None = None, status: int = 200):
+    return render(request, "engagement/desk_event.html", {
+        "event": event, "report": selectors.event_outcome(event),
+        "outcome_form": outcome_form or EventOutcomeForm.for_event(event),
+        "can_record_outcome": request.user.has_perm(PERM_OUTCOME)}, status=status)
 
 
 @staff_required
@@ -120,4 +135,23 @@ def desk_event(request, event_id: int):
         except MemberHubError as exc:
             return action_refused(request, exc, desk_event, event_id=event.pk)
         return redirect("engagement_desk:event", event_id=event.pk)
-    return render(request, "engagement/desk_event.html", {"event": event, "report": selectors.event_outcome(event)})
+    return _event_page(request, event)
+
+
+@require_POST
+@staff_required
+def desk_event_outcome(request, event_id: int):
+    """Record budget, cost, sales window and lessons learned (engagement.change_event, the event's store)."""
+    need(request.user, PERM_REPORT)
+    need(request.user, PERM_OUTCOME)
+    event = _desk_event(request, event_id)
+    form = EventOutcomeForm(request.POST)
+    if not form.is_valid():
+        return _event_page(request, event, outcome_form=form, status=400)
+    try:
+        services.event_outcome_record(event=event, actor=request.user, ip=client_ip(request), **form.cleaned_data)
+    except MemberHubError as exc:
+        add_domain_error(form, exc)
+        return _event_page(request, event, outcome_form=form, status=exc.status)
+    messages.success(request, _("The event's outcome is recorded."))
+    return redirect("engagement_desk:event", event_id=event.pk)

@@ -37,7 +37,8 @@ class _Singleton(ModelAdmin):
 
 @admin.register(ClosenessWeights)
 class ClosenessWeightsAdmin(_Singleton):
-    list_display = ("__str__", "amount", "amount_change", "frequency", "response", "referrals", "updated_at")
+    list_display = ("__str__", "amount", "amount_change", "frequency", "response", "events", "referrals",
+                    "updated_at")
 
 
 @admin.register(LifecycleRule)
@@ -67,7 +68,7 @@ class RfmSnapshotAdmin(ScopedReadOnlyAdmin):
 class ClosenessSnapshotAdmin(ScopedReadOnlyAdmin):
     store_field = "store"
     list_display = ("as_of", "member", "score", "percentile", "amount", "amount_previous", "frequency", "responses",
-                    "referrals", "store")
+                    "events", "referrals", "store")
     list_filter = ("as_of",)
     search_fields = ("=member__member_no",)
     list_select_related = ("member", "store")

@@ -4,10 +4,13 @@ Components, for the year (D − 365, D] (local dates) and each active member wit
 - amount: net paid in the year (refunds by the end of D deducted, as in RFM);
 - amount change: amount − the previous year's (D − 730, D − 365] net paid, in yuan;
 - frequency: purchases in the year (fully refunded orders left out);
-- response to events and campaigns. There is no event attendance record yet, so the proxy is what
-  the ledger shows of a member answering an offer: purchases made while a points campaign that
-  covers the purchase's store ran (points_campaign windows, active campaigns; the brand, category
-  and tier conditions are not checked), plus gift orders (not cancelled) and lottery draws;
+- response to campaigns: what the ledger shows of a member answering an offer: purchases made while
+  a points campaign that covers the purchase's store ran (points_campaign windows, active campaigns;
+  the brand, category and tier conditions are not checked), plus gift orders (not cancelled) and
+  lottery draws;
+- response to events (seed 000 会员关系紧密度 对活动的响应, 002 六 会员活动): member events attended in the
+  year, i.e. check-ins at the door (engagement.attendance, read through core.figures because engagement
+  sits above evaluation), with its own weight;
 - referrals: members this member referred in the year (evaluation.Referral).
 
 Each component becomes the member's PERCENT_RANK in the population (0 = lowest, 1 = highest; ties
@@ -24,6 +27,7 @@ from functools import cache
 from django.db import connection, transaction
 
 from core.errors import ValidationFailed
+from core.figures import event_attendance_figure
 
 from .models import ClosenessWeights
 from .rfm import JOB_WORK_MEM, default_as_of, local_midnight, purchases_sql
@@ -60,21 +64,24 @@ WITH cur AS (
 ), responses AS (
     SELECT member_id, SUM(n) AS n FROM (SELECT * FROM campaign_purchases UNION ALL SELECT * FROM redemptions) r
     GROUP BY member_id
+), events AS (
+    {event_attendance_figure().attendance_by_member_sql(start="start", end="end")}
 ), referrals AS (
     SELECT r.referrer_id AS member_id, COUNT(*) AS n FROM evaluation_referral r
     WHERE r.created_at >= %(start)s AND r.created_at < %(end)s GROUP BY r.referrer_id
 ), ids AS (
     SELECT member_id FROM cur UNION SELECT member_id FROM prev UNION SELECT member_id FROM responses
-    UNION SELECT member_id FROM referrals
+    UNION SELECT member_id FROM events UNION SELECT member_id FROM referrals
 ), components AS (
     SELECT m.id AS member_id, m.home_store_id, m.tier_id,
            COALESCE(cur.amount, 0) AS amount, COALESCE(prev.amount, 0) AS amount_previous,
            COALESCE(cur.frequency, 0) AS frequency, COALESCE(responses.n, 0) AS responses,
-           COALESCE(referrals.n, 0) AS referrals
+           COALESCE(events.n, 0) AS events, COALESCE(referrals.n, 0) AS referrals
     FROM ids JOIN members_member m ON m.id = ids.member_id AND m.status = 'active'
     LEFT JOIN cur ON cur.member_id = ids.member_id
     LEFT JOIN prev ON prev.member_id = ids.member_id
     LEFT JOIN responses ON responses.member_id = ids.member_id
+    LEFT JOIN events ON events.member_id = ids.member_id
     LEFT JOIN referrals ON referrals.member_id = ids.member_id
 ), scored AS (
     SELECT c.*, ROUND((100 * (
@@ -82,12 +89,13 @@ WITH cur AS (
              + %(w_change)s * PERCENT_RANK() OVER (ORDER BY c.amount - c.amount_previous)
              + %(w_frequency)s * PERCENT_RANK() OVER (ORDER BY c.frequency)
              + %(w_response)s * PERCENT_RANK() OVER (ORDER BY c.responses)
+             + %(w_events)s * PERCENT_RANK() OVER (ORDER BY c.events)
              + %(w_referrals)s * PERCENT_RANK() OVER (ORDER BY c.referrals)) / %(w_total)s)::numeric, 2) AS score
     FROM components c
 )
 INSERT INTO evaluation_closenesssnapshot (member_id, as_of, amount, amount_previous, frequency, responses,
-                                          referrals, score, percentile, store_id, tier_id)
-SELECT s.member_id, %(day)s, s.amount, s.amount_previous, s.frequency, s.responses, s.referrals, s.score,
+                                          events, referrals, score, percentile, store_id, tier_id)
+SELECT s.member_id, %(day)s, s.amount, s.amount_previous, s.frequency, s.responses, s.events, s.referrals, s.score,
        ROUND((100 * CUME_DIST() OVER (ORDER BY s.score))::numeric, 2), s.home_store_id, s.tier_id
 FROM scored s
 """
@@ -106,7 +114,7 @@ def closeness_compute(*, as_of: dt.date | None = None, weights: ClosenessWeights
     weights = weights or ClosenessWeights.get()
     w = {"w_amount": float(weights.amount), "w_change": float(weights.amount_change),
          "w_frequency": float(weights.frequency), "w_response": float(weights.response),
-         "w_referrals": float(weights.referrals)}
+         "w_events": float(weights.events), "w_referrals": float(weights.referrals)}
     w["w_total"] = sum(w.values())
     if w["w_total"] <= 0:
         raise ValidationFailed("At least one closeness weight must be above 0.", code="closeness_weights")

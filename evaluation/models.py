@@ -134,8 +134,12 @@ class ClosenessWeights(models.Model):
                                         default=Decimal("0.15"))
     frequency = models.DecimalField(_("weight: purchases"), max_digits=5, decimal_places=2, default=Decimal("0.25"))
     response = models.DecimalField(
-        _("weight: response to events and campaigns"), max_digits=5, decimal_places=2, default=Decimal("0.15"),
+        _("weight: response to campaigns"), max_digits=5, decimal_places=2, default=Decimal("0.15"),
         help_text=_("purchases made during a points campaign, gift orders and lottery draws in the year"),
+    )
+    events = models.DecimalField(
+        _("weight: response to events"), max_digits=5, decimal_places=2, default=Decimal("0.10"),
+        help_text=_("member events the member attended (checked in at the door) in the year"),
     )
     referrals = models.DecimalField(_("weight: referrals"), max_digits=5, decimal_places=2, default=Decimal("0.15"),
                                     help_text=_("members this member referred in the year"))
@@ -147,7 +151,7 @@ class ClosenessWeights(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gte=0) & Q(amount_change__gte=0) & Q(frequency__gte=0) & Q(response__gte=0)
-                & Q(referrals__gte=0), name="closeness_weights_non_negative"),
+                & Q(events__gte=0) & Q(referrals__gte=0), name="closeness_weights_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -191,7 +195,8 @@ class ClosenessSnapshot(models.Model):
     amount = models.DecimalField(_("yearly amount"), max_digits=12, decimal_places=2)
     amount_previous = models.DecimalField(_("previous year's amount"), max_digits=12, decimal_places=2)
     frequency = models.PositiveIntegerField(_("purchases"))
-    responses = models.PositiveIntegerField(_("responses to events and campaigns"))
+    responses = models.PositiveIntegerField(_("responses to campaigns"))
+    events = models.PositiveIntegerField(_("events attended"), default=0)
     referrals = models.PositiveIntegerField(_("referrals"))
     score = models.DecimalField(_("score (0–100)"), max_digits=5, decimal_places=2)
     percentile = models.DecimalField(_("percentile (0–100)"), max_digits=5, decimal_places=2,

@@ -110,9 +110,9 @@ def test_closeness_weights_change_the_ranking():
         closeness_compute(as_of=AS_OF)
         return [s.member_id for s in selectors.closeness_ranked(as_of=AS_OF)]
 
-    by_amount = ranking(amount="1", amount_change="0", frequency="0", response="0", referrals="0")
+    by_amount = ranking(amount="1", amount_change="0", frequency="0", response="0", events="0", referrals="0")
     assert by_amount[0] == spender.pk
-    by_referrals = ranking(amount="0", amount_change="0", frequency="0", response="0", referrals="1")
+    by_referrals = ranking(amount="0", amount_change="0", frequency="0", response="0", events="0", referrals="1")
     assert by_referrals[0] == referrer.pk
     snap = ClosenessSnapshot.objects.get(as_of=AS_OF, member=referrer)
     assert (snap.referrals, snap.score) == (2, Decimal("100.00"))
