@@ -156,12 +156,10 @@ class ConsumptionFact(models.Model):
 
 
 class ConsumptionRefreshMark(models.Model):
-    """Where the nightly incremental refresh of the cube got to (one row): purchases and refunds with a
-    larger id, and members or tags changed at or after `changes_since`, are still to be looked at."""
+    """Where the nightly incremental refresh of the cube got to (one row): purchases (Purchase.changed_at),
+    members and tags changed at or after `changes_since` are still to be looked at."""
 
     name = models.CharField(max_length=32, unique=True, default="consumption_cube")
-    purchases_through_id = models.BigIntegerField(default=0)
-    refunds_through_id = models.BigIntegerField(default=0)
     changes_since = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -172,7 +172,13 @@ class Purchase(models.Model):
     campaigns = models.JSONField(_("campaigns applied"), default=list)
     request_hash = models.CharField(max_length=64)
     source = models.CharField(_("source"), max_length=16, default="till")
+    # Points a pending desk sign-up's purchase will earn when the sign-up is approved (points.services.held);
+    # 0 once credited, or when the sign-up was rejected (the sale is then member-less and claimable).
+    points_held = models.BigIntegerField(_("points held"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The last change the consumption cube must re-read (posted, refunded, claimed, released): the nightly
+    # refresh (dashboards.jobs) finds changed purchases by this column, through its index.
+    changed_at = models.DateTimeField(default=timezone_now, db_index=True)
 
     class Meta:
         verbose_name = _("purchase")
@@ -183,6 +189,9 @@ class Purchase(models.Model):
             models.CheckConstraint(condition=Q(amount_paid__lte=F("amount_total")), name="paid_not_over_bill"),
             models.CheckConstraint(condition=Q(member__isnull=False) | Q(points_earned=0),
                                    name="purchase_without_member_earns_nothing"),
+            models.CheckConstraint(
+                condition=Q(points_held=0) | (Q(points_held__gt=0) & Q(points_earned=0) & Q(member__isnull=False)),
+                name="purchase_held_points_not_earned"),
         ]
         indexes = [models.Index(fields=["member", "occurred_at"])]
 

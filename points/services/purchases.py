@@ -226,7 +226,8 @@ def refund_post(
                                    "coupons_not_reinstated"])
         purchase.amount_refunded = refunded
         purchase.points_reversed = target  # reversed, or found expired: never due again
-        purchase.save(update_fields=["amount_refunded", "points_reversed"])
+        purchase.changed_at = timezone.now()  # the consumption cube re-reads it (dashboards.jobs)
+        purchase.save(update_fields=["amount_refunded", "points_reversed", "changed_at"])
         if purchase.member_id:
             _refund_notify(refund=refund, purchase=purchase)
         return RefundResult(refund, created=True)

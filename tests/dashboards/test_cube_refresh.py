@@ -201,3 +201,31 @@ def test_page_says_not_computed_for_a_period_never_built_and_as_of_for_built_one
     html = client.get("/desk/dashboards/consumption/", {"period": "2026-08"}).content.decode()
     assert f"数据截至 {as_of:%Y-%m-%d %H:%M}" in html and "未计算" not in html
     assert page.context["data"]["computed_at"] is None
+
+
+def test_claim_of_an_old_member_less_purchase_reaches_the_cube_at_the_next_refresh(shop, pinned_instant):
+    """Issue 14: a points claim that gives an already cubed, member-less till sale of October to a member
+    changes no new purchase row; the refresh finds it by Purchase.changed_at and counts it for the member
+    in October and 2026, without a backfill."""
+    from points.services.claims import purchase_assign_member
+    from points.services.purchases import purchase_post
+
+    sale = purchase_post(store=shop["store"], order_no="OCT-ANON", member=None, occurred_at=at(dt.date(2026, 10, 5)),
+                         lines=[{"brand": "L", "category": "化妆品", "amount": "250"}],
+                         tenders=[{"type": "wechat", "amount": "250"}]).purchase
+    call_command("backfill_consumption_cube")
+    _nightly(pinned_instant, 2)
+    assert total("2026-10") == (1, 1, Decimal("120.00"))  # bob only: the sale has no member yet
+
+    pinned_instant.shift(dt.timedelta(hours=20))
+    from django.db import transaction
+
+    with transaction.atomic():
+        purchase_assign_member(purchase=sale, member=shop["alice"])
+    run = _nightly(pinned_instant, 4)
+    assert sorted(run.counts["periods_refreshed"]) == ["2026", "2026-10"]
+    assert total("2026-10") == (2, 2, Decimal("370.00"))
+    assert total("2026") == (2, 3, Decimal("670.00"))  # alice: August 300 + October 250; bob 120
+    october = cube_rows("2026-10")
+    consumption_cube_for("2026-10")
+    assert cube_rows("2026-10") == october  # where a full rebuild lands
