@@ -75,7 +75,7 @@ def generate(n_members: int, n_purchases: int, n_stores: int, days: int) -> None
         _insert(cursor, "points_purchase",
                 ["store_id", "order_no", "member_id", "occurred_at", "amount_total", "amount_paid", "amount_refunded",
                  "points_earned", "points_reversed", "lines", "tenders", "campaigns", "request_hash", "source",
-                 "created_at"],
+                 "created_at", "changed_at"],
                 """CASE WHEN k = 1 THEN m.home_store_id ELSE (%(stores)s::bigint[])[1 + (m.id + k) %% %(n_stores)s] END,
                    'P' || m.id || '-' || k, m.id, now() - random() * interval '400 days', a, a,
                    CASE WHEN k = 1 AND m.id %% 20 = 0 THEN round(a / 2, 2) ELSE 0 END, floor(a), 0,
@@ -84,7 +84,7 @@ def generate(n_members: int, n_purchases: int, n_stores: int, days: int) -> None
                                           'category', (%(cats)s::text[])[1 + (m.id + k) %% 8], 'amount', round(a * 0.6, 2)::text),
                        jsonb_build_object('brand', (%(brands)s::text[])[1 + (m.id + 3 * k) %% 12],
                                           'category', (%(cats)s::text[])[1 + (m.id * 3 + k) %% 8], 'amount', round(a * 0.4, 2)::text)),
-                   '[]', '[]', '', 'bench', now() - interval '2 days'
+                   '[]', '[]', '', 'bench', now() - interval '2 days', now() - interval '2 days'
                    FROM members_member m CROSS JOIN generate_series(1, %(per)s) k
                    CROSS JOIN LATERAL (SELECT round((10 + power(random(), 3) * 6000)::numeric, 2) AS a) amt""",
                 {"stores": store_ids, "n_stores": n_stores, "brands": BRANDS, "cats": CATEGORIES, "per": per})
@@ -157,7 +157,8 @@ def add_a_day(day: dt.date, n_purchases: int, n_refunds: int) -> None:
                  "cash_deducted", "request_hash", "created_at"],
                 """id, 'R' || id, store_id, amount, now(), 0, 0, 0, '', now()
                    FROM bench_picked""", {})
-        cursor.execute("UPDATE points_purchase p SET amount_refunded = b.amount FROM bench_picked b WHERE p.id = b.id")
+        cursor.execute("UPDATE points_purchase p SET amount_refunded = b.amount, changed_at = now() "
+                       "FROM bench_picked b WHERE p.id = b.id")
         cursor.execute("DROP TABLE bench_picked")
         cursor.execute("ANALYZE points_purchase")
         cursor.execute("ANALYZE points_refund")
@@ -197,9 +198,7 @@ def consumption_bench(yesterday: dt.date, n_purchases: int) -> None:
         with connection.cursor() as cursor:
             cursor.execute("""SELECT COUNT(*) FROM (SELECT member_id, store_id, COUNT(*), SUM(amount_paid - amount_refunded)
                               FROM points_purchase WHERE occurred_at >= %s AND occurred_at < %s
-                              AND member_id IN (SELECT member_id FROM points_purchase WHERE created_at > now() - interval '1 day'
-                                                UNION SELECT p.member_id FROM points_refund r
-                                                JOIN points_purchase p ON p.id = r.purchase_id)
+                              AND member_id IN (SELECT member_id FROM points_purchase WHERE changed_at > now() - interval '1 day')
                               GROUP BY 1, 2) x""", year_range)
             return cursor.fetchone()[0]
 
