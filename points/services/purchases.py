@@ -122,6 +122,20 @@ def _share(points: int, part: Decimal, whole: Decimal, rounding: str) -> int:
     return int((Decimal(points) * part / whole).to_integral_value(rounding=rounding)) if whole else 0
 
 
+def points_left_after_refunds(*, points: int, refunded: Decimal, amount_total: Decimal) -> tuple[int, int]:
+    """(points to credit now, points counted as already reversed) for a purchase that earns `points` but
+    was partly refunded before it was credited (a claim, a held sign-up's sale): exactly where the member
+    would stand had the card been shown at the till and the refunds come after — refund_post reverses
+    floor(points × refunded / bill), a full refund all — so the net paid that remains (points.net_paid)
+    earns its points and later refunds go on from there."""
+    if refunded <= 0 or not amount_total:
+        return points, 0
+    if refunded >= amount_total:
+        return 0, points
+    reversed_ = _share(points, refunded, amount_total, ROUND_FLOOR)
+    return points - reversed_, reversed_
+
+
 def refund_post(
     *, store: Store, refund_no: str, purchase: Purchase, amount: Decimal, occurred_at: dt.datetime
 ) -> RefundResult:

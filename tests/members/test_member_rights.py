@@ -374,3 +374,15 @@ def test_a_till_does_not_sign_up_a_child():
         member_register_till(data=CHILD, sms_code="123456", store=StoreFactory(), device_label="till",
                              marketing=False, privacy_accepted=True)
     assert exc.value.code == "guardian_required"
+
+
+def test_backfill_command_schedules_members_without_a_date():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    member = MemberFactory()
+    out = StringIO()
+    call_command("backfill_review_dates", stdout=out)
+    member.refresh_from_db()
+    assert member.next_review_on is not None and "1 members" in out.getvalue()
