@@ -36,7 +36,7 @@ from ..errors import PointsError
 from ..locks import claim_lock, purchase_lock
 from ..models import PointsClaim, PointsConfig, Purchase
 from .ledger import Source, credit, require_can_transact, safe_create
-from .purchases import purchase_post
+from .purchases import points_left_after_refunds, purchase_post
 
 REVIEW_PERM = "points.review_pointsclaim"
 
@@ -49,26 +49,32 @@ class ClaimResult:
 
 def purchase_assign_member(*, purchase: Purchase, member: Member) -> Purchase:
     """Give a member-less till purchase to `member` and credit its points as of the purchase (PTS-1 with
-    the campaigns of that day). Refuses a purchase that already has a member or was refunded (its points
-    would have to be reversed in part: the desk decides)."""
+    the campaigns of that day). Refuses a purchase that already has a member or was refunded in full. A
+    partly refunded one earns on what is left of it (`points_left_after_refunds`). The purchase is marked
+    changed, so the consumption cube's next nightly refresh counts it for the member."""
     assert transaction.get_connection().in_atomic_block, "purchase_assign_member() must run inside a transaction"
     purchase = purchase_lock(purchase.pk)
     if purchase.member_id is not None:
         raise Conflict(_("Order %(no)s has already earned points for a member.") % {"no": purchase.order_no},
                        code="purchase_already_claimed")
-    if purchase.amount_refunded:
-        raise PointsError(_("Order %(no)s was refunded (%(amount)s yuan); ask the service desk.")
+    if purchase.amount_refunded >= purchase.amount_total and purchase.amount_total > 0:
+        raise PointsError(_("Order %(no)s was refunded in full (%(amount)s yuan): it earns no points.")
                           % {"no": purchase.order_no, "amount": purchase.amount_refunded}, code="purchase_refunded")
     require_can_transact(member)
     config = PointsConfig.get()
     calc = calculate_points(member=member, store=purchase.store, at=purchase.occurred_at, lines=purchase.lines,
                             tenders=purchase.tenders, config=config)
+    earned = max(calc.points, 0)
+    to_credit, reversed_ = points_left_after_refunds(points=earned, refunded=purchase.amount_refunded,
+                                                     amount_total=purchase.amount_total)
     purchase.member = member
-    purchase.points_earned = max(calc.points, 0)
+    purchase.points_earned = earned
+    purchase.points_reversed = reversed_
     purchase.campaigns = calc.campaigns
-    purchase.save(update_fields=["member", "points_earned", "campaigns"])
-    if purchase.points_earned:
-        credit(member=member, points=purchase.points_earned, idem_key=f"purchase:{purchase.pk}",
+    purchase.changed_at = timezone.now()
+    purchase.save(update_fields=["member", "points_earned", "points_reversed", "campaigns", "changed_at"])
+    if to_credit:
+        credit(member=member, points=to_credit, idem_key=f"purchase:{purchase.pk}",
                earned_on=timezone.localtime(purchase.occurred_at).date(), config=config,
                source=Source(store_id=purchase.store_id, purchase_id=purchase.pk, ref=purchase.order_no,
                              reason=_("Purchase (claimed afterwards)"),
@@ -114,8 +120,8 @@ def _matches(purchase: Purchase, *, purchased_on: dt.date, amount: Decimal) -> s
         differs.append(_("the till recorded another date"))
     if purchase.amount_total != amount:
         differs.append(_("the till recorded another amount"))
-    if purchase.amount_refunded:
-        differs.append(_("the purchase was refunded"))
+    if purchase.amount_total > 0 and purchase.amount_refunded >= purchase.amount_total:
+        differs.append(_("the purchase was refunded in full"))
     return "; ".join(str(d) for d in differs)
 
 

@@ -188,3 +188,56 @@ def test_points_tender_without_member_is_refused(till):
     body = {**SALE, "tenders": [{"type": "wechat", "amount": "580.00"}, {"type": "points", "amount": "100.00"}]}
     r = api.post("/api/v1/purchases/", body, format="json")
     assert r.status_code == 400 and not Purchase.objects.exists()
+
+
+def _refund(api, refund_no: str, amount: str, at: str = "2026-11-24T10:00:00+08:00"):
+    r = api.post("/api/v1/refunds/", {"refund_no": refund_no, "order_no": "POS-77", "amount": amount,
+                                      "occurred_at": at}, format="json")
+    assert r.status_code == 201, r.content
+    return r
+
+
+def test_partly_refunded_sale_is_claimable_for_what_is_left_as_if_the_card_was_shown(client, till):
+    """Issue 14: a member-less sale of 680 refunded 180 before the claim earns 500 (680 earned, 180 counted as
+    reversed — refund_post's floor(points × refunded / bill)); a later refund of 100 reverses 100 more. The
+    member ends where a card shown at the till would have left them."""
+    api, store = till
+    assert api.post("/api/v1/purchases/", SALE, format="json").status_code == 201
+    _refund(api, "R-1", "180.00")
+    member = MemberFactory(home_store=store)
+    portal_claim(client, member, claim_data(store))
+    claim = PointsClaim.objects.get()
+    assert claim.status == "credited" and claim.points == 680
+    purchase = Purchase.objects.get(order_no="POS-77")
+    assert (purchase.points_earned, purchase.points_reversed) == (680, 180)
+    assert balance(member) == 500
+    _refund(api, "R-2", "100.00", at="2026-11-25T10:00:00+08:00")
+    assert balance(member) == 400
+
+    # the same story with the card shown at the till
+    shown = MemberFactory(home_store=store)
+    assert api.post("/api/v1/purchases/", {**SALE, "order_no": "POS-78", "member": {"card": shown.member_no}},
+                    format="json").status_code == 201
+    for no, amount, at in (("R-3", "180.00", "2026-11-24T10:00:00+08:00"), ("R-4", "100.00", "2026-11-25T10:00:00+08:00")):
+        assert api.post("/api/v1/refunds/", {"refund_no": no, "order_no": "POS-78", "amount": amount,
+                                             "occurred_at": at}, format="json").status_code == 201
+    assert balance(shown) == balance(member) == 400
+
+
+def test_fully_refunded_sale_is_not_credited_by_a_claim(client, till):
+    """A sale refunded in full earns nothing: the claim waits for review with the reason, and approving it
+    is refused with a message."""
+    from points.errors import PointsError
+    from points.services.claims import claim_approve
+
+    api, store = till
+    api.post("/api/v1/purchases/", SALE, format="json")
+    _refund(api, "R-1", "680.00")
+    member = MemberFactory(home_store=store)
+    portal_claim(client, member, claim_data(store))
+    claim = PointsClaim.objects.get()
+    assert claim.status == "pending" and "refunded in full" in claim.review_note
+    reviewer = make_staff(roles.OPERATIONS_MANAGER, chain_wide=True)
+    with pytest.raises(PointsError, match="refunded in full"):
+        claim_approve(claim=claim, staff=reviewer)
+    assert balance(member) == 0
