@@ -11,3 +11,10 @@ class AmenitiesConfig(AppConfig):
         from .member_data import register as register_member_data
 
         register_member_data()
+
+        from core.panels import DESK_MEMBER, Panel, panel_register
+
+        # The member 360 page (members) links to the quota desk and to reservations on the member's behalf
+        # (seed 000 热线电话平台); the panel is links only, no query.
+        panel_register(Panel(page=DESK_MEMBER, key="amenities", title=_("Quotas and reservations"),
+                             template="amenities/desk/_panel_links.html", order=50))

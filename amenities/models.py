@@ -178,11 +178,18 @@ class Booking(models.Model):
     changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
     marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("marked by"), null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
+    # Desk and hotline staff who booked or cancelled on the member's behalf (seed 000 热线电话平台); empty
+    # when the member did it on the portal.
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("booked by"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("cancelled by"), null=True,
+                                     blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("booking")
         verbose_name_plural = _("bookings")
         ordering = ["slot__starts_at", "pk"]
+        permissions = [("book_for_member", _("Can book and cancel reservations on a member's behalf"))]
         constraints = [
             models.UniqueConstraint(fields=["slot", "member"], condition=~Q(status="cancelled"),
                                     name="booking_one_active_per_member_slot"),

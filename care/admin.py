@@ -11,11 +11,24 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
+from core.admin import ReadOnlyAdmin
 from core.errors import MemberHubError
 from evaluation.selectors import segment_definition_errors
 from members.admin_base import ScopedReadOnlyAdmin
 
-from .models import Choice, ImprovementAction, Question, Response, Survey, Visit, VisitPolicy
+from .models import (
+    AccountManagerAssignment,
+    CareConfig,
+    Choice,
+    ImprovementAction,
+    Question,
+    Response,
+    Survey,
+    SurveySample,
+    Visit,
+    VisitAttempt,
+    VisitPolicy,
+)
 from .services.surveys import survey_distribute
 
 
@@ -31,8 +44,9 @@ class VisitPolicyAdmin(ModelAdmin):
 @admin.register(Visit)
 class VisitAdmin(ScopedReadOnlyAdmin):
     store_field = "store"
-    list_display = ("due_on", "member", "store", "assignee", "status", "outcome", "satisfaction", "follow_up_needed")
-    list_filter = ("status", "outcome", "follow_up_needed", "store")
+    list_display = ("due_on", "member", "store", "reason", "assignee", "status", "outcome", "attempts", "satisfaction",
+                    "follow_up_needed")
+    list_filter = ("status", "reason", "outcome", "follow_up_needed", "store")
     search_fields = ("=member__member_no",)
     list_select_related = ("member", "store", "assignee")
     date_hierarchy = "due_on"
@@ -150,10 +164,10 @@ class QuestionAdmin(ModelAdmin):
 @admin.register(Response)
 class ResponseAdmin(ScopedReadOnlyAdmin):
     store_field = "store"
-    list_display = ("survey", "store", "member", "submitted_at")
-    list_filter = ("survey", "store")
-    list_select_related = ("survey", "store", "member")
-    readonly_fields = ("survey", "store", "member", "submitted_at")
+    list_display = ("survey", "store", "member", "channel", "entered_by", "submitted_at")
+    list_filter = ("survey", "channel", "store")
+    list_select_related = ("survey", "store", "member", "entered_by")
+    readonly_fields = ("survey", "store", "member", "channel", "entered_by", "submitted_at")
 
 
 @admin.register(ImprovementAction)
@@ -171,3 +185,50 @@ class ImprovementActionAdmin(ScopedReadOnlyAdmin):
         from .selectors import action_list_for_staff
 
         return action_list_for_staff(request.user)
+
+
+@admin.register(CareConfig)
+class CareConfigAdmin(ModelAdmin):
+    """Event visits, retries and the tiers with a dedicated account manager (one row, seeded)."""
+
+    fields = ("large_purchase_amount", "event_visit_due_days", "follow_up_due_days", "visit_attempts",
+              "retry_after_days", "account_manager_tiers")
+    filter_horizontal = ("account_manager_tiers",)
+
+    def has_add_permission(self, request):
+        return not CareConfig.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(VisitAttempt)
+class VisitAttemptAdmin(ScopedReadOnlyAdmin):
+    store_field = "visit__store"
+    list_display = ("at", "visit", "staff", "reached")
+    list_filter = ("reached",)
+    list_select_related = ("visit", "staff")
+    readonly_fields = ("visit", "at", "staff", "reached", "note")
+
+
+@admin.register(AccountManagerAssignment)
+class AccountManagerAssignmentAdmin(ScopedReadOnlyAdmin):
+    """History of dedicated account managers; assigned from the member's desk page (audited service)."""
+
+    store_field = "member__home_store"
+    list_display = ("member", "manager", "starts_at", "ends_at", "assigned_by")
+    list_filter = ("ends_at",)
+    search_fields = ("=member__member_no",)
+    list_select_related = ("member", "manager", "assigned_by")
+    readonly_fields = [f.name for f in AccountManagerAssignment._meta.fields]
+
+
+@admin.register(SurveySample)
+class SurveySampleAdmin(ReadOnlyAdmin):
+    """Random samples of survey audiences with their seeds (drawn from the desk survey list); the drawn
+    members of each are on the desk's call list, limited there to the viewer's stores."""
+
+    list_display = ("survey", "created_at", "sample_size", "sample_percent", "seed", "population", "drawn", "sent",
+                    "created_by")
+    list_select_related = ("survey", "created_by")
+    readonly_fields = [f.name for f in SurveySample._meta.fields]

@@ -7,6 +7,13 @@ class CareConfig(AppConfig):
     verbose_name = _("Member care")
 
     def ready(self):
+        from core.panels import DESK_MEMBER, Panel, panel_register
+
+        # The member 360 page (members) shows the care panel (account manager, open visits, interview
+        # answers) as an htmx slot loading care_desk:member_panel.
+        panel_register(Panel(page=DESK_MEMBER, key="care", title=_("Member care"),
+                             template="care/desk/_panel_slot.html", order=40))
+
         # Its sections of the member's data download (members.member_data, issue 15) through core.member_data.
         from .member_data import register as register_member_data
 

@@ -1,6 +1,8 @@
 """Desk forms of member care; they only parse input, the services decide."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,16 @@ class VisitOutcomeForm(forms.Form):
     )
     feedback = forms.CharField(label=_("Feedback"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     follow_up_needed = forms.BooleanField(label=_("Follow-up needed"), required=False)
+
+
+class SurveySendForm(forms.Form):
+    """Send to everyone, or to a random sample (a size or a percentage; the seed makes it reproducible)."""
+
+    sample_size = forms.IntegerField(label=_("Sample size"), required=False, min_value=1, max_value=100_000)
+    sample_percent = forms.DecimalField(label=_("or sample (%)"), required=False, min_value=Decimal("0.01"),
+                                        max_value=Decimal("100"), decimal_places=2)
+    seed = forms.CharField(label=_("Seed (empty: a new one)"), required=False, max_length=32)
+    call_list_only = forms.BooleanField(label=_("Call list only (send no invitations)"), required=False)
 
 
 class ActionForm(forms.Form):
@@ -58,3 +70,12 @@ def add_domain_error(form: forms.Form, exc) -> None:
             placed = True
     if not placed or exc.message:
         form.add_error(None, exc.message)
+
+
+def answers_from_post(post, questions) -> dict:
+    """The answers of a survey form (portal or desk) as survey services take them: question id to value."""
+    answers = {}
+    for q in questions:
+        values = post.getlist(f"q{q.pk}")
+        answers[q.pk] = values if q.kind == "multiple" else (values[0] if values else "")
+    return answers

@@ -1,12 +1,17 @@
-"""Member care (客户关怀): follow-up visits by tier frequency (SD-5), satisfaction surveys with
-their CSI report (SD-6) and the improvement actions (整改方案) that a report leads to.
+"""Member care (客户关怀): follow-up visits by tier frequency (SD-5) and after events (a large purchase, a
+closed complaint or after-sales case, a visit that asked for a follow-up), satisfaction surveys with
+their CSI report (SD-6) and the improvement actions (整改方案) that a report leads to, and the dedicated
+account managers (专属客户经理, SD-11) of the top tiers.
 
-Natural keys live in the database: one visit per member and period, one answer per member and
+Natural keys live in the database: one visit per member, reason and period, one answer per member and
 survey (ResponseReceipt, kept apart from the Response so an anonymous answer cannot be traced back),
 at most one overall question per survey."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -35,26 +40,78 @@ class VisitPolicy(models.Model):
         return f"{self.tier}: {self.visits_per_year}"
 
 
+class CareConfig(models.Model):
+    """Chain-wide care parameters (one row, edited in the admin; defaults seeded by the migration)."""
+
+    large_purchase_amount = models.DecimalField(
+        _("a purchase from this net amount paid triggers a visit (yuan)"), max_digits=12, decimal_places=2,
+        default=Decimal("10000.00"),
+        validators=[MinValueValidator(Decimal("1.00")), MaxValueValidator(Decimal("100000000.00"))],
+        help_text=_("seed 003 3.2 主动回访: important customers and large purchases are called after the sale"),
+    )
+    event_visit_due_days = models.PositiveSmallIntegerField(
+        _("an event visit is due within (days)"), default=3, validators=[MinValueValidator(1), MaxValueValidator(60)])
+    follow_up_due_days = models.PositiveSmallIntegerField(
+        _("a requested follow-up is due within (days)"), default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)])
+    visit_attempts = models.PositiveSmallIntegerField(
+        _("calls before a member counts as not reachable"), default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("a member not reached is called again until this many calls were made"))
+    retry_after_days = models.PositiveSmallIntegerField(
+        _("call again after (days)"), default=1, validators=[MinValueValidator(1), MaxValueValidator(30)])
+    account_manager_tiers = models.ManyToManyField(
+        Tier, verbose_name=_("tiers with a dedicated account manager"), blank=True, related_name="+",
+        help_text=_("seed 000 高端专享服务 / 客服服务: members of these tiers may be given a 专属客户经理"))
+
+    class Meta:
+        verbose_name = _("care settings")
+        verbose_name_plural = _("care settings")
+
+    def __str__(self) -> str:
+        return str(_("Care settings"))
+
+    @classmethod
+    def get(cls) -> CareConfig:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
 class Visit(models.Model):
-    """One follow-up visit task: due in the member's current period, assigned to a store staff member."""
+    """One follow-up visit task, assigned to a store staff member (or the member's account manager):
+    by tier frequency, due in the member's current period (SD-5), or after an event (reason)."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         DONE = "done", _("Done")
+        UNREACHABLE = "unreachable", _("Not reachable")
 
     class Outcome(models.TextChoices):
         REACHED = "reached", _("Reached")
         NOT_REACHED = "not_reached", _("Not reached")
 
+    class Reason(models.TextChoices):
+        TIER = "tier", _("Tier frequency")
+        LARGE_PURCHASE = "large_purchase", _("Large purchase")
+        COMPLAINT = "complaint", _("Closed complaint")
+        AFTER_SALES = "after_sales", _("Closed after-sales case")
+        FOLLOW_UP = "follow_up", _("Follow-up requested")
+
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="visits")
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
-    period_start = models.DateField(_("period start"))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices, default=Reason.TIER)
+    source_ref = models.CharField(_("follows up"), max_length=64, blank=True,
+                                  help_text=_("the purchase, case or visit the visit follows up"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    period_start = models.DateField(_("period start"), help_text=_("for an event visit: the day of the event"))
     due_on = models.DateField(_("due on"), help_text=_("last day of the period"))
+    attempts = models.PositiveSmallIntegerField(_("calls made"), default=0)
+    retry_on = models.DateField(_("call again on"), null=True, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), null=True, blank=True, on_delete=models.SET_NULL,
         related_name="care_visits",
     )
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
     feedback = models.TextField(_("feedback"), blank=True)
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1-5)"), null=True, blank=True)
@@ -73,7 +130,8 @@ class Visit(models.Model):
         ordering = ["due_on", "id"]
         permissions = [("record_visit", _("Can record the outcome of follow-up visits"))]
         constraints = [
-            models.UniqueConstraint(fields=["member", "period_start"], name="visit_once_per_member_period"),
+            models.UniqueConstraint(fields=["member", "reason", "period_start"],
+                                    name="visit_once_per_member_reason_period"),
             models.CheckConstraint(condition=Q(due_on__gte=F("period_start")), name="visit_due_after_start"),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=5),
@@ -81,8 +139,9 @@ class Visit(models.Model):
             ),
             models.CheckConstraint(
                 condition=(Q(status="open", outcome="", done_at__isnull=True)
-                           | (Q(status="done", done_at__isnull=False) & ~Q(outcome=""))),
-                name="visit_done_has_outcome",
+                           | (Q(status="done", done_at__isnull=False) & ~Q(outcome=""))
+                           | Q(status="unreachable", outcome="not_reached", done_at__isnull=False)),
+                name="visit_closed_has_outcome",
             ),
         ]
         indexes = [
@@ -96,6 +155,55 @@ class Visit(models.Model):
     @property
     def is_overdue(self) -> bool:
         return self.status == self.Status.OPEN and self.due_on < timezone.localdate()
+
+
+class VisitAttempt(models.Model):
+    """One call of a visit (append-only): a call that did not reach the member keeps the visit open."""
+
+    visit = models.ForeignKey(Visit, verbose_name=_("visit"), on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField(_("time"))
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.PROTECT,
+                              related_name="+")
+    reached = models.BooleanField(_("reached"))
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("visit call")
+        verbose_name_plural = _("visit calls")
+        ordering = ["visit", "at", "id"]
+
+
+class AccountManagerAssignment(models.Model):
+    """专属客户经理 (seed 000 客服服务, 高端专享服务; SD-11): who looks after a top-tier member, with history:
+    an assignment ends (ends_at) when another takes over or it is withdrawn; at most one is current."""
+
+    member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT,
+                               related_name="account_managers")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("account manager"),
+                                on_delete=models.PROTECT, related_name="managed_members")
+    starts_at = models.DateTimeField(_("since"))
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("ended by"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("account manager assignment")
+        verbose_name_plural = _("account manager assignments")
+        ordering = ["member", "-starts_at", "-id"]
+        permissions = [("assign_account_manager", _("Can assign dedicated account managers"))]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=Q(ends_at__isnull=True),
+                                    name="one_current_account_manager"),
+            models.CheckConstraint(condition=Q(ends_at__isnull=True) | Q(ends_at__gte=F("starts_at")),
+                                   name="account_manager_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["manager", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.manager_id}"
 
 
 class Dimension(models.TextChoices):
@@ -143,6 +251,7 @@ class Survey(models.Model):
         permissions = [
             ("distribute_survey", _("Can send surveys to members")),
             ("view_survey_report", _("Can see survey reports and export them")),
+            ("enter_survey_response", _("Can enter survey answers from interviews on a member's behalf")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="survey_closes_after_opening"),
@@ -217,13 +326,24 @@ class ResponseReceipt(models.Model):
 
 class Response(models.Model):
     """An answered questionnaire. `member` is empty for anonymous surveys; the store is the
-    member's home store at the time (the CSI per store needs it)."""
+    member's home store at the time (the CSI per store needs it). `channel` is how the answers were
+    collected (seed 000 测评方式); staff who typed them in from an interview are `entered_by`."""
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Online questionnaire")
+        PHONE = "phone", _("Phone interview")
+        IN_STORE = "in_store", _("In-store intercept")
+        FORUM = "forum", _("Member forum")
+        EVENT = "event", _("Experience event")
 
     survey = models.ForeignKey(Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="responses")
     member = models.ForeignKey(Member, verbose_name=_("member"), null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="survey_responses")
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("submitted at"))
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices, default=Channel.PORTAL)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         verbose_name = _("survey response")
@@ -234,6 +354,48 @@ class Response(models.Model):
                                     name="one_named_response_per_member"),
         ]
         indexes = [models.Index(fields=["survey", "store"]), models.Index(fields=["survey", "submitted_at"])]
+
+
+class SurveySample(models.Model):
+    """One sending of a survey to a random sample of its audience (seed 000 测评方式 随机电话访谈): the
+    size asked for (a number or a percentage), the seed that makes the draw reproducible, how many
+    members were in the audience and who was drawn (SurveySampleMember, the call list)."""
+
+    survey = models.ForeignKey(Survey, verbose_name=_("survey"), on_delete=models.CASCADE, related_name="samples")
+    sample_size = models.PositiveIntegerField(_("sample size"), null=True, blank=True)
+    sample_percent = models.DecimalField(_("sample (%)"), max_digits=5, decimal_places=2, null=True, blank=True)
+    seed = models.CharField(_("seed"), max_length=32)
+    population = models.PositiveIntegerField(_("audience"))
+    drawn = models.PositiveIntegerField(_("drawn"))
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("drawn by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("drawn at"))
+
+    class Meta:
+        verbose_name = _("survey sample")
+        verbose_name_plural = _("survey samples")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(sample_size__isnull=False, sample_percent__isnull=True, sample_size__gte=1)
+                           | Q(sample_size__isnull=True, sample_percent__gt=0, sample_percent__lte=100)),
+                name="survey_sample_size_or_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} #{self.pk}"
+
+
+class SurveySampleMember(models.Model):
+    sample = models.ForeignKey(SurveySample, on_delete=models.CASCADE, related_name="members")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("sampled member")
+        verbose_name_plural = _("sampled members")
+        constraints = [models.UniqueConstraint(fields=["sample", "member"], name="sample_member_once")]
 
 
 class Answer(models.Model):

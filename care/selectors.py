@@ -11,15 +11,26 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db import connection, models
+from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from core.errors import NotFound
+from core.service_cases import open_case_counts
 from members import scope
 from members.models import Store
 
-from .models import Answer, Dimension, ImprovementAction, Question, Response, Survey, Visit
+from .models import (
+    AccountManagerAssignment,
+    Answer,
+    Dimension,
+    ImprovementAction,
+    Question,
+    Response,
+    Survey,
+    SurveySample,
+    Visit,
+)
 
 # ---------------------------------------------------------------- visits
 
@@ -48,6 +59,63 @@ def visit_get_for_staff(user, pk: int) -> Visit:
     if visit is None:
         raise NotFound("No such visit.")
     return visit
+
+
+def visit_attempts_for(visit: Visit) -> list:
+    return list(visit.attempt_log.select_related("staff").order_by("at", "id"))
+
+
+# ---------------------------------------------------------------- account managers (SD-11)
+
+BIRTHDAY_WITHIN_DAYS = 30
+
+
+def next_birthday(birthday: dt.date | None, today: dt.date) -> dt.date | None:
+    """The member's next birthday on or after today (29 February falls on 1 March in other years)."""
+    if birthday is None:
+        return None
+    for year in (today.year, today.year + 1):
+        try:
+            day = birthday.replace(year=year)
+        except ValueError:
+            day = dt.date(year, 3, 1)
+        if day >= today:
+            return day
+    return None
+
+
+def managed_members(manager, *, today: dt.date | None = None) -> list[dict]:
+    """The account manager's members ("my members", seed 000 专属客户经理) with what to act on: an upcoming
+    birthday, points about to expire (points.selectors), open cases (the sources service_desk registers
+    in core.service_cases) and open visits. A bounded number of queries, whatever the list's length."""
+    from points.selectors import EXPIRING_WITHIN_DAYS, expiring_points_for_members
+
+    today = today or timezone.localdate()
+    assignments = list(
+        AccountManagerAssignment.objects.filter(manager=manager, ends_at__isnull=True)
+        .select_related("member", "member__tier", "member__home_store")
+        .annotate(open_visits=Count("member__visits", filter=Q(member__visits__status=Visit.Status.OPEN)))
+        .order_by("member__member_no"))
+    ids = [a.member_id for a in assignments]
+    expiring = expiring_points_for_members(ids, today=today)
+    cases = open_case_counts(ids)
+    rows = []
+    for a in assignments:
+        birthday = next_birthday(a.member.birthday, today)
+        soon = birthday is not None and (birthday - today).days <= BIRTHDAY_WITHIN_DAYS
+        rows.append({
+            "member": a.member, "since": a.starts_at, "open_visits": a.open_visits,
+            "birthday": birthday if soon else None, "birthday_in": (birthday - today).days if soon else None,
+            "expiring": expiring.get(a.member_id), "cases": cases.get(a.member_id, {}),
+            "open_cases": sum(cases.get(a.member_id, {}).values()),
+        })
+    rows.sort(key=lambda r: (r["birthday_in"] if r["birthday_in"] is not None else 999, r["member"].member_no))
+    return rows, {"birthday_days": BIRTHDAY_WITHIN_DAYS, "expiring_days": EXPIRING_WITHIN_DAYS}
+
+
+def account_manager_history(member) -> list[AccountManagerAssignment]:
+    return list(AccountManagerAssignment.objects.filter(member=member)
+                .select_related("manager", "assigned_by", "ended_by").order_by("-starts_at", "-id")[:20])
 
 
 # ---------------------------------------------------------------- surveys
@@ -207,3 +275,39 @@ def action_before_after(action: ImprovementAction) -> dict:
     change = (round(after["csi"] - before["csi"], 1)
               if after and after["csi"] is not None and before["csi"] is not None else None)
     return {"before": before, "after": after, "change": change}
+
+
+# ---------------------------------------------------------------- interviews and samples (seed 000 测评方式)
+
+
+def surveys_open_for_member(member, *, store_ids: list[int] | None) -> list[Survey]:
+    """Open surveys whose audience (in the staff member's store scope) holds the member, with whether the
+    member has answered (one query per open survey; open surveys are few)."""
+    from .services.surveys import survey_targets
+
+    now = timezone.now()
+    answered = set(member.survey_receipts.values_list("survey_id", flat=True))
+    out = []
+    for survey in Survey.objects.filter(opens_at__lte=now, closes_at__gt=now).order_by("closes_at"):
+        if survey_targets(survey, store_ids=store_ids).filter(pk=member.pk).exists():
+            survey.answered = survey.pk in answered
+            out.append(survey)
+    return out
+
+
+def sample_get(survey: Survey, pk: int) -> SurveySample:
+    sample = SurveySample.objects.filter(survey=survey, pk=pk).select_related("created_by").first()
+    if sample is None:
+        raise NotFound("No such sample.")
+    return sample
+
+
+def sample_call_list(sample: SurveySample, user) -> QuerySet:
+    """The drawn members in the staff member's store scope, with whether they have answered."""
+    from .models import ResponseReceipt, SurveySampleMember
+
+    answered = ResponseReceipt.objects.filter(survey_id=sample.survey_id, member_id=models.OuterRef("member_id"))
+    qs = SurveySampleMember.objects.filter(sample=sample)
+    qs = scope.filter_by_store(user, qs, "member__home_store")
+    return (qs.select_related("member", "member__tier", "member__home_store")
+            .annotate(answered=models.Exists(answered)).order_by("member__member_no"))

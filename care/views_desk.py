@@ -22,7 +22,8 @@ from core.web import action_refused, need, staff_required
 from members import scope
 
 from . import selectors
-from .forms import ActionForm, ActionUpdateForm, RemeasureForm, VisitOutcomeForm, add_domain_error
+from .errors import CareError
+from .forms import ActionForm, ActionUpdateForm, RemeasureForm, SurveySendForm, VisitOutcomeForm, add_domain_error
 from .models import Dimension, Survey, Visit
 from .services.actions import action_create, action_link_remeasure, action_update
 from .services.surveys import survey_distribute
@@ -42,7 +43,11 @@ def visit_list(request):
     overdue = True if request.GET.get("overdue") == "1" else None
     status = request.GET.get("status", "open")
     status = status if status in Visit.Status.values else None
+    reason = request.GET.get("reason", "")
+    reason = reason if reason in Visit.Reason.values else None
     qs = selectors.visit_list_for_staff(request.user, mine=mine, overdue=overdue, status=status)
+    if reason:
+        qs = qs.filter(reason=reason)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.visit_list_for_staff(request.user, mine=mine).aggregate(
         open=Count("id", filter=Q(status=Visit.Status.OPEN)),
@@ -52,6 +57,7 @@ def visit_list(request):
     query.pop("page", None)
     return render(request, "care/desk/visits.html", {
         "page": page, "mine": mine, "overdue_only": overdue, "status": status or "", "counts": counts,
+        "reason": reason or "", "reasons": Visit.Reason.choices,
         "query": f"{query.urlencode()}&" if query else "",
     })
 
@@ -72,7 +78,8 @@ def visit_detail(request, pk: int):
             else:
                 messages.success(request, _("Outcome recorded."))
                 return redirect("care_desk:visits")
-    return render(request, "care/desk/visit_detail.html", {"visit": visit, "form": form})
+    return render(request, "care/desk/visit_detail.html", {
+        "visit": visit, "form": form, "attempts": selectors.visit_attempts_for(visit)})
 
 
 # ---------------------------------------------------------------- surveys (SD-6)
@@ -83,21 +90,33 @@ def visit_detail(request, pk: int):
 def survey_list(request):
     need(request.user, "care.view_survey")
     surveys = selectors.survey_list_for_staff(request.user).annotate(
-        n_questions=Count("questions", distinct=True), n_responses=Count("responses", distinct=True))
+        n_questions=Count("questions", distinct=True), n_responses=Count("responses", distinct=True)
+    ).prefetch_related("samples")
     page = Paginator(surveys, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "care/desk/surveys.html", {"page": page, "now": timezone.now()})
+    return render(request, "care/desk/surveys.html", {"page": page, "now": timezone.now(),
+                                                      "send_form": SurveySendForm()})
 
 
 @require_POST
 @staff_required
 def survey_send(request, pk: int):
     need(request.user, "care.distribute_survey")
+    form = SurveySendForm(request.POST)
+    if not form.is_valid():
+        return action_refused(request, CareError(_("The sample could not be drawn; check the fields."),
+                                                 fields=form.errors), survey_list)
+    data = form.cleaned_data
     try:
-        result = survey_distribute(survey_id=pk, staff=request.user)
+        result = survey_distribute(survey_id=pk, staff=request.user, sample_size=data["sample_size"],
+                                   sample_percent=data["sample_percent"], seed=data["seed"],
+                                   notify=not data["call_list_only"])
     except MemberHubError as exc:
         return action_refused(request, exc, survey_list)
-    else:
-        messages.success(request, _("Survey sent to %(sent)d members (%(targeted)d not yet answered).") % result)
+    if result.get("sample"):
+        messages.success(request, _("%(drawn)d of %(population)d members drawn (seed %(seed)s); invitations sent to "
+                                    "%(sent)d.") % {"drawn": result["targeted"], **result})
+        return redirect("care_desk:sample", pk=pk, sample_pk=result["sample"])
+    messages.success(request, _("Survey sent to %(sent)d members (%(targeted)d not yet answered).") % result)
     return redirect("care_desk:surveys")
 
 

@@ -16,6 +16,7 @@ from core.errors import MemberHubError, NotFound
 from core.web import current_member, id_param, member_required, portal_render
 
 from .errors import AlreadyAnswered
+from .forms import answers_from_post
 from .models import ResponseReceipt, Survey
 from .services.surveys import survey_check_ready, survey_for_member, survey_submit, survey_targets
 
@@ -30,14 +31,6 @@ def survey_list(request):
                if survey_targets(s).filter(pk=member.pk).exists()]
     return portal_render(request, "care/portal/surveys.html", "surveys",
                    {"surveys": surveys, "answered": answered})
-
-
-def _answers_from_post(post, questions) -> dict:
-    answers = {}
-    for q in questions:
-        values = post.getlist(f"q{q.pk}")
-        answers[q.pk] = values if q.kind == "multiple" else (values[0] if values else "")
-    return answers
 
 
 @require_http_methods(["GET", "POST"])
@@ -55,7 +48,7 @@ def survey_page(request):
         return redirect(reverse("care_portal:surveys"))
     errors, status = {}, None
     if request.method == "POST":
-        given = _answers_from_post(request.POST, questions)
+        given = answers_from_post(request.POST, questions)
         try:
             survey_submit(survey_id=survey.pk, member=member, answers=given)
         except AlreadyAnswered as exc:

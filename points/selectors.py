@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Min, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -57,12 +57,26 @@ def points_summary(member: Member) -> dict:
     soon = list(live.filter(expires_on__lte=today + dt.timedelta(days=EXPIRING_WITHIN_DAYS))
                 .order_by("expires_on")[:20])
     spend = spendable(member)
+    held = Purchase.objects.filter(member=member, points_held__gt=0).aggregate(s=Sum("points_held"))["s"] or 0
     return {
         "member_no": member.member_no, "balance": account.balance if account else 0, "spendable": spend,
         "pending": pending, "debt": account.debt if account else 0,
+        "held": held,  # a pending sign-up's sales, credited on approval (points.services.held)
         "cash_value": f"{spend / PointsConfig.get().offset_points_per_yuan:.2f}",
         "expiring_soon": soon,
     }
+
+
+def expiring_points_for_members(member_ids: list[int], *, today: dt.date | None = None,
+                                within_days: int = EXPIRING_WITHIN_DAYS) -> dict[int, dict]:
+    """{member_id: {"points", "first_expiry"}}: the live points that expire within `within_days` (the
+    points_summary window), for many members in one query (the account manager's list, SD-11)."""
+    today = today or timezone.localdate()
+    rows = (Lot.objects.filter(member_id__in=list(member_ids), remaining__gt=0, expires_on__gte=today,
+                               expires_on__lte=today + dt.timedelta(days=within_days))
+            .values("member_id").annotate(points=Sum("remaining"), first_expiry=Min("expires_on"))
+            .values_list("member_id", "points", "first_expiry"))
+    return {m: {"points": pts, "first_expiry": first} for m, pts, first in rows}
 
 
 def entry_list_for_member(*, member: Member):

@@ -7,6 +7,13 @@ class ServiceDeskConfig(AppConfig):
     verbose_name = _("Service desk")
 
     def ready(self):
+        from core.service_cases import register_case_source
+
+        from .case_feed import COMPLAINTS
+
+        # Member care (same layer) reads closed and open complaints through core.service_cases.
+        register_case_source(COMPLAINTS)
+
         # Its sections of the member's data download (members.member_data, issue 15) through core.member_data.
         from .member_data import register as register_member_data
 

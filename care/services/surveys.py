@@ -8,14 +8,20 @@ anonymous survey the Response carries no member and only the day it was submitte
 from __future__ import annotations
 
 import datetime as dt
+import math
+import secrets
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import MD5, Cast, Concat
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record
 from core.errors import NotFound
 from evaluation.selectors import audience_members
 from members import scope
@@ -24,7 +30,7 @@ from messaging.models import Notice
 from messaging.services import notify_members_bulk
 
 from ..errors import AlreadyAnswered, CareError
-from ..models import Answer, Question, Response, ResponseReceipt, Survey
+from ..models import Answer, Question, Response, ResponseReceipt, Survey, SurveySample, SurveySampleMember
 
 NOTICE_KIND = "survey"
 DISTRIBUTE_BATCH = 1000
@@ -70,10 +76,52 @@ def survey_link(survey: Survey) -> str:
     return f"{getattr(settings, 'PORTAL_BASE_URL', '')}{path}?id={survey.pk}"
 
 
-def survey_distribute(*, survey_id: int, staff, sms: bool = True) -> dict:
+MAX_SAMPLE = 100_000
+SEED_MAX = 32
+
+
+def _sample_draw(targets: QuerySet[Member], *, seed: str, size: int | None, percent: Decimal | None,
+                 population: int) -> list[int]:
+    """Reproducible random sample: members ordered by md5(seed:id), the first n taken, so the same seed
+    over the same audience draws the same members, and another seed another sample."""
+    n = size if size is not None else math.ceil(population * percent / 100)
+    n = min(n, population, MAX_SAMPLE)
+    key = MD5(Concat(Value(f"{seed}:"), Cast("pk", output_field=CharField())))
+    return list(targets.annotate(draw_key=key).order_by("draw_key", "pk").values_list("pk", flat=True)[:n])
+
+
+def _clean_sample(sample_size, sample_percent, seed) -> tuple[int | None, Decimal | None, str]:
+    errors: dict[str, list[str]] = {}
+    if sample_size is not None and sample_percent is not None:
+        errors["sample_size"] = [_("Give a sample size or a percentage, not both.")]
+    if sample_size is not None and not 1 <= sample_size <= MAX_SAMPLE:
+        errors["sample_size"] = [_("A sample is 1 to %(n)d members.") % {"n": MAX_SAMPLE}]
+    if sample_percent is not None:
+        try:
+            sample_percent = Decimal(sample_percent).quantize(Decimal("0.01"))
+        except (InvalidOperation, TypeError, ValueError):
+            sample_percent = Decimal("-1")
+        if not Decimal("0") < sample_percent <= Decimal("100"):
+            errors["sample_percent"] = [_("A percentage is more than 0 and at most 100.")]
+    seed = (seed or "").strip() or secrets.token_hex(8)
+    if len(seed) > SEED_MAX:
+        errors["seed"] = [_("Keep the seed under %(n)d characters.") % {"n": SEED_MAX}]
+    if errors:
+        raise CareError(_("The sample could not be drawn; check the fields."), fields=errors, code="bad_sample")
+    return sample_size, sample_percent, seed
+
+
+def survey_distribute(*, survey_id: int, staff, sms: bool = True, sample_size: int | None = None,
+                      sample_percent: Decimal | None = None, seed: str | None = None,
+                      notify: bool = True) -> dict:
     """Send the survey link to every targeted member who has not answered yet, through
     messaging.services.notify_members_bulk (kind "survey", ref = survey id): a repeat send reaches
-    only members added to the segment since. Staff who are not chain-wide reach their store only."""
+    only members added to the segment since. Staff who are not chain-wide reach their store only.
+
+    With a sample size or percentage (seed 000 测评方式: 随机电话访谈, random sampling of the audience) only
+    a random sample of those members is drawn, reproducibly from `seed` (generated when not given), and
+    recorded as a SurveySample with its members: the call list for phone interviews. `notify=False`
+    draws the call list without sending invitations."""
     scope.require_perm(staff, "care.distribute_survey")
     survey = Survey.objects.filter(pk=survey_id).first()
     if survey is None:
@@ -81,27 +129,56 @@ def survey_distribute(*, survey_id: int, staff, sms: bool = True) -> dict:
     survey_check_ready(survey)
     if survey.closes_at <= timezone.now():
         raise CareError(_("This survey has closed; it cannot be sent any more."), code="survey_closed")
+    sampled = sample_size is not None or sample_percent is not None
+    if sampled:
+        sample_size, sample_percent, seed = _clean_sample(sample_size, sample_percent, seed)
     targets = (survey_targets(survey, store_ids=scope.store_ids(staff))
-               .exclude(survey_receipts__survey=survey).order_by("pk").values_list("pk", flat=True))
+               .exclude(survey_receipts__survey=survey).order_by("pk"))
+    sample = None
+    if sampled:
+        population = targets.count()
+        drawn = _sample_draw(targets, seed=seed, size=sample_size, percent=sample_percent, population=population)
+        with transaction.atomic():
+            sample = SurveySample.objects.create(
+                survey=survey, sample_size=sample_size, sample_percent=sample_percent, seed=seed,
+                population=population, drawn=len(drawn), created_by=staff, created_at=timezone.now())
+            SurveySampleMember.objects.bulk_create([SurveySampleMember(sample=sample, member_id=pk) for pk in drawn],
+                                                   batch_size=DISTRIBUTE_BATCH)
+        batches = (sorted(drawn)[i:i + DISTRIBUTE_BATCH] for i in range(0, len(drawn), DISTRIBUTE_BATCH))
+    else:
+        batches = _keyset_batches(targets.values_list("pk", flat=True))
     link = survey_link(survey)
     title = _("Satisfaction survey: %(t)s") % {"t": survey.title}
     body = _("Please tell us how we are doing: %(link)s (open until %(until)s)") % {
         "link": link, "until": timezone.localtime(survey.closes_at).strftime("%Y-%m-%d %H:%M")}
     targeted = sent = 0
-    last = 0
-    while True:
-        batch = list(targets.filter(pk__gt=last)[:DISTRIBUTE_BATCH])
-        if not batch:
-            break
-        last = batch[-1]
+    for batch in batches:
         targeted += len(batch)
+        if not notify:
+            continue
         with transaction.atomic():
             sent += notify_members_bulk(
                 [Notice(member_id=pk, kind=NOTICE_KIND, ref=str(survey.pk), title=title, body=body) for pk in batch],
                 sms=sms,
             )
-    Survey.objects.filter(pk=survey.pk).update(distributed_at=timezone.now())
-    return {"targeted": targeted, "sent": sent}
+    if notify:
+        Survey.objects.filter(pk=survey.pk).update(distributed_at=timezone.now())
+    if sample is not None:
+        SurveySample.objects.filter(pk=sample.pk).update(sent=sent)
+    result = {"targeted": targeted, "sent": sent}
+    if sample is not None:
+        result.update(sample=sample.pk, seed=seed, population=sample.population)
+    return result
+
+
+def _keyset_batches(pks: QuerySet) -> Iterator[list[int]]:
+    last = 0
+    while True:
+        batch = list(pks.filter(pk__gt=last)[:DISTRIBUTE_BATCH])
+        if not batch:
+            return
+        last = batch[-1]
+        yield batch
 
 
 def survey_for_member(*, survey_id: int, member: Member) -> Survey:
@@ -159,9 +236,43 @@ def survey_submit(*, survey_id: int, member: Member, answers: dict) -> Response:
     """The member's answers. `answers` maps question id to a rating (1-5), a choice id, a list of
     choice ids or a text. Raises AlreadyAnswered on a second submission."""
     survey = survey_for_member(survey_id=survey_id, member=member)
+    return _response_create(survey=survey, member=member, answers=answers, channel=Response.Channel.PORTAL)
+
+
+STAFF_CHANNELS = [c for c in Response.Channel.values if c != Response.Channel.PORTAL]
+
+
+@transaction.atomic
+def survey_enter_for_member(*, survey_id: int, member: Member, staff, channel: str, answers: dict) -> Response:
+    """Answers a member gave in a phone interview, an in-store intercept, a member forum or an
+    experience event (seed 000 测评方式), typed in by staff on the member's behalf: same questions,
+    same one-answer rule and the same CSI as a portal answer, with the channel and who entered it on
+    the response and an audit row (the survey and channel; never the answers)."""
+    scope.require_perm(staff, "care.enter_survey_response")
+    scope.require_member(staff, member)
+    if channel not in STAFF_CHANNELS:
+        raise CareError(_("Choose how the answers were collected."),
+                        fields={"channel": [_("Choose how the answers were collected.")]}, code="bad_channel")
+    survey = Survey.objects.filter(pk=survey_id).first()
+    if survey is None:
+        raise NotFound(_("No such survey."))
+    if not survey.is_open():
+        raise CareError(_("This survey is not open; answers cannot be entered."), code="survey_closed")
+    if not survey_targets(survey, store_ids=scope.store_ids(staff)).filter(pk=member.pk).exists():
+        raise CareError(_("This member is not in the survey's audience."), code="not_in_audience")
+    response = _response_create(survey=survey, member=member, answers=answers, channel=channel, entered_by=staff,
+                                already=_("This member has already answered this survey."))
+    audit_record(actor=staff, action="survey_entry", member=member, field="survey",
+                 detail=f"survey {survey.pk} via {channel}")
+    return response
+
+
+def _response_create(*, survey: Survey, member: Member, answers: dict, channel: str, entered_by=None,
+                     already: str | None = None) -> Response:
     questions = survey_check_ready(survey)
+    already = already or _("You have already answered this survey. Thank you!")
     if ResponseReceipt.objects.filter(survey=survey, member=member).exists():
-        raise AlreadyAnswered(_("You have already answered this survey. Thank you!"))
+        raise AlreadyAnswered(already)
     cleaned, errors = _clean_answers(questions, answers)
     if errors:
         raise CareError(_("Some answers are missing or not valid."), fields=errors)
@@ -171,20 +282,18 @@ def survey_submit(*, survey_id: int, member: Member, answers: dict) -> Response:
         with transaction.atomic():
             ResponseReceipt.objects.create(survey=survey, member=member, answered_on=today)
     except IntegrityError:
-        raise AlreadyAnswered(_("You have already answered this survey. Thank you!")) from None
+        raise AlreadyAnswered(already) from None
     if survey.anonymous:
         # Only the day, so the time cannot single out the member behind the receipt.
         submitted_at = timezone.make_aware(dt.datetime.combine(today, dt.time(12)))
         response = Response.objects.create(survey=survey, member=None, store_id=member.home_store_id,
-                                           submitted_at=submitted_at)
+                                           submitted_at=submitted_at, channel=channel, entered_by=entered_by)
     else:
         response = Response.objects.create(survey=survey, member=member, store_id=member.home_store_id,
-                                           submitted_at=now)
+                                           submitted_at=now, channel=channel, entered_by=entered_by)
     rows = Answer.objects.bulk_create(
         [Answer(response=response, question=q, rating=rating, text=text) for q, rating, text, _c in cleaned])
     Through = Answer.choices.through
     Through.objects.bulk_create([Through(answer_id=a.pk, choice_id=cid)
                                  for a, (_q, _r, _t, picked) in zip(rows, cleaned, strict=True) for cid in picked])
     return response
-
-
