@@ -578,14 +578,23 @@ class PrivacyPolicyAdmin(ModelAdmin):
     search_fields = ("version", "title")
     list_select_related = ("created_by",)
 
+    def get_queryset(self, request):
+        from django.db.models import Count, OuterRef, Subquery
+
+        accepted = (Member.objects.filter(privacy_version=OuterRef("version")).order_by()
+                    .values("privacy_version").annotate(n=Count("pk")).values("n")[:1])
+        current = (PrivacyPolicy.objects.filter(effective_at__lte=timezone.now()).order_by("-effective_at")
+                   .values("pk")[:1])  # the rule of selectors.privacy_policy_current, in the list's one query
+        return super().get_queryset(request).annotate(accepted_count=Subquery(accepted),
+                                                      current_pk=Subquery(current))
+
     @admin.display(description=_("current"), boolean=True)
     def in_effect(self, obj):
-        current = selectors.privacy_policy_current()
-        return current is not None and current.pk == obj.pk
+        return obj.pk == getattr(obj, "current_pk", None)
 
     @admin.display(description=_("members who accepted it"))
     def members_accepted(self, obj):
-        return Member.objects.filter(privacy_version=obj.version).count()
+        return getattr(obj, "accepted_count", None) or 0
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.effective_at <= timezone.now():

@@ -19,6 +19,7 @@ urlpatterns = [
     path("members/<str:member_no>/change-request/send-code/", views.member_change_send_code,
          name="member_change_send_code"),
     path("members/<str:member_no>/id-number-consent/", views.member_id_consent, name="member_id_consent"),
+    path("members/<str:member_no>/guardian-consent/", views.member_guardian_consent, name="member_guardian_consent"),
     path("members/<str:member_no>/buyers/", views.member_buyer_link, name="member_buyer_link"),
     path("reviews/", views.reviews, name="reviews"),
     path("rereviews/", views.rereviews, name="rereviews"),

@@ -202,6 +202,16 @@ class ChangeRequestForm(forms.Form):
         return out
 
 
+class GuardianConsentForm(forms.Form):
+    """The guardian's consent recorded after sign-up, e.g. for a pending child's sign-up (PIPL art. 31)."""
+
+    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=50)
+    guardian_relation = forms.CharField(label=_("Relation to the child"), max_length=20)
+    guardian_mobile = forms.CharField(label=_("Guardian's mobile"), max_length=20)
+    guardian_verified_how = forms.ChoiceField(label=_("How the guardian was verified"),
+                                              choices=GuardianConsent.Verification.choices)
+
+
 class IdNumberConsentForm(forms.Form):
     granted = forms.TypedChoiceField(
         label=_("Storing the ID number"), coerce=lambda v: v == "1",

@@ -31,6 +31,7 @@ from .forms_desk import (
     ChangeRequestForm,
     ConsentForm,
     DeskSignupForm,
+    GuardianConsentForm,
     IdNumberConsentForm,
     RereviewForm,
     ReviewForm,
@@ -159,6 +160,9 @@ def _member_context(request, member: Member, **forms) -> dict:
         "id_consent_form": forms.get("id_consent_form") or IdNumberConsentForm(
             initial={"granted": "0" if member.id_number_consent else "1"}),
         "guardian_consents": member.guardian_consents.all()[:5],
+        "needs_guardian": services.member_needs_guardian(member.birthday),
+        "guardian_form": forms.get("guardian_form") or GuardianConsentForm(),
+        "can_record_guardian": user.has_perm("members.add_guardianconsent"),
         "change_form": forms.get("change_form") or ChangeRequestForm(),
         "reveal_fields": [
             ("mobile", _("Mobile"), member.mobile_masked),
@@ -315,6 +319,25 @@ def member_id_consent(request, member_no: str):
                                    channel=ConsentLog.Channel.DESK,
                                    actor=services.Actor.staff(request.user, ip=client_ip(request)))
     messages.success(request, _("The consent to store the ID number has been recorded."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_guardian_consent(request, member_no: str):
+    """The guardian's consent for a member under 14, recorded at the desk (PIPL art. 31), e.g. before a
+    pending child's sign-up can be approved."""
+    member = member_for_desk(request, member_no)
+    need(request.user, "members.add_guardianconsent")
+    form = GuardianConsentForm(request.POST)
+    if not form.is_valid():
+        return render(request, "desk/member_detail.html", _member_context(request, member, guardian_form=form),
+                      status=400)
+    try:
+        services.guardian_consent_record(member=member, guardian=form.cleaned_data, staff=request.user)
+    except MemberHubError as exc:
+        return _member_action_failed(request, member, exc, "guardian_form", form)
+    messages.success(request, _("The guardian's consent has been recorded."))
     return redirect("desk:member", member_no=member.member_no)
 
 

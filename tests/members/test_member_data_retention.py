@@ -220,3 +220,16 @@ def test_privacy_policy_admin_adds_a_version_through_the_service(client):
         "effective_at_0": local.strftime("%Y-%m-%d"), "effective_at_1": local.strftime("%H:%M:%S")})
     assert response.status_code == 302
     assert AuditLog.objects.filter(action=AuditLog.Action.POLICY, detail__contains="2027-01").exists()
+
+
+def test_privacy_policy_admin_list_marks_the_version_in_effect_in_one_query(client, django_assert_max_num_queries):
+    from members.models import PrivacyPolicy
+
+    client.force_login(make_staff(roles.DATA_PROTECTION, chain_wide=True))
+    PrivacyPolicy.objects.create(version="2027-06", title="未来版", text="x",
+                                 effective_at=timezone.now() + dt.timedelta(days=200))
+    MemberFactory()
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("admin:members_privacypolicy_changelist"))
+    rows = {p.version: (p.pk == p.current_pk, p.accepted_count) for p in response.context["cl"].result_list}
+    assert rows == {"2026-11": (True, 1), "2027-06": (False, None)}

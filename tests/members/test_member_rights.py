@@ -386,3 +386,22 @@ def test_backfill_command_schedules_members_without_a_date():
     call_command("backfill_review_dates", stdout=out)
     member.refresh_from_db()
     assert member.next_review_on is not None and "1 members" in out.getvalue()
+
+
+def test_desk_records_a_guardians_consent_so_a_pending_child_can_be_approved(client):
+    store = StoreFactory()
+    clerk = make_staff(store=store)
+    child = MemberFactory(home_store=store, status=Member.Status.PENDING, birthday=dt.date(2018, 5, 1),
+                          created_by=make_staff(store=store))
+    client.force_login(clerk)
+    page = client.get(reverse("desk:member", args=[child.member_no])).content.decode()
+    assert 'id="guardian-form"' in page
+    url = reverse("desk:member_guardian_consent", args=[child.member_no])
+    response = client.post(url, {**GUARDIAN, "guardian_mobile": "123"})
+    assert response.status_code == 400 and not GuardianConsent.objects.exists()
+    assert client.post(url, GUARDIAN).status_code == 302
+    member_review(member=child, reviewer=clerk, approve=True)
+    child.refresh_from_db()
+    assert child.status == Member.Status.ACTIVE
+    adult = MemberFactory(home_store=store)
+    assert client.post(reverse("desk:member_guardian_consent", args=[adult.member_no]), GUARDIAN).status_code == 400
