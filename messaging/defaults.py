@@ -12,4 +12,7 @@ DEFAULT_TEMPLATES = {
                                    "亲爱的{name}，祝您生日快乐！生日当月到店消费可享会员生日礼遇。", ["name"]),
     ("holiday_greeting", "sms"): ("greeting", "节日祝福", "", "{name}您好，祝您{holiday}快乐！", ["name", "holiday"]),
     ("marketing", "sms"): ("marketing", "营销短信", "", "{text}", ["text"]),
+    # Alerts to staff (service desk escalations, SD-9), sent through messages_send_staff.
+    ("staff_alert", "sms"): ("service", "员工提醒（短信）", "", "{title}: {body}", ["title", "body"]),
+    ("staff_alert", "email"): ("service", "员工提醒（邮件）", "{title}", "{body}", []),
 }

@@ -114,7 +114,8 @@ def _send_one(message: Message, backend) -> tuple[str, str]:
         )
         return backend.name, backend.send(sms)
     if message.channel == MessageChannel.EMAIL:
-        address = message.member.email if message.member_id else ""
+        # A member's own address; a staff recipient's (messages_send_staff) is kept encrypted in the row.
+        address = message.member.email if message.member_id else (crypto.decrypt(message.mobile_enc) or "")
         if not address:
             raise SmsSendError("The recipient has no e-mail address.", retryable=False, code="no_email")
         try:

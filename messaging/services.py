@@ -283,6 +283,22 @@ def message_send_security_code(*, mobile: str, text: str, kind: str = "otp", par
     return message
 
 
+@transaction.atomic
+def messages_send_staff(*, template_code: str, channel: str, recipients: Iterable[tuple[str, str, dict]]) -> list[int]:
+    """Service messages to staff, who are not members (escalations of the service desk, SD-9):
+    (address, event_key, params) per recipient, the address a mobile number (SMS) or an e-mail
+    address (e-mail), kept encrypted in the row like a security code's number. The event key names
+    the staff user, so a re-run sends nothing twice. Returns the ids of the new messages."""
+    if channel not in (MessageChannel.SMS, MessageChannel.EMAIL):
+        raise ValidationFailed(_("Staff are reached by SMS or e-mail."), code="bad_channel")
+    ctx = _context(template_code, channel, MessageKind.SERVICE)
+    rows = [_row(ctx, member=None, event_key=key, params=params or {}, mobile=address)
+            for address, key, params in recipients if address]
+    created = _insert(rows)
+    _after_insert(created, {(r["event_key"], None, r["channel"]): r for r in rows})
+    return [c[0] for c in created]
+
+
 def _mask_secrets(value: str, secrets: list[str]) -> str:
     """Every secret value, and any other run of four or more digits, as that many asterisks."""
     for secret in sorted(secrets, key=len, reverse=True):

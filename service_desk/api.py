@@ -17,8 +17,16 @@ from core.errors import ValidationFailed
 from members import scope
 from members.models import Member
 
-from . import selectors, services
-from .models import Channel, ComplaintCategory, ComplaintStatus, Department, Severity
+from . import after_sales, selectors, services
+from .models import (
+    AfterSalesKind,
+    AfterSalesPriority,
+    AfterSalesStatus,
+    ComplaintCategory,
+    ComplaintStatus,
+    Department,
+    Severity,
+)
 
 TAGS = ["service desk"]
 
@@ -30,6 +38,7 @@ class ClockSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=["met", "late", "open", "overdue"])
     minutes = serializers.IntegerField(help_text="Minutes left (open) or over (overdue / late)")
     text = serializers.CharField()
+    due_text = serializers.CharField(help_text="The deadline as told to the customer: Chinese, Shanghai time")
 
     class Meta:
         ref_name = "ComplaintClock"
@@ -127,7 +136,7 @@ class ComplaintListCreateApi(APIView):
             ref_name = "ComplaintFilter"
 
     class InputSerializer(serializers.Serializer):
-        channel = serializers.ChoiceField(choices=[(c, Channel(c).label) for c in services.STAFF_CHANNELS])
+        channel = serializers.ChoiceField(choices=services.STAFF_CHANNEL_CHOICES)
         category = serializers.ChoiceField(choices=ComplaintCategory.choices)
         severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.NORMAL)
         store = serializers.CharField(required=False, max_length=16,
@@ -254,3 +263,191 @@ class ComplaintTransitionApi(APIView):
         )
         complaint = selectors.complaint_get_for_staff(request.user, complaint_id)
         return Response(ComplaintDetailSerializer(complaint).data)
+
+
+# ---------------------------------------------------------------- after-sales cases (SD-7)
+
+
+class AfterSalesOutputSerializer(serializers.Serializer):
+    class HandoffSerializer(serializers.Serializer):
+        vendor = serializers.CharField()
+        reference = serializers.CharField()
+        sent_at = serializers.DateTimeField()
+        returned_at = serializers.DateTimeField(allow_null=True)
+        return_note = serializers.CharField()
+
+        class Meta:
+            ref_name = "AfterSalesHandoffOut"
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="repair, exchange or inspection")
+    priority = serializers.CharField(help_text="standard or urgent")
+    status = serializers.CharField(help_text="received, in_progress, at_vendor or closed")
+    channel = serializers.CharField()
+    store = ComplaintOutputSerializer.StoreSerializer()
+    member_no = serializers.CharField(source="member.member_no", allow_null=True, default=None)
+    contact_name = serializers.CharField()
+    order_no = serializers.CharField()
+    product = serializers.CharField()
+    description = serializers.CharField()
+    assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+    received_at = serializers.DateTimeField()
+    respond_due = serializers.DateTimeField()
+    resolve_due = serializers.DateTimeField()
+    responded_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.CharField()
+    satisfaction_due = serializers.DateTimeField(allow_null=True)
+    satisfaction_score = serializers.IntegerField(allow_null=True)
+    clocks = serializers.SerializerMethodField()
+    handoffs = HandoffSerializer(many=True, source="handoffs.all")
+
+    class Meta:
+        ref_name = "AfterSalesOut"
+
+    @extend_schema_field(ClockSerializer(many=True))
+    def get_clocks(self, obj):
+        return ClockSerializer(selectors.after_sales_clocks(obj), many=True).data
+
+
+AFTER_SALES_TAGS = ["after-sales"]
+
+
+class AfterSalesListCreateApi(APIView):
+    """Staff: open after-sales cases of their stores (nearest deadline first) and intake."""
+
+    permission_classes = [IsStaffUser]
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=AfterSalesStatus.choices, required=False)
+        kind = serializers.ChoiceField(choices=AfterSalesKind.choices, required=False)
+        store = serializers.CharField(required=False, max_length=16, help_text="Store code")
+
+        class Meta:
+            ref_name = "AfterSalesFilter"
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=AfterSalesKind.choices)
+        priority = serializers.ChoiceField(choices=AfterSalesPriority.choices, default=AfterSalesPriority.STANDARD)
+        channel = serializers.ChoiceField(choices=services.STAFF_CHANNEL_CHOICES)
+        store = serializers.CharField(required=False, max_length=16,
+                                      help_text="Store code; default the staff member's store")
+        member_no = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        contact_name = serializers.CharField(required=False, allow_blank=True, max_length=50)
+        order_no = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        product = serializers.CharField(max_length=200)
+        description = serializers.CharField(max_length=2000)
+        request_id = serializers.CharField(required=False, max_length=64,
+                                           help_text="Idempotency key: a repeated request returns the same case")
+
+        class Meta:
+            ref_name = "AfterSalesCreateInput"
+
+    @extend_schema(
+        tags=AFTER_SALES_TAGS, operation_id="after_sales_list", summary="After-sales queue (staff, own stores)",
+        parameters=[FilterSerializer, OpenApiParameter("limit", int, description="page size, at most 200"),
+                    OpenApiParameter("offset", int)],
+        responses={200: paginated(AfterSalesOutputSerializer, "AfterSalesPage"), **api_errors(400, 401, 403)},
+    )
+    def get(self, request):
+        scope.require_perm(request.user, "service_desk.view_aftersalescase")
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        store_id = None
+        if values.get("store"):
+            store = scope.stores_for(request.user).filter(code=values["store"]).first()
+            store_id = store.pk if store else -1
+        qs = selectors.after_sales_queue(request.user, status=values.get("status", ""), kind=values.get("kind", ""),
+                                         store_id=store_id).prefetch_related("handoffs")
+        paginator = BoundedLimitOffsetPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(AfterSalesOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        tags=AFTER_SALES_TAGS, operation_id="after_sales_create",
+        summary="Record an after-sales case (repair, exchange, quality inspection)",
+        description="Respond and resolve deadlines are set at intake from the kind × priority policy "
+                    "(standard: 24 h / 48 h). A walk-in without `member_no` needs `contact_name`.",
+        request=InputSerializer,
+        responses={201: AfterSalesOutputSerializer, **api_errors(400, 401, 403, 404)},
+    )
+    def post(self, request):
+        scope.require_perm(request.user, "service_desk.add_aftersalescase")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("store"):
+            store = scope.stores_for(request.user).filter(code=values["store"]).first()
+            if store is None:
+                raise ValidationFailed(_("Unknown store."), fields={"store": [_("No such store in your scope.")]})
+        else:
+            store = scope.staff_store(request.user)
+            if store is None:
+                raise ValidationFailed(_("Choose the store."), fields={"store": [_("Required.")]})
+        member = None
+        if values.get("member_no"):
+            member = Member.objects.filter(member_no=values["member_no"]).first()
+            if member is None:
+                raise ValidationFailed(_("No such member."), fields={"member_no": [_("No such member.")]})
+        case = after_sales.after_sales_open(
+            kind=values["kind"], priority=values["priority"], channel=values["channel"], store=store, member=member,
+            product=values["product"], description=values["description"], order_no=values.get("order_no", ""),
+            contact_name=values.get("contact_name", ""), staff=request.user, request_id=values.get("request_id"),
+        )
+        case = selectors.after_sales_get_for_staff(request.user, case.pk)
+        return Response(AfterSalesOutputSerializer(case).data, status=status.HTTP_201_CREATED)
+
+
+class AfterSalesDetailApi(APIView):
+    permission_classes = [IsStaffUser]
+
+    @extend_schema(
+        tags=AFTER_SALES_TAGS, operation_id="after_sales_retrieve", summary="After-sales case with clocks (staff)",
+        responses={200: AfterSalesOutputSerializer, **api_errors(401, 403, 404)},
+    )
+    def get(self, request, case_id: int):
+        scope.require_perm(request.user, "service_desk.view_aftersalescase")
+        return Response(AfterSalesOutputSerializer(selectors.after_sales_get_for_staff(request.user, case_id)).data)
+
+
+class AfterSalesActionApi(APIView):
+    permission_classes = [IsStaffUser]
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["respond", "handoff", "return", "close"])
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                     help_text="What the customer was told (respond), the vendor's outcome (return), "
+                                               "the resolution (close)")
+        vendor = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text="handoff: to whom")
+        reference = serializers.CharField(required=False, allow_blank=True, max_length=60,
+                                          help_text="handoff: the vendor's reference")
+
+        class Meta:
+            ref_name = "AfterSalesActionInput"
+
+    @extend_schema(
+        tags=AFTER_SALES_TAGS, operation_id="after_sales_action",
+        summary="Move an after-sales case (respond, hand off to a vendor, back from the vendor, close)",
+        description="received → in_progress ⇄ at_vendor → closed. Any other step answers 409 `illegal_transition`.",
+        request=InputSerializer,
+        parameters=[OpenApiParameter("case_id", int, OpenApiParameter.PATH)],
+        responses={200: AfterSalesOutputSerializer, **api_errors(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, case_id: int):
+        scope.require_perm(request.user, "service_desk.handle_aftersalescase")
+        case = selectors.after_sales_get_for_staff(request.user, case_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v, staff = data.validated_data, request.user
+        note = v.get("note", "")
+        if v["action"] == "respond":
+            after_sales.after_sales_respond(case=case, staff=staff, note=note)
+        elif v["action"] == "handoff":
+            after_sales.after_sales_handoff(case=case, staff=staff, vendor=v.get("vendor", ""),
+                                            reference=v.get("reference", ""), note=note)
+        elif v["action"] == "return":
+            after_sales.after_sales_return(case=case, staff=staff, note=note)
+        else:
+            after_sales.after_sales_close(case=case, staff=staff, resolution=note)
+        return Response(AfterSalesOutputSerializer(selectors.after_sales_get_for_staff(request.user, case_id)).data)

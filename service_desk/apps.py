@@ -9,10 +9,12 @@ class ServiceDeskConfig(AppConfig):
     def ready(self):
         from core.service_cases import register_case_source
 
-        from .case_feed import COMPLAINTS
+        from .case_feed import AFTER_SALES, COMPLAINTS
 
-        # Member care (same layer) reads closed and open complaints through core.service_cases.
+        # Member care (same layer) reads closed and open complaints and after-sales cases through
+        # core.service_cases.
         register_case_source(COMPLAINTS)
+        register_case_source(AFTER_SALES)
 
         # Its sections of the member's data download (members.member_data, issue 15) through core.member_data.
         from .member_data import register as register_member_data

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.service_cases import CaseSource, ClosedCase
 
-from .models import Complaint, ComplaintStatus
+from .models import AfterSalesCase, AfterSalesStatus, Complaint, ComplaintStatus
 
 
 def complaints_closed_between(start: dt.datetime, end: dt.datetime) -> list[ClosedCase]:
@@ -32,3 +32,20 @@ def complaint_open_counts(member_ids: list[int]) -> dict[int, int]:
 COMPLAINTS = CaseSource(kind="complaint", label=_("Complaint"), closed_between=complaints_closed_between,
                         open_counts=complaint_open_counts)
 
+
+# After-sales cases (售后, SD-7): a closed case with a member is followed up like a closed complaint (SD-10).
+def after_sales_closed_between(start: dt.datetime, end: dt.datetime) -> list[ClosedCase]:
+    rows = (AfterSalesCase.objects.filter(status=AfterSalesStatus.CLOSED, member__isnull=False,
+                                          closed_at__gte=start, closed_at__lt=end)
+            .values_list("pk", "member_id", "store_id", "closed_at").order_by("pk"))
+    return [ClosedCase(member_id=m, store_id=s, ref=f"after_sales:{pk}", closed_at=at) for pk, m, s, at in rows]
+
+
+def after_sales_open_counts(member_ids: list[int]) -> dict[int, int]:
+    rows = (AfterSalesCase.objects.filter(member_id__in=member_ids).exclude(status=AfterSalesStatus.CLOSED)
+            .values("member_id").annotate(n=Count("pk")).values_list("member_id", "n"))
+    return dict(rows)
+
+
+AFTER_SALES = CaseSource(kind="after_sales", label=_("After-sales case"), closed_between=after_sales_closed_between,
+                         open_counts=after_sales_open_counts)

@@ -15,6 +15,12 @@ urlpatterns = [
     path("notices/read/", views.notice_read, name="notice_read"),
     path("consultations/", views.consultations, name="consultations"),
     path("consultations/action/", views.consultation_action, name="consultation_action"),
+    path("consultations/decide/", views.suggestion_decide, name="suggestion_decide"),
+    path("after-sales/", views.after_sales_queue, name="after_sales_queue"),
+    path("after-sales/new/", views.after_sales_new, name="after_sales_new"),
+    path("after-sales/case/", views.after_sales_detail, name="after_sales"),
+    path("after-sales/action/", views.after_sales_action, name="after_sales_action"),
+    path("after-sales/rate/", views.after_sales_rate, name="after_sales_rate"),
     path("faq/", views.faq, name="faq"),
     path("reports/compliance/", views.compliance_report, name="report"),
 ]

@@ -11,7 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from members import scope
 from members.models import Store
 
-from .models import Channel, ComplaintCategory, ComplaintStatus, Consultation, Department, FaqArticle, Severity
+from .models import (
+    AfterSalesKind,
+    AfterSalesPriority,
+    AfterSalesStatus,
+    Channel,
+    ComplaintCategory,
+    ComplaintStatus,
+    Consultation,
+    Department,
+    FaqArticle,
+    Severity,
+)
 from .services import STAFF_CHANNELS
 
 
@@ -113,9 +124,73 @@ class ConsultationForm(forms.Form):
 
 
 class ConsultationAnswerForm(forms.Form):
-    answer = forms.CharField(label=_("Answer"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    answer = forms.CharField(label=_("Answer"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=2000)
     faq = forms.ModelChoiceField(label=_("FAQ article"), required=False,
                                  queryset=FaqArticle.objects.filter(published=True))
+    department = forms.ModelChoiceField(label=_("Department"), required=False,
+                                        queryset=Department.objects.filter(is_active=True))
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class SuggestionDecisionForm(forms.Form):
+    adopted = forms.TypedChoiceField(label=_("Decision"), coerce=lambda v: v == "1",
+                                     choices=[("1", _("Adopted")), ("0", _("Not adopted"))])
+    feedback = forms.CharField(label=_("Feedback to the member"), max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AfterSalesIntakeForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=AfterSalesKind.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=AfterSalesPriority.choices,
+                                 initial=AfterSalesPriority.STANDARD)
+    channel = forms.ChoiceField(label=_("Channel"), choices=[(c, Channel(c).label) for c in STAFF_CHANNELS])
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    member_no = forms.CharField(label=_("Member number"), required=False, max_length=20)
+    contact_name = forms.CharField(label=_("Customer name (walk-in)"), required=False, max_length=50)
+    order_no = forms.CharField(label=_("Order number"), required=False, max_length=40)
+    product = forms.CharField(label=_("Product"), max_length=200)
+    description = forms.CharField(label=_("Problem"), widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)
+    assignee = forms.ModelChoiceField(label=_("Assignee"), required=False, queryset=get_user_model().objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = scope.stores_for(user)
+        self.fields["store"].initial = scope.staff_store(user)
+        self.fields["assignee"].queryset = staff_choices(user)
+
+
+class AfterSalesFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Open (not closed)"))] + list(AfterSalesStatus.choices))
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All"))] + list(AfterSalesKind.choices))
+    store = forms.ModelChoiceField(label=_("Store"), required=False, queryset=Store.objects.none())
+    satisfaction = forms.BooleanField(label=_("Satisfaction checks due"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = scope.stores_for(user)
+
+
+class AfterSalesActionForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000)
+    vendor = forms.CharField(label=_("Handed to"), required=False, max_length=100)
+    reference = forms.CharField(label=_("Vendor reference"), required=False, max_length=60)
+
+
+class AfterSalesRatingForm(forms.Form):
+    score = forms.TypedChoiceField(label=_("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)])
+    channel = forms.ChoiceField(label=_("Given by"), choices=[("phone", _("Phone call")), ("desk", _("At the desk"))])
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=500)
+
+
+class PortalAfterSalesForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=AfterSalesKind.choices)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.filter(is_active=True))
+    order_no = forms.CharField(label=_("Order number (optional)"), required=False, max_length=40)
+    product = forms.CharField(label=_("Product"), max_length=200)
+    description = forms.CharField(label=_("What is wrong?"), widget=forms.Textarea(attrs={"rows": 4}),
+                                  max_length=2000)
 
 
 class PortalComplaintForm(forms.Form):

@@ -60,6 +60,13 @@ class SlaPolicy(models.Model):
     accept_hours = models.PositiveSmallIntegerField(_("accept within (hours)"), default=24)
     reply_hours = models.PositiveSmallIntegerField(_("first reply within (hours)"), default=48)
     close_hours = models.PositiveSmallIntegerField(_("close within (hours)"), default=72)
+    working_days = models.BooleanField(
+        _("count working days only"), default=False,
+        help_text=_("Count only the hours of working days (Monday to Friday, not the holidays of the holiday "
+                    "calendar) towards the limits."))
+    second_level_hours = models.PositiveSmallIntegerField(
+        _("escalate to the regional manager after (hours)"), default=24,
+        help_text=_("A breached limit still not met this many hours after it was due goes to the regional manager."))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -199,12 +206,6 @@ class ComplaintEvent(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["complaint", "at"])]
 
-
-class BreachKind(models.TextChoices):
-    ACCEPT = "accept", _("Not accepted in time")
-    REPLY = "reply", _("Not replied in time")
-    CLOSE = "close", _("Not closed in time")
-
     @staticmethod
     def status_label(code: str) -> str:
         """The complaint status's words for a logged code (the log keeps codes; pages show words)."""
@@ -219,14 +220,34 @@ class BreachKind(models.TextChoices):
         return self.status_label(self.to_status)
 
 
-class Escalation(models.Model):
-    """A breached time limit, escalated once per complaint and kind to the store's manager (SD-2)."""
+class BreachKind(models.TextChoices):
+    ACCEPT = "accept", _("Not accepted in time")
+    REPLY = "reply", _("Not replied in time")
+    CLOSE = "close", _("Not closed in time")
+    RESPOND = "respond", _("Not responded to in time")
+    RESOLVE = "resolve", _("Not resolved in time")
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="escalations")
+
+class EscalationLevel(models.IntegerChoices):
+    STORE_MANAGER = 1, _("Store manager")
+    REGIONAL_MANAGER = 2, _("Regional manager")
+
+
+class Escalation(models.Model):
+    """A breached time limit of a complaint or an after-sales case, escalated once per case, kind and
+    level: to the store's manager (level 1, SD-2) and, still not met `second_level_hours` later, to the
+    regional managers of the store (level 2, SD-9)."""
+
+    complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="escalations")
+    after_sales = models.ForeignKey("AfterSalesCase", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="escalations")
     kind = models.CharField(_("breach"), max_length=8, choices=BreachKind.choices)
+    level = models.PositiveSmallIntegerField(_("level"), choices=EscalationLevel.choices,
+                                             default=EscalationLevel.STORE_MANAGER)
     due = models.DateTimeField(_("was due"))
     at = models.DateTimeField(_("escalated at"))
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("store manager"), null=True, blank=True,
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
     job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -234,15 +255,51 @@ class Escalation(models.Model):
         verbose_name = _("escalation")
         verbose_name_plural = _("escalations")
         ordering = ["-at"]
-        constraints = [models.UniqueConstraint(fields=["complaint", "kind"], name="escalation_once_per_kind")]
+        constraints = [
+            models.UniqueConstraint(fields=["complaint", "kind", "level"], condition=Q(complaint__isnull=False),
+                                    name="escalation_once_per_kind_level"),
+            models.UniqueConstraint(fields=["after_sales", "kind", "level"], condition=Q(after_sales__isnull=False),
+                                    name="escalation_after_sales_once_per_kind_level"),
+            models.CheckConstraint(condition=Q(complaint__isnull=True) ^ Q(after_sales__isnull=True),
+                                   name="escalation_one_case"),
+        ]
+        permissions = [
+            ("receive_regional_escalation", _("Receives second-level escalations of the stores covered (regional "
+                                              "manager)")),
+        ]
+
+
+class EscalationContact(models.Model):
+    """How a manager is reached when a time limit is breached (SD-9): besides the desk notice, an SMS
+    to `mobile` and/or an e-mail through messaging. `regional_stores` are the stores whose second-level
+    escalations this person receives (with the regional-manager permission)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.CASCADE,
+                                related_name="escalation_contact")
+    mobile_enc = models.TextField(blank=True, editable=False)
+    mobile_masked = models.CharField(_("mobile"), max_length=20, blank=True, editable=False)
+    email = models.EmailField(_("e-mail"), blank=True, help_text=_("Empty: the account's e-mail address."))
+    by_sms = models.BooleanField(_("alert by SMS"), default=True)
+    by_email = models.BooleanField(_("alert by e-mail"), default=True)
+    regional_stores = models.ManyToManyField("members.Store", verbose_name=_("regional manager of"), blank=True,
+                                             related_name="regional_contacts")
+
+    class Meta:
+        verbose_name = _("escalation contact")
+        verbose_name_plural = _("escalation contacts")
+
+    def __str__(self) -> str:
+        return self.user.get_username()
 
 
 class StaffNotice(models.Model):
-    """A notice to a staff user (escalations for now), shown on the desk complaint queue."""
+    """A notice to a staff user (escalations), shown on the desk complaint queue."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.CASCADE,
                              related_name="service_notices")
     complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
+    after_sales = models.ForeignKey("AfterSalesCase", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="notices")
     kind = models.CharField(_("kind"), max_length=32)
     text = models.CharField(_("text"), max_length=300)
     created_at = models.DateTimeField(_("time"))
@@ -253,7 +310,9 @@ class StaffNotice(models.Model):
         verbose_name_plural = _("staff notices")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "complaint", "kind"], name="staff_notice_once_per_event")
+            models.UniqueConstraint(fields=["user", "complaint", "kind"], name="staff_notice_once_per_event"),
+            models.UniqueConstraint(fields=["user", "after_sales", "kind"], condition=Q(after_sales__isnull=False),
+                                    name="staff_notice_after_sales_once_per_event"),
         ]
         indexes = [models.Index(fields=["user", "read_at"])]
 
@@ -347,9 +406,22 @@ class Consultation(models.Model):
     answer = models.TextField(_("answer"), blank=True)
     faq = models.ForeignKey("FaqArticle", verbose_name=_("FAQ article"), null=True, blank=True,
                             on_delete=models.SET_NULL, related_name="+")
+    class Decision(models.TextChoices):
+        ADOPTED = "adopted", _("Adopted")
+        NOT_ADOPTED = "not_adopted", _("Not adopted")
+
     received_at = models.DateTimeField(_("received at"), db_index=True)
+    reply_due = models.DateTimeField(_("reply by"), null=True, blank=True,
+                                     help_text=_("From the consultation time limit of the channel at intake (SD-8)."))
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    department = models.ForeignKey(Department, verbose_name=_("department"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="consultations")
+    decision = models.CharField(_("decision on the suggestion"), max_length=12, choices=Decision.choices, blank=True)
+    decision_feedback = models.TextField(_("feedback to the member"), blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
 
@@ -357,7 +429,31 @@ class Consultation(models.Model):
         verbose_name = _("consultation or suggestion")
         verbose_name_plural = _("consultations and suggestions")
         ordering = ["-received_at"]
-        indexes = [models.Index(fields=["store", "status"])]
+        indexes = [models.Index(fields=["store", "status"]), models.Index(fields=["status", "reply_due"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(decision="") | Q(kind="suggestion"), name="decision_only_on_suggestion"),
+            models.CheckConstraint(condition=Q(decision="") | Q(decided_at__isnull=False), name="decision_has_time"),
+        ]
+        permissions = [("decide_suggestion", _("Can decide whether a suggestion is adopted"))]
+
+
+class ConsultationTimeLimit(models.Model):
+    """SD-8: how soon a consultation or suggestion is answered, per channel (003 3.4: online within one
+    working day). Seeded for every channel; operations change the hours and the clock in the admin."""
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, unique=True)
+    reply_hours = models.PositiveSmallIntegerField(_("answer within (hours)"), default=24)
+    working_days = models.BooleanField(_("count working days only"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("consultation time limit")
+        verbose_name_plural = _("consultation time limits")
+        ordering = ["channel"]
+        constraints = [models.CheckConstraint(condition=Q(reply_hours__gt=0), name="consultation_limit_positive")]
+
+    def __str__(self) -> str:
+        return self.get_channel_display()
 
 
 class ConsultationEvent(models.Model):
@@ -375,6 +471,181 @@ class ConsultationEvent(models.Model):
         verbose_name = _("consultation event")
         verbose_name_plural = _("consultation events")
         ordering = ["at", "id"]
+
+
+# ---------------------------------------------------------------- after-sales cases (SD-7)
+
+
+class AfterSalesKind(models.TextChoices):
+    REPAIR = "repair", _("Repair")
+    EXCHANGE = "exchange", _("Exchange")
+    INSPECTION = "inspection", _("Quality inspection")
+
+
+class AfterSalesPriority(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    URGENT = "urgent", _("Urgent (fault or safety)")
+
+
+class AfterSalesPolicy(models.Model):
+    """SD-7 time limits of after-sales cases per kind and priority (001 3.4: respond within 24 h,
+    resolve within 48 h for standard cases), on a calendar or working-day clock like complaints."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=AfterSalesKind.choices)
+    priority = models.CharField(_("priority"), max_length=16, choices=AfterSalesPriority.choices)
+    respond_hours = models.PositiveSmallIntegerField(_("respond within (hours)"), default=24)
+    resolve_hours = models.PositiveSmallIntegerField(_("resolve within (hours)"), default=48)
+    working_days = models.BooleanField(_("count working days only"), default=False)
+    second_level_hours = models.PositiveSmallIntegerField(_("escalate to the regional manager after (hours)"),
+                                                          default=24)
+    satisfaction_days = models.PositiveSmallIntegerField(
+        _("satisfaction check within (working days)"), default=3,
+        help_text=_("After closing, the member is asked for a rating; staff call if none arrived by then."))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("after-sales time limit")
+        verbose_name_plural = _("after-sales time limits")
+        ordering = ["kind", "priority"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "priority"], name="after_sales_policy_unique"),
+            models.CheckConstraint(condition=Q(respond_hours__gt=0) & Q(resolve_hours__gte=models.F("respond_hours"))
+                                   & Q(satisfaction_days__gt=0) & Q(satisfaction_days__lte=30),
+                                   name="after_sales_policy_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} / {self.get_priority_display()}"
+
+
+class AfterSalesStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("In progress")
+    AT_VENDOR = "at_vendor", _("With the vendor")
+    CLOSED = "closed", _("Closed")
+
+
+class AfterSalesCase(models.Model):
+    """售后 (SD-7; 001 3.4, 002 五(一)2): a repair, exchange or quality inspection of something bought,
+    with its own clocks (respond, resolve), hand-offs to a vendor or workshop, and the satisfaction
+    check within `satisfaction_days` working days after closing (001 3.4 "3个工作日内")."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=AfterSalesKind.choices)
+    priority = models.CharField(_("priority"), max_length=16, choices=AfterSalesPriority.choices,
+                                default=AfterSalesPriority.STANDARD)
+    status = models.CharField(_("status"), max_length=16, choices=AfterSalesStatus.choices,
+                              default=AfterSalesStatus.RECEIVED)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    store = models.ForeignKey("members.Store", verbose_name=_("store"), on_delete=models.PROTECT,
+                              related_name="after_sales_cases")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="after_sales_cases")
+    contact_name = models.CharField(_("contact name"), max_length=50, blank=True)
+    order_no = models.CharField(_("order number"), max_length=40, blank=True)
+    product = models.CharField(_("product"), max_length=200)
+    description = models.TextField(_("problem"))
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="assigned_after_sales")
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    respond_due = models.DateTimeField(_("respond by"))
+    resolve_due = models.DateTimeField(_("resolve by"))
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    resolution = models.TextField(_("resolution"), blank=True)
+    satisfaction_due = models.DateTimeField(_("satisfaction check by"), null=True, blank=True)
+    satisfaction_score = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True,
+                                                          validators=[MinValueValidator(1), MaxValueValidator(5)])
+    satisfaction_comment = models.CharField(_("satisfaction comment"), max_length=500, blank=True)
+    satisfaction_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    satisfaction_channel = models.CharField(_("rated through"), max_length=16, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    request_id = models.CharField(_("request id"), max_length=64, null=True, blank=True, unique=True,
+                                  help_text=_("idempotency key of the intake"))
+
+    class Meta:
+        verbose_name = _("after-sales case")
+        verbose_name_plural = _("after-sales cases")
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["store", "status"]),
+            models.Index(fields=["status", "respond_due"]),
+            models.Index(fields=["member", "-received_at"]),
+            models.Index(fields=["satisfaction_due"], condition=Q(satisfaction_at__isnull=True),
+                         name="after_sales_satisfaction_open"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(respond_due__gte=models.F("received_at"))
+                                   & Q(resolve_due__gte=models.F("respond_due")), name="after_sales_deadlines_ordered"),
+            models.CheckConstraint(condition=Q(satisfaction_score__isnull=True)
+                                   | Q(satisfaction_score__gte=1, satisfaction_score__lte=5),
+                                   name="after_sales_satisfaction_1_to_5"),
+            models.CheckConstraint(condition=Q(member__isnull=False) | ~Q(channel="portal"),
+                                   name="after_sales_portal_has_member"),
+            models.CheckConstraint(condition=~Q(status="closed") | Q(closed_at__isnull=False),
+                                   name="after_sales_closed_has_time"),
+        ]
+        permissions = [("handle_aftersalescase", _("Can respond to, hand off and close after-sales cases"))]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}"
+
+
+class AfterSalesHandoff(models.Model):
+    """A hand-off of the goods to a vendor, brand workshop or parts supplier: to whom, when, their
+    reference, and when it came back. At most one open hand-off per case."""
+
+    case = models.ForeignKey(AfterSalesCase, on_delete=models.PROTECT, related_name="handoffs")
+    vendor = models.CharField(_("handed to"), max_length=100)
+    reference = models.CharField(_("vendor reference"), max_length=60, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    sent_at = models.DateTimeField(_("handed over at"))
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("handed over by"), on_delete=models.PROTECT,
+                                related_name="+")
+    returned_at = models.DateTimeField(_("came back at"), null=True, blank=True)
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("received back by"), null=True,
+                                    blank=True, on_delete=models.PROTECT, related_name="+")
+    return_note = models.CharField(_("outcome from the vendor"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("vendor hand-off")
+        verbose_name_plural = _("vendor hand-offs")
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case"], condition=Q(returned_at__isnull=True),
+                                    name="one_open_handoff_per_case"),
+            models.CheckConstraint(condition=Q(returned_at__isnull=True) | Q(returned_at__gte=models.F("sent_at")),
+                                   name="handoff_returned_after_sent"),
+        ]
+
+
+class AfterSalesEvent(models.Model):
+    """Append-only log of every step of an after-sales case."""
+
+    class Action(models.TextChoices):
+        INTAKE = "intake", _("Received")
+        RESPOND = "respond", _("Responded")
+        HANDOFF = "handoff", _("Handed to the vendor")
+        RETURN = "return", _("Back from the vendor")
+        CLOSE = "close", _("Closed")
+        RATE = "rate", _("Satisfaction recorded")
+        BREACH = "breach", _("Time limit breached")
+
+    case = models.ForeignKey(AfterSalesCase, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(_("time"))
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(_("by"), max_length=150)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("after-sales event")
+        verbose_name_plural = _("after-sales events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"])]
 
 
 class FaqArticle(models.Model):

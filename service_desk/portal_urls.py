@@ -13,4 +13,6 @@ urlpatterns = [
     path("complaints/rate/", views.complaint_rate, name="complaint_rate"),
     path("faq/", views.faq, name="faq"),
     path("consultations/", views.consultations, name="consultations"),
+    path("after-sales/", views.after_sales_cases, name="after_sales"),
+    path("after-sales/rate/", views.after_sales_rate, name="after_sales_rate"),
 ]

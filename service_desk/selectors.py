@@ -16,7 +16,16 @@ from members import scope
 from members.models import Member
 
 from . import search
-from .models import Complaint, ComplaintStatus, Consultation, FaqArticle, StaffNotice
+from .clocks import deadline_text
+from .models import (
+    AfterSalesCase,
+    AfterSalesStatus,
+    Complaint,
+    ComplaintStatus,
+    Consultation,
+    FaqArticle,
+    StaffNotice,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -72,12 +81,98 @@ def complaint_get_for_member(member: Member, complaint_id) -> Complaint:
 
 
 def unread_notices(user) -> QuerySet[StaffNotice]:
-    return StaffNotice.objects.filter(user=user, read_at__isnull=True).select_related("complaint")
+    return StaffNotice.objects.filter(user=user, read_at__isnull=True).select_related("complaint", "after_sales")
 
 
 def consultation_list_for_staff(user) -> QuerySet[Consultation]:
-    qs = Consultation.objects.select_related("store", "member")
+    qs = Consultation.objects.select_related("store", "member", "department")
     return scope.filter_by_store(user, qs, field="store")
+
+
+def consultation_clock(item: Consultation, *, now: dt.datetime | None = None) -> Clock | None:
+    """SD-8: the answer clock (None for items logged before consultations had one)."""
+    if item.reply_due is None:
+        return None
+    return _clock(_("Answer"), item.reply_due, item.answered_at, now or timezone.now())
+
+
+def consultations_for_member(member: Member) -> QuerySet[Consultation]:
+    return Consultation.objects.filter(member=member).select_related("store").order_by("-received_at", "-pk")
+
+
+# ---------------------------------------------------------------- after-sales (SD-7)
+
+AFTER_SALES_NEXT_DUE = Case(
+    When(responded_at__isnull=True, then=F("respond_due")),
+    When(closed_at__isnull=True, then=F("resolve_due")),
+    default=None,
+)
+
+
+def after_sales_list_for_staff(user) -> QuerySet[AfterSalesCase]:
+    qs = AfterSalesCase.objects.select_related("store", "member", "member__tier", "assignee")
+    return scope.filter_by_store(user, qs, field="store")
+
+
+def after_sales_queue(user, *, status: str = "", kind: str = "", store_id: int | None = None,
+                      satisfaction_due: bool = False) -> QuerySet[AfterSalesCase]:
+    """Open cases nearest deadline first; or (`satisfaction_due`) closed cases whose satisfaction
+    check is not recorded yet, the earliest due first (the staff's call list, 001 3.4)."""
+    qs = after_sales_list_for_staff(user)
+    if store_id:
+        qs = qs.filter(store_id=store_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if satisfaction_due:
+        return qs.filter(status=AfterSalesStatus.CLOSED, satisfaction_at__isnull=True).order_by("satisfaction_due", "pk")
+    qs = qs.annotate(next_due=AFTER_SALES_NEXT_DUE)
+    qs = qs.filter(status=status) if status else qs.exclude(status=AfterSalesStatus.CLOSED)
+    return qs.order_by(F("next_due").asc(nulls_last=True), "pk")
+
+
+def after_sales_get_for_staff(user, case_id) -> AfterSalesCase:
+    try:
+        case_id = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("No such after-sales case.")) from None
+    case = after_sales_list_for_staff(user).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("No such after-sales case."))
+    return case
+
+
+def after_sales_for_member(member: Member) -> QuerySet[AfterSalesCase]:
+    return AfterSalesCase.objects.filter(member=member).select_related("store").order_by("-received_at", "-pk")
+
+
+def after_sales_get_for_member(member: Member, case_id) -> AfterSalesCase:
+    """Another member's case looks like a missing one (SEC-3)."""
+    try:
+        case_id = int(case_id)
+    except (TypeError, ValueError):
+        raise NotFound(_("No such after-sales case.")) from None
+    case = after_sales_for_member(member).filter(pk=case_id).first()
+    if case is None:
+        raise NotFound(_("No such after-sales case."))
+    return case
+
+
+def after_sales_clocks(case: AfterSalesCase, *, now: dt.datetime | None = None) -> list[Clock]:
+    now = now or timezone.now()
+    clocks = [
+        _clock(_("Respond"), case.respond_due, case.responded_at, now),
+        _clock(_("Resolve"), case.resolve_due, case.closed_at, now),
+    ]
+    if case.satisfaction_due is not None:
+        clocks.append(_clock(_("Satisfaction check"), case.satisfaction_due, case.satisfaction_at, now))
+    return clocks
+
+
+def after_sales_current_clock(case: AfterSalesCase, *, now: dt.datetime | None = None) -> Clock | None:
+    for clock in after_sales_clocks(case, now=now):
+        if clock.done_at is None:
+            return clock
+    return None
 
 
 def faq_search(query: str, *, published_only: bool = True) -> QuerySet[FaqArticle]:
@@ -112,6 +207,11 @@ class Clock:
     @property
     def due_local(self) -> dt.datetime:
         return self.due.astimezone(SHANGHAI)
+
+    @property
+    def due_text(self) -> str:
+        """The deadline as the customer is told it (003 3.5): Chinese, Shanghai time."""
+        return deadline_text(self.due)
 
 
 def duration(minutes: int) -> str:

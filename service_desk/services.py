@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from core.errors import Conflict, ValidationFailed
 from members import scope
 from members.models import Member, Store
 
+from .clocks import deadline_add, deadline_text, deadlines_add
 from .locks import complaint_lock, consultation_lock
 from .models import (
     Channel,
@@ -27,7 +29,9 @@ from .models import (
     ComplaintStatus,
     Consultation,
     ConsultationEvent,
+    ConsultationTimeLimit,
     Department,
+    EscalationContact,
     FaqArticle,
     FollowUpCall,
     Severity,
@@ -50,6 +54,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 WORKFLOW_ACTIONS = tuple(TRANSITIONS)
 STAFF_CHANNELS = (Channel.DESK, Channel.HOTLINE, Channel.WECHAT, Channel.EMAIL)
+# One choice set for every staff intake (complaints, after-sales): one enum in the API schema.
+STAFF_CHANNEL_CHOICES = [(c.value, c.label) for c in STAFF_CHANNELS]
 RATABLE = (S.REPLIED, S.CLOSED)
 
 DEFAULT_HOURS = (24, 48, 72)
@@ -78,15 +84,25 @@ def _event(complaint: Complaint, *, action: str, actor=None, label: str | None =
 
 
 def complaint_deadlines(*, category: str, severity: str, member: Member | None, received_at: dt.datetime) -> Deadlines:
-    """Deadlines from the category × severity policy, shortened by the member's tier percentage."""
+    """Deadlines from the category × severity policy, shortened by the member's tier percentage, on
+    the policy's clock: elapsed hours, or working days only (SD-9, service_desk.clocks)."""
     policy = SlaPolicy.objects.filter(category=category, severity=severity).first()
     hours = (policy.accept_hours, policy.reply_hours, policy.close_hours) if policy else DEFAULT_HOURS
     percent = 0
     if member is not None:
         percent = TierSlaShortening.objects.filter(tier_id=member.tier_id).values_list("percent", flat=True).first() or 0
     factor = (100 - percent) / 100
-    accept, reply, close = (received_at + dt.timedelta(minutes=round(h * 60 * factor)) for h in hours)
+    accept, reply, close = deadlines_add(received_at, [round(h * 60 * factor) for h in hours],
+                                         working_days=bool(policy and policy.working_days))
     return Deadlines(accept_due=accept, reply_due=reply, close_due=close)
+
+
+def complaint_intake_notice(complaint: Complaint) -> str:
+    """What the customer is told at intake (003 3.5 承诺并告知客户处理时限), in Chinese, local time:
+    shown on the desk confirmation and sent to the member."""
+    with override("zh-hans"):
+        return _("Complaint #%(id)s is registered. We will reply by %(reply)s and settle it by %(close)s.") % {
+            "id": complaint.pk, "reply": deadline_text(complaint.reply_due), "close": deadline_text(complaint.close_due)}
 
 
 # ---------------------------------------------------------------- intake (SD-1)
@@ -144,6 +160,14 @@ def complaint_file(
         raise
     _event(complaint, action=A.INTAKE, actor=staff, label=None if staff else "member", to_status=S.RECEIVED,
            note=Channel(channel).label, at=now)
+    if member is not None:
+        from messaging.services import notify_member
+
+        # 003 3.5: the member is told the deadline; by SMS too when staff took it down (desk, hotline).
+        with override("zh-hans"):
+            title = _("Your complaint is registered")
+        notify_member(member=member, kind="complaint_intake", ref=f"complaint:{complaint.pk}", title=title,
+                      body=complaint_intake_notice(complaint), sms=staff is not None)
     return complaint
 
 
@@ -318,17 +342,37 @@ def complaint_follow_up(*, complaint: Complaint, staff, reached: bool, outcome: 
     return call
 
 
-# ---------------------------------------------------------------- consultations (SD-4)
+# ---------------------------------------------------------------- consultations (SD-4, SD-8)
 
 C = Consultation.Status
-CONSULTATION_TRANSITIONS = {"answer": (frozenset({C.RECEIVED}), C.ANSWERED), "close": (frozenset({C.ANSWERED}), C.CLOSED)}
+CONSULTATION_TRANSITIONS = {
+    "answer": (frozenset({C.RECEIVED}), C.ANSWERED),
+    "transfer": (frozenset({C.RECEIVED}), C.RECEIVED),
+    "close": (frozenset({C.ANSWERED}), C.CLOSED),
+}
+DEFAULT_CONSULTATION_HOURS = 24
+
+
+def consultation_reply_due(*, channel: str, received_at: dt.datetime) -> dt.datetime:
+    """SD-8 (003 3.4 线上咨询一般情况下不应超过一个工作日): the channel's limit, on its clock."""
+    limit = ConsultationTimeLimit.objects.filter(channel=channel).first()
+    hours, working = (limit.reply_hours, limit.working_days) if limit else (DEFAULT_CONSULTATION_HOURS, True)
+    return deadline_add(received_at, hours * 60, working_days=working)
+
+
+def _consultation_event(item: Consultation, *, action: str, staff, at: dt.datetime, from_status: str = "",
+                        to_status: str = "", note: str = "") -> ConsultationEvent:
+    return ConsultationEvent.objects.create(consultation=item, at=at, action=action, from_status=from_status,
+                                            to_status=to_status, actor=staff,
+                                            actor_label=_label(staff) if staff else "member", note=note[:2000])
 
 
 @transaction.atomic
 def consultation_log(
     *, kind: str, category: str, channel: str, store: Store, question: str, staff=None, member: Member | None = None,
-    contact_name: str = "",
+    contact_name: str = "", department: Department | None = None,
 ) -> Consultation:
+    """Log a consultation or suggestion with its reply deadline (SD-4, SD-8)."""
     errors: dict[str, list[str]] = {}
     _check_choice(kind, Consultation.Kind.choices, "kind", errors)
     _check_choice(category, Consultation.Category.choices, "category", errors)
@@ -336,6 +380,8 @@ def consultation_log(
     question = (question or "").strip()
     if len(question) < 2:
         errors["question"] = [_("Required.")]
+    elif len(question) > 2000:
+        errors["question"] = [_("At most 2000 characters.")]
     if staff is not None:
         scope.require_store(staff, store)
     if errors:
@@ -343,17 +389,26 @@ def consultation_log(
     now = timezone.now()
     item = Consultation.objects.create(kind=kind, category=category, channel=channel, store=store, member=member,
                                        contact_name=contact_name.strip(), question=question, received_at=now,
-                                       created_by=staff)
-    ConsultationEvent.objects.create(consultation=item, at=now, action="intake", to_status=C.RECEIVED, actor=staff,
-                                     actor_label=_label(staff) if staff else "member")
+                                       reply_due=consultation_reply_due(channel=channel, received_at=now),
+                                       department=department, created_by=staff)
+    _consultation_event(item, action="intake", staff=staff, at=now, to_status=C.RECEIVED)
     return item
+
+
+def consultation_intake_notice(item: Consultation) -> str:
+    """The answer deadline as told to the customer (003 3.5), Chinese, local time."""
+    with override("zh-hans"):
+        return _("Your message #%(id)s is registered. We will answer by %(due)s.") % {
+            "id": item.pk, "due": deadline_text(item.reply_due)}
 
 
 @transaction.atomic
 def consultation_transition(*, consultation: Consultation, action: str, staff, answer: str = "",
-                            faq: FaqArticle | None = None) -> Consultation:
+                            faq: FaqArticle | None = None, department: Department | None = None,
+                            note: str = "") -> Consultation:
+    """answer / close, or transfer to another department (SD-8), each logged as an event."""
     if action not in CONSULTATION_TRANSITIONS:
-        raise ValidationFailed(_("Unknown action."), fields={"action": [_("Choose answer or close.")]})
+        raise ValidationFailed(_("Unknown action."), fields={"action": [_("Choose answer, transfer or close.")]})
     item = consultation_lock(consultation.pk)
     scope.require_store(staff, item.store)
     sources, target = CONSULTATION_TRANSITIONS[action]
@@ -362,18 +417,61 @@ def consultation_transition(*, consultation: Consultation, action: str, staff, a
             "status": item.get_status_display(), "action": action}, code="illegal_transition")
     now = timezone.now()
     answer = (answer or "").strip()
+    note = (note or "").strip()[:500]
     if action == "answer":
         if not answer and faq is None:
             raise ValidationFailed(_("Write the answer or pick a FAQ article."), fields={"answer": [_("Required.")]})
         item.answer = answer or faq.body
         item.faq = faq
         item.answered_at = now
+        note = answer
+    elif action == "transfer":
+        if department is None:
+            raise ValidationFailed(_("Choose the department."), fields={"department": [_("Required.")]})
+        if department.pk == item.department_id:
+            raise Conflict(_("The consultation is already with that department."), code="no_change")
+        note = f"{item.department or '-'} → {department}" + (f" — {note}" if note else "")
+        item.department = department
     else:
         item.closed_at = now
     from_status, item.status = item.status, target
     item.save()
-    ConsultationEvent.objects.create(consultation=item, at=now, action=action, from_status=from_status,
-                                     to_status=target, actor=staff, actor_label=_label(staff), note=answer[:500])
+    _consultation_event(item, action=action, staff=staff, at=now, from_status=from_status, to_status=target,
+                        note=note)
+    return item
+
+
+@transaction.atomic
+def suggestion_decide(*, consultation: Consultation, staff, adopted: bool, feedback: str) -> Consultation:
+    """A suggestion is adopted or not, with feedback the member sees on the portal and receives as a
+    notice (002 五(三)3 对于会员提出的合理建议…及时向会员反馈建议采纳情况; SD-8). Deciding answers it."""
+    item = consultation_lock(consultation.pk)
+    scope.require_store(staff, item.store)
+    feedback = (feedback or "").strip()
+    if item.kind != Consultation.Kind.SUGGESTION:
+        raise Conflict(_("Only suggestions are adopted or not."), code="not_a_suggestion")
+    if item.decision:
+        raise Conflict(_("This suggestion has already been decided."), code="already_decided")
+    if not feedback:
+        raise ValidationFailed(_("Write the feedback to the member."), fields={"feedback": [_("Required.")]})
+    if len(feedback) > 2000:
+        raise ValidationFailed(_("At most 2000 characters."), fields={"feedback": [_("At most 2000 characters.")]})
+    now = timezone.now()
+    item.decision = Consultation.Decision.ADOPTED if adopted else Consultation.Decision.NOT_ADOPTED
+    item.decision_feedback, item.decided_at, item.decided_by = feedback, now, staff
+    from_status = item.status
+    if item.status == C.RECEIVED:
+        item.status, item.answer, item.answered_at = C.ANSWERED, feedback, now
+    item.save()
+    _consultation_event(item, action="decide", staff=staff, at=now, from_status=from_status, to_status=item.status,
+                        note=f"{item.get_decision_display()}: {feedback}")
+    if item.member_id:
+        from messaging.services import notify_member
+
+        with override("zh-hans"):
+            title = _("Your suggestion was adopted") if adopted else _("About your suggestion")
+        notify_member(member=item.member, kind="suggestion_decision", ref=f"consultation:{item.pk}", title=title,
+                      body=feedback[:300], sms=False)
     return item
 
 
@@ -401,3 +499,31 @@ def faq_article_save(*, article: FaqArticle | None = None, title: str, body: str
     article.save()
     return article
 
+
+
+# ---------------------------------------------------------------- escalation contacts (SD-9)
+
+
+@transaction.atomic
+def escalation_contact_save(*, user, mobile: str | None = None, email: str = "", by_sms: bool = True,
+                            by_email: bool = True, regional_stores=None) -> EscalationContact:
+    """How a manager is reached by SMS / e-mail when a time limit is breached. `mobile` None keeps the
+    stored number, "" removes it; a number is checked and kept encrypted (shown masked)."""
+    from core import crypto
+    from members.validation import normalize_mobile
+
+    contact, _created = EscalationContact.objects.get_or_create(user=user)
+    if mobile is not None:
+        mobile = mobile.strip()
+        if mobile:
+            try:
+                mobile = normalize_mobile(mobile)
+            except ValueError as exc:
+                raise ValidationFailed(_("Please correct the marked fields."), fields={"mobile": [str(exc)]}) from None
+        contact.mobile_enc = crypto.encrypt(mobile) if mobile else ""
+        contact.mobile_masked = crypto.mask_mobile(mobile) if mobile else ""
+    contact.email, contact.by_sms, contact.by_email = (email or "").strip(), by_sms, by_email
+    contact.save()
+    if regional_stores is not None:
+        contact.regional_stores.set(regional_stores)
+    return contact

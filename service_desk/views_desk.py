@@ -18,8 +18,12 @@ from core.exports import csv_writer
 from core.web import action_refused, need, staff_required
 from members.models import Member
 
-from . import selectors, services
+from . import after_sales, selectors, services
 from .forms import (
+    AfterSalesActionForm,
+    AfterSalesFilterForm,
+    AfterSalesIntakeForm,
+    AfterSalesRatingForm,
     CompensationForm,
     ComplaintIntakeForm,
     ConsultationAnswerForm,
@@ -27,6 +31,7 @@ from .forms import (
     FollowUpForm,
     QueueFilterForm,
     ReportForm,
+    SuggestionDecisionForm,
     TransferForm,
     TransitionForm,
     add_domain_error,
@@ -102,7 +107,8 @@ def complaint_new(request):
         except MemberHubError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, _("Complaint #%(id)s recorded.") % {"id": complaint.pk})
+            # 003 3.5: the deadline to tell the customer, as the member's notice says it.
+            messages.success(request, services.complaint_intake_notice(complaint))
             return redirect(f"{_url('complaint')}?id={complaint.pk}")
     return render(request, "service_desk/desk/complaint_new.html", {"form": form},
                   status=400 if form.errors else 200)
@@ -230,23 +236,25 @@ def consultations(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.consultation_log(
+                item = services.consultation_log(
                     kind=data["kind"], category=data["category"], channel=data["channel"], store=data["store"],
                     member=_member_by_no(data["member_no"]), contact_name=data["contact_name"],
                     question=data["question"], staff=request.user)
             except MemberHubError as exc:
                 add_domain_error(form, exc)
             else:
-                messages.success(request, _("Recorded."))
+                messages.success(request, services.consultation_intake_notice(item))
                 return redirect("sd_desk:consultations")
     status = request.GET.get("status", "")
     qs = selectors.consultation_list_for_staff(request.user)
     if status in Consultation.Status.values:
         qs = qs.filter(status=status)
     page = Paginator(qs.order_by("-received_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [(c, selectors.consultation_clock(c, now=now)) for c in page.object_list]
     return render(request, "service_desk/desk/consultations.html", {
-        "form": form, "page": page, "status": status, "statuses": Consultation.Status.choices,
-        "answer_form": ConsultationAnswerForm(),
+        "form": form, "page": page, "rows": rows, "status": status, "statuses": Consultation.Status.choices,
+        "answer_form": ConsultationAnswerForm(), "decision_form": SuggestionDecisionForm(),
     }, status=400 if form.errors else 200)
 
 
@@ -258,13 +266,36 @@ def consultation_action(request):
     if item is None:
         raise NotFound(_("No such consultation."))
     form = ConsultationAnswerForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        return action_refused(request, MemberHubError(_("Please correct the marked fields.")), consultations)
     try:
         services.consultation_transition(consultation=item, action=request.POST.get("action", ""), staff=request.user,
-                                         answer=form.cleaned_data.get("answer", ""), faq=form.cleaned_data.get("faq"))
+                                         answer=form.cleaned_data.get("answer", ""), faq=form.cleaned_data.get("faq"),
+                                         department=form.cleaned_data.get("department"),
+                                         note=form.cleaned_data.get("note", ""))
     except MemberHubError as exc:
         return action_refused(request, exc, consultations)
     messages.success(request, _("Done."))
+    return redirect("sd_desk:consultations")
+
+
+@staff_required
+@require_POST
+def suggestion_decide(request):
+    """SD-8: a suggestion adopted or not, with the feedback the member is sent."""
+    need(request.user, "service_desk.decide_suggestion")
+    item = selectors.consultation_list_for_staff(request.user).filter(pk=request.POST.get("id") or 0).first()
+    if item is None:
+        raise NotFound(_("No such consultation."))
+    form = SuggestionDecisionForm(request.POST)
+    if not form.is_valid():
+        return action_refused(request, MemberHubError(_("Write the feedback to the member.")), consultations)
+    try:
+        services.suggestion_decide(consultation=item, staff=request.user, adopted=form.cleaned_data["adopted"],
+                                   feedback=form.cleaned_data["feedback"])
+    except MemberHubError as exc:
+        return action_refused(request, exc, consultations)
+    messages.success(request, _("Decision recorded; the member has been told."))
     return redirect("sd_desk:consultations")
 
 
@@ -274,6 +305,123 @@ def faq(request):
     query = request.GET.get("q", "").strip()[:100]
     results = selectors.faq_search(query, published_only=False)[:30] if query else []
     return render(request, "service_desk/desk/faq.html", {"query": query, "results": results})
+
+
+# ---------------------------------------------------------------- after-sales cases (SD-7)
+
+
+@staff_required
+def after_sales_queue(request):
+    need(request.user, "service_desk.view_aftersalescase")
+    form = AfterSalesFilterForm(request.GET or None, user=request.user)
+    values = form.cleaned_data if form.is_valid() else {}
+    store = values.get("store")
+    qs = selectors.after_sales_queue(request.user, status=values.get("status", ""), kind=values.get("kind", ""),
+                                     store_id=store.pk if store else None,
+                                     satisfaction_due=bool(values.get("satisfaction")))
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [(c, selectors.after_sales_current_clock(c, now=now)) for c in page.object_list]
+    return render(request, "service_desk/desk/after_sales_queue.html", {
+        "form": form, "page": page, "rows": rows, "notices": selectors.unread_notices(request.user)
+        .filter(after_sales__isnull=False)[:50],
+    })
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def after_sales_new(request):
+    need(request.user, "service_desk.add_aftersalescase")
+    form = AfterSalesIntakeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = after_sales.after_sales_open(
+                kind=data["kind"], priority=data["priority"], channel=data["channel"], store=data["store"],
+                member=_member_by_no(data["member_no"]), contact_name=data["contact_name"], order_no=data["order_no"],
+                product=data["product"], description=data["description"], assignee=data["assignee"],
+                staff=request.user)
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, after_sales.after_sales_intake_notice(case))  # 003 3.5
+            return redirect(f"{_url('after_sales')}?id={case.pk}")
+    return render(request, "service_desk/desk/after_sales_new.html", {"form": form},
+                  status=400 if form.errors else 200)
+
+
+def _after_sales_context(request, case, **extra) -> dict:
+    user = request.user
+    context = {
+        "case": case, "clocks": selectors.after_sales_clocks(case),
+        "events": case.events.select_related("actor"), "handoffs": case.handoffs.select_related("sent_by", "returned_by"),
+        "actions": after_sales.ACTIONS_BY_STATUS.get(case.status, [])
+        if user.has_perm("service_desk.handle_aftersalescase") else [],
+        "action_form": AfterSalesActionForm(),
+        "can_rate": user.has_perm("service_desk.handle_aftersalescase") and case.status == "closed"
+        and case.satisfaction_at is None,
+        "rating_form": AfterSalesRatingForm(),
+    }
+    context.update(extra)
+    return context
+
+
+@staff_required
+def after_sales_detail(request):
+    need(request.user, "service_desk.view_aftersalescase")
+    case = selectors.after_sales_get_for_staff(request.user, request.GET.get("id"))
+    return render(request, "service_desk/desk/after_sales.html", _after_sales_context(request, case))
+
+
+def _after_sales_refused(request, case, exc: MemberHubError):
+    case = selectors.after_sales_get_for_staff(request.user, case.pk)
+    return render(request, "service_desk/desk/after_sales.html",
+                  _after_sales_context(request, case, action_error=exc.message), status=exc.status)
+
+
+@staff_required
+@require_POST
+def after_sales_action(request):
+    need(request.user, "service_desk.handle_aftersalescase")
+    case = selectors.after_sales_get_for_staff(request.user, request.POST.get("id"))
+    form = AfterSalesActionForm(request.POST)
+    if not form.is_valid():
+        return _after_sales_refused(request, case, MemberHubError(_("Please correct the marked fields.")))
+    data, action, staff = form.cleaned_data, request.POST.get("action", ""), request.user
+    try:
+        if action == "respond":
+            after_sales.after_sales_respond(case=case, staff=staff, note=data["note"])
+        elif action == "handoff":
+            after_sales.after_sales_handoff(case=case, staff=staff, vendor=data["vendor"],
+                                            reference=data["reference"], note=data["note"])
+        elif action == "return":
+            after_sales.after_sales_return(case=case, staff=staff, note=data["note"])
+        elif action == "close":
+            after_sales.after_sales_close(case=case, staff=staff, resolution=data["note"])
+        else:
+            raise MemberHubError(_("Unknown action."))
+    except MemberHubError as exc:
+        return _after_sales_refused(request, case, exc)
+    messages.success(request, _("Done."))
+    return redirect(f"{_url('after_sales')}?id={case.pk}")
+
+
+@staff_required
+@require_POST
+def after_sales_rate(request):
+    """The satisfaction check taken by phone or at the desk (001 3.4)."""
+    need(request.user, "service_desk.handle_aftersalescase")
+    case = selectors.after_sales_get_for_staff(request.user, request.POST.get("id"))
+    form = AfterSalesRatingForm(request.POST)
+    if not form.is_valid():
+        return _after_sales_refused(request, case, MemberHubError(_("Choose a rating from 1 to 5.")))
+    try:
+        after_sales.after_sales_rate(case_id=case.pk, staff=request.user, score=form.cleaned_data["score"],
+                                     comment=form.cleaned_data["comment"], channel=form.cleaned_data["channel"])
+    except MemberHubError as exc:
+        return _after_sales_refused(request, case, exc)
+    messages.success(request, _("Satisfaction recorded."))
+    return redirect(f"{_url('after_sales')}?id={case.pk}")
 
 
 # ---------------------------------------------------------------- compliance report

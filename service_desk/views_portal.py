@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import MemberHubError, NotFound
 from core.web import current_member, member_required
 
-from . import selectors, services
-from .forms import PortalComplaintForm, PortalConsultationForm, RatingForm, add_domain_error
-from .models import Channel, Consultation, Severity
+from . import after_sales, selectors, services
+from .forms import PortalAfterSalesForm, PortalComplaintForm, PortalConsultationForm, RatingForm, add_domain_error
+from .models import AfterSalesStatus, Channel, Severity
 
 SECTION = {"portal_section": "service"}
 
@@ -51,7 +51,7 @@ def complaint_new(request):
         except MemberHubError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, _("Thank you. Your complaint #%(id)s has been received.") % {"id": complaint.pk})
+            messages.success(request, services.complaint_intake_notice(complaint))  # 003 3.5: the deadline
             return redirect(f"{reverse('sd_portal:complaint')}?id={complaint.pk}")
     return render(request, "service_desk/portal/complaint_new.html", {"form": form, **SECTION},
                   status=400 if form.errors else 200)
@@ -111,8 +111,64 @@ def consultations(request):
         except MemberHubError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, _("Thank you. Your message #%(id)s has been received.") % {"id": item.pk})
+            messages.success(request, services.consultation_intake_notice(item))  # SD-8, 003 3.5
             return redirect("sd_portal:consultations")
-    mine = Consultation.objects.filter(member=member).select_related("store").order_by("-id")[:50]
+    mine = selectors.consultations_for_member(member)[:50]
     return render(request, "service_desk/portal/consultations.html", {"form": form, "mine": mine, **SECTION},
                   status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------- after-sales (SD-7)
+
+
+def _after_sales_page(request, member, form=None, rating_form=None, status=200):
+    cases = list(selectors.after_sales_for_member(member)[:50])
+    return render(request, "service_desk/portal/after_sales.html", {
+        "form": form or PortalAfterSalesForm(initial={"store": member.home_store_id}),
+        "cases": [(c, selectors.after_sales_current_clock(c)) for c in cases],
+        "rating_form": rating_form or RatingForm(), "closed": AfterSalesStatus.CLOSED, **SECTION,
+    }, status=status)
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def after_sales_cases(request):
+    """My after-sales requests: register one (repair, exchange, inspection) and follow its deadlines."""
+    member = current_member(request)
+    if request.method == "GET":
+        return _after_sales_page(request, member)
+    form = PortalAfterSalesForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = after_sales.after_sales_open(kind=data["kind"], channel=Channel.PORTAL, store=data["store"],
+                                                product=data["product"], description=data["description"],
+                                                order_no=data["order_no"], member=member)
+        except MemberHubError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, after_sales.after_sales_intake_notice(case))
+            return redirect("sd_portal:after_sales")
+    return _after_sales_page(request, member, form=form, status=400)
+
+
+@member_required
+@require_POST
+def after_sales_rate(request):
+    """The satisfaction check after closing (001 3.4), once per case, the member's own cases only."""
+    member = current_member(request)
+    try:
+        case = selectors.after_sales_get_for_member(member, request.POST.get("id"))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = RatingForm(request.POST)
+    if not form.is_valid():
+        return _after_sales_page(request, member, rating_form=form, status=400)
+    try:
+        after_sales.after_sales_rate(case_id=case.pk, member=member, score=form.cleaned_data["score"],
+                                     comment=form.cleaned_data["comment"])
+    except MemberHubError as exc:
+        add_domain_error(form, exc)
+        return _after_sales_page(request, member, rating_form=form, status=exc.status)
+    messages.success(request, _("Thank you for your rating."))
+    return redirect("sd_portal:after_sales")

@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
         "LedgerEntryKindEnum": "points.models.Entry.Kind",
         "PrizeKindEnum": "points.models.Prize.Kind",
         "TierChangeKindEnum": "tiers.models.ChangeKind",
+        "StaffChannelEnum": "service_desk.services.STAFF_CHANNEL_CHOICES",
     },
 }
 
