@@ -29,6 +29,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+# The container's own health probe (docker-compose.yml: memberhub.healthcheck) and a load balancer's
+# check reach gunicorn in plain HTTP on the inside; a redirect to https would never turn them healthy.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -61,3 +61,78 @@ def test_celery_is_configured_for_json_late_acks_and_three_queues():
     assert app.conf.task_acks_late is True
     assert {q.name for q in app.conf.task_queues} == {"default", "sms", "nightly"}
     assert app.conf.task_time_limit and app.conf.task_soft_time_limit
+
+
+# ---------------------------------------------------------------- the production stack comes up healthy
+
+_HEALTH_SCRIPT = """
+import json
+from django.conf import settings
+from django.test import Client
+from django.test.utils import override_settings
+from memberhub.healthcheck import probe_headers
+
+# No collectstatic here: the error pages' {% static %} must not need the manifest.
+override_settings(STORAGES={**settings.STORAGES, "staticfiles": {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}).enable()
+
+def get(path, **headers):
+    r = Client().get(path, **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()})
+    return [r.status_code, r.get("Location", "")]
+
+probe = {k: v for k, v in probe_headers().items() if k != "Host"}
+print("RESULT " + json.dumps({
+    "probe": get("/health/", host=probe_headers()["Host"], **probe),
+    "plain_http": get("/health/", host="members.example.com", accept="application/json"),
+    "other_path": get("/portal/", host="members.example.com"),
+    "bare_probe": get("/health/", host="127.0.0.1:8000"),
+}))
+"""
+
+
+@pytest.mark.django_db
+def test_production_health_check_answers_the_container_probe():
+    """docker-compose.yml's probe, through the test client with production settings: /health/ answers
+    200 to the Host and X-Forwarded-Proto a proxy sends and to plain HTTP (exempt from the https
+    redirect), while every other path still redirects; a bare Host outside DJANGO_ALLOWED_HOSTS stays
+    refused, which is why the probe sends the allowed host."""
+    import json
+
+    from tests.support import subprocess_database_url
+
+    env = {**PROD_ENV, "DATABASE_URL": subprocess_database_url(),
+           "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"),
+           "DJANGO_ALLOWED_HOSTS": "members.example.com,.example.org"}
+    env.pop("CACHE_URL", None)
+    result = _manage("shell", "-c", _HEALTH_SCRIPT, env=env)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line, result.stdout + result.stderr
+    got = json.loads(line[len("RESULT "):])
+    assert got["probe"][0] == 200, got
+    assert got["plain_http"][0] == 200, got
+    assert got["other_path"][0] == 301 and got["other_path"][1].startswith("https://members.example.com/"), got
+    assert got["bare_probe"][0] == 400, got
+
+
+def test_health_probe_asks_with_an_allowed_host():
+    from memberhub.healthcheck import probe_headers, probe_host
+
+    assert probe_host("members.example.com, admin.example.com") == "members.example.com"
+    assert probe_host(".example.com") == "example.com"
+    assert probe_host("*") == probe_host("") == probe_host(None) == "localhost"
+    assert probe_headers({"DJANGO_ALLOWED_HOSTS": "m.example.com"})["X-Forwarded-Proto"] == "https"
+
+
+def test_compose_runs_migrations_once_before_web_worker_and_beat():
+    """Scaled web replicas must not race `migrate`: a one-off service runs it, the app services wait
+    for it to complete, and its own restart policy does not run it again."""
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert "migrate" in services["migrate"]["command"] and services["migrate"]["restart"] == "no"
+    assert "migrate" not in services["migrate"]["depends_on"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully", name
+        assert "migrate" not in str(services[name]["command"]), name
+    assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "memberhub/healthcheck.py"]
+    assert (ROOT / "memberhub" / "healthcheck.py").exists()
