@@ -24,11 +24,17 @@ log = logging.getLogger(__name__)
 
 JobFunc = Callable[["JobContext"], dict | None]
 _REGISTRY: dict[str, JobFunc] = {}
+_LABELS: dict[str, str] = {}
 
 
-def register_job(name: str) -> Callable[[JobFunc], JobFunc]:
+def register_job(name: str, *, label: str | None = None) -> Callable[[JobFunc], JobFunc]:
+    """`name` is the job's key (periodic tasks, JobRun rows, `run_job NAME`); `label` what staff read
+    (a gettext_lazy text: the admin's periodic tasks and job runs show it)."""
+
     def decorator(func: JobFunc) -> JobFunc:
         _REGISTRY[name] = func
+        if label is not None:
+            _LABELS[name] = label
         return func
 
     return decorator
@@ -36,6 +42,11 @@ def register_job(name: str) -> Callable[[JobFunc], JobFunc]:
 
 def job_names() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def job_label(name: str) -> str:
+    """The job's label in the active language; its name when it has none (or is not registered)."""
+    return str(_LABELS.get(name, name))
 
 
 @dataclass

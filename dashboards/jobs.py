@@ -20,6 +20,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.jobs import JobContext, register_job
 from points.net_paid import NET_PAID_SQL, net_paid_sql, refunded_as_of_sql
@@ -205,7 +206,7 @@ def dashboard_daily_for(day: dt.date) -> dict:
     return counts
 
 
-@register_job("dashboard_daily")
+@register_job("dashboard_daily", label=gettext_lazy("Compute daily dashboard figures"))
 def dashboard_daily(ctx: JobContext) -> dict:
     return dashboard_daily_for(ctx.date - dt.timedelta(days=1))
 
@@ -475,7 +476,7 @@ def backfill_periods(first_month: dt.date, last_month: dt.date) -> list[str]:
     return months + years
 
 
-@register_job("consumption_cube")
+@register_job("consumption_cube", label=gettext_lazy("Build the consumption cube"))
 def consumption_cube(ctx: JobContext) -> dict:
     return consumption_cube_refresh(ctx.date - dt.timedelta(days=1))
 
@@ -526,6 +527,6 @@ def dashboard_evaluation_for(first: dt.date, last: dt.date) -> dict:
     return counts
 
 
-@register_job("dashboard_evaluation")
+@register_job("dashboard_evaluation", label=gettext_lazy("Compute dashboard evaluation figures"))
 def dashboard_evaluation(ctx: JobContext) -> dict:
     return dashboard_evaluation_for(ctx.date - dt.timedelta(days=7), ctx.date)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.jobs import JobContext, register_job
 
@@ -11,7 +12,7 @@ from .retention import retention_apply
 from .selectors import rule_queryset
 
 
-@register_job("refresh_rule_tags")
+@register_job("refresh_rule_tags", label=gettext_lazy("Refresh rule-based tags"))
 def refresh_rule_tags(ctx: JobContext) -> dict:
     """Rule tags follow their saved filter: set-wise INSERT ... SELECT and DELETE per tag."""
     tags = list(Tag.objects.filter(kind=Tag.Kind.RULE))
@@ -36,7 +37,7 @@ def refresh_rule_tags(ctx: JobContext) -> dict:
     return {"tags": len(tags), "added": added, "removed": removed}
 
 
-@register_job("purge_sms_codes")
+@register_job("purge_sms_codes", label=gettext_lazy("Purge old SMS codes"))
 def purge_sms_codes(ctx: JobContext) -> dict:
     """SMS codes only: the sms_codes rule of the retention schedule (default a week, SEC-1), by hand.
     Nightly, apply_retention runs it with the other rules."""
@@ -44,7 +45,7 @@ def purge_sms_codes(ctx: JobContext) -> dict:
     return {"deleted": sum(r.rows for r in records)}
 
 
-@register_job("apply_retention")
+@register_job("apply_retention", label=gettext_lazy("Apply the data retention schedule"))
 def apply_retention(ctx: JobContext) -> dict:
     """The retention schedule (seed 000 信息安全; PIPL art. 19/47): purge or anonymise, set-wise per rule,
     what is past its period; the purge register gets one row per rule per run."""

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.jobs import JobContext, register_job
@@ -459,7 +460,7 @@ def campaign_send_batch_task(batch_id: int, message_ids: list[int]) -> dict:
     return result
 
 
-@register_job("start_due_campaigns")
+@register_job("start_due_campaigns", label=gettext_lazy("Start due campaigns"))
 def start_due_campaigns(ctx: JobContext) -> dict:
     """Plan scheduled campaigns whose time has come (the ETA task may have been lost), and finish
     sending campaigns whose last messages went out through retries or quiet-hours releases."""

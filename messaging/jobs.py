@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.jobs import JobContext, register_job
 
@@ -14,7 +15,7 @@ BATCH = 200
 MAX_PER_RUN = 200_000
 
 
-@register_job("retry_due_messages")
+@register_job("retry_due_messages", label=gettext_lazy("Send held and retried messages"))
 def retry_due_messages(ctx: JobContext) -> dict:
     """Queue what is due: messages held by quiet hours whose window opened, retries whose back-off
     has passed, first sends whose task was lost. Idempotent: delivery claims each message once,
@@ -31,7 +32,7 @@ def retry_due_messages(ctx: JobContext) -> dict:
     return {"queued": len(ids), "stuck_failed": stuck}
 
 
-@register_job("send_greetings")
+@register_job("send_greetings", label=gettext_lazy("Send birthday and holiday greetings"))
 def send_greetings(ctx: JobContext) -> dict:
     """Birthday greetings for members born on this day, holiday greetings on a calendar holiday
     (MSG-2). Once per member and year (event key), held until quiet hours end like all greetings."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from core.jobs import JobContext, register_job
 
@@ -74,12 +75,12 @@ def expire_points_for(day, *, run_id: int | None = None, progress=None) -> dict:
     return totals
 
 
-@register_job("expire_points")
+@register_job("expire_points", label=gettext_lazy("Expire due points"))
 def expire_points(ctx: JobContext) -> dict:
     return expire_points_for(ctx.date, run_id=ctx.run.pk, progress=ctx.progress)
 
 
-@register_job("remind_expiring_points")
+@register_job("remind_expiring_points", label=gettext_lazy("Remind members of expiring points"))
 def remind_expiring_points(ctx: JobContext) -> dict:
     """PTS-4 reminders ahead of expiry; see points.reminders."""
     from .reminders import remind_expiring_points_for
@@ -87,7 +88,7 @@ def remind_expiring_points(ctx: JobContext) -> dict:
     return remind_expiring_points_for(ctx.date, progress=ctx.progress)
 
 
-@register_job("expire_coupons")
+@register_job("expire_coupons", label=gettext_lazy("Expire coupons past their validity"))
 def expire_coupons(ctx: JobContext) -> dict:
     """Issued coupons past their window become expired (they are refused at the till already)."""
     from .services.redemption import coupons_expire
@@ -95,7 +96,7 @@ def expire_coupons(ctx: JobContext) -> dict:
     return {"coupons": coupons_expire()}
 
 
-@register_job("expire_gift_orders")
+@register_job("expire_gift_orders", label=gettext_lazy("Cancel uncollected gift orders"))
 def expire_gift_orders(ctx: JobContext) -> dict:
     """Reserved gifts not collected within PointsConfig.gift_collect_days are cancelled: points and stock
     come back through gift_order_cancel, and the member gets an inbox notice (issue 14)."""
@@ -104,7 +105,7 @@ def expire_gift_orders(ctx: JobContext) -> dict:
     return gift_orders_cancel_uncollected(day=ctx.date, progress=ctx.progress)
 
 
-@register_job("flag_abuse")
+@register_job("flag_abuse", label=gettext_lazy("Flag suspected points abuse"))
 def flag_abuse(ctx: JobContext) -> dict:
     """PTS-11: put members (and clerks) matching the abuse flags into the review queue; see points.services.abuse."""
     from .services.abuse import abuse_flag_all

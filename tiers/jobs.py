@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext_lazy
+
 from core.jobs import JobContext, register_job
 
 from .services import tiers_evaluate
 
 
-@register_job("evaluate_tiers")
+@register_job("evaluate_tiers", label=gettext_lazy("Evaluate member tiers"))
 def evaluate_tiers(ctx: JobContext) -> dict:
     return tiers_evaluate(day=ctx.date - dt.timedelta(days=1), job_run_id=ctx.run.pk, progress=ctx.progress)
