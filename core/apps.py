@@ -11,3 +11,7 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("jobs")
+
+        from .beat import readable_names
+
+        readable_names()  # periodic tasks and their schedules as words in the admin

@@ -12,7 +12,8 @@ like on a page. One definition each, so the rule cannot drift between apps.
 - `error_page(request, exc)`: one response for a `MemberHubError` that a view does not turn into a
   form error itself — the same shape on every page of a surface: the error page with the error's
   status (400/403/404/409/429) and its message; an htmx request gets the message as a fragment.
-- `handler403/404/500`: Chinese error pages for the desk, the portal and the admin; JSON for the API.
+- `handler403/404/500`, `csrf_failure`: Chinese error pages for the desk, the portal and the admin; JSON for
+  the API.
 
 core imports no app: the portal's login URL is looked up by name.
 """
@@ -193,6 +194,12 @@ def handler400(request, exception=None):
 def handler403(request, exception=None):
     message = str(exception) if exception and str(exception) else _("You do not have permission to open this page.")
     return _error(request, 403, message)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: a form sent with an expired or missing token (a page left open past its session)
+    gets the surface's 403 page with what to do, instead of Django's "CSRF verification failed" page."""
+    return _error(request, 403, _("This page has expired. Reload it and try again."))
 
 
 def handler404(request, exception=None):

@@ -17,6 +17,7 @@ from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import AuditLog
 
 from . import scope
+from .events import member_event_on_commit
 from .locks import change_request_lock, corporate_profile_lock, member_lock
 from .models import (
     ChangeRequest,
@@ -248,6 +249,8 @@ def _create_member(
         member=member, field="status", old_value="", new_value=status, actor=actor.user,
         actor_label=actor.label, channel=actor.channel,
     )
+    if status == Member.Status.ACTIVE:
+        member_event_on_commit("joined", member_id=member.pk)
     return member
 
 
@@ -367,6 +370,8 @@ def member_review(*, member: Member, reviewer, approve: bool, reason: str = "") 
         member.id_number_hash = None
     member.save()
     _record_status(member, old, Actor.staff(reviewer), reason)
+    if approve:
+        member_event_on_commit("joined", member_id=member.pk)
     return member
 
 
@@ -399,6 +404,8 @@ def member_set_status(*, member: Member, staff, action: str, reason: str) -> Mem
     member.status_reason = reason.strip()
     member.save(update_fields=["status", "status_reason", "updated_at"])
     _record_status(member, old, Actor.staff(staff), reason)
+    member_event_on_commit("status_changed", member_id=member.pk, action=action, reason=member.status_reason,
+                           ref=f"{action}:{member.updated_at:%Y%m%d%H%M%S%f}")
     return member
 
 
@@ -537,6 +544,7 @@ def change_request_review(*, request: ChangeRequest, reviewer, approve: bool, re
         cleaned = clean_member_data(payload, partial=True)
         _check_unique(cleaned, exclude_pk=member.pk)
         _apply_changes(member, cleaned, actor=actor, channel=request.channel, change_request=request)
+    member_event_on_commit("change_request_reviewed", member_id=member.pk, request_id=request.pk)
     return request
 
 
@@ -732,6 +740,7 @@ def member_close(*, member: Member, actor: Actor) -> Member:
     if member.status == Member.Status.CLOSED:
         raise Conflict(_("This account is already closed."), code="already_closed")
     old = member.status
+    closure_mobile_enc = member.mobile_enc  # the closure notice goes to the number the member had
     member.status = Member.Status.CLOSED
     member.closed_at = timezone.now()
     member.name = CLOSED_NAME
@@ -758,6 +767,7 @@ def member_close(*, member: Member, actor: Actor) -> Member:
     MemberChange.objects.create(member=member, field="status", old_value=old, new_value=member.status,
                                 actor=actor.user, actor_label=actor.label, channel=actor.channel)
     audit_record(actor=actor, action=AuditLog.Action.CLOSE, member=member, ip=actor.ip)
+    member_event_on_commit("closed", member_id=member.pk, mobile_enc=closure_mobile_enc or "")
     return member
 
 

@@ -16,6 +16,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-only-key-change-me
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "core.web.csrf_failure"  # the surface's Chinese 403 page, not Django's English one
 
 INSTALLED_APPS = [
     "unfold",
@@ -34,7 +35,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "django_htmx",
-    "axes",
+    "core.vendor_apps.AxesConfig",  # django-axes under a Chinese name in the admin
     "phonenumber_field",
     "health_check",
     "core",

@@ -110,3 +110,61 @@ def test_the_committed_mo_is_compiled_from_the_po(vendor):
 def test_our_catalogue_wins_over_the_vendor_one():
     paths = [Path(p) for p in settings.LOCALE_PATHS]
     assert paths == [ROOT / "locale", ROOT / "locale_vendor"]
+
+
+# ---------------------------------------------------------------- the admin as a user sees it
+
+ENGLISH_LEFT_OVER = ["Welcome back to", "Return to site", "Type to search", "Reset filters", "No results found",
+                     "Search apps and models", "successfully logged out", "Log in again", "Apply Filters",
+                     "This page yielded into no results", "All applications"]
+
+
+def english_in(response) -> list[str]:
+    html = response.content.decode()
+    return [phrase for phrase in ENGLISH_LEFT_OVER if phrase in html]
+
+
+@pytest.mark.django_db
+def test_the_admin_login_page_is_chinese(client):
+    response = client.get("/admin/login/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "欢迎回到" in html and "返回站点" in html
+    assert english_in(response) == []
+
+
+@pytest.mark.django_db
+def test_the_admin_logout_page_is_chinese(admin_client):
+    response = admin_client.post("/admin/logout/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "你已成功退出管理后台" in html and "重新登录" in html and "返回站点" in html
+    assert english_in(response) == []
+
+
+@pytest.mark.django_db
+def test_the_admin_index_is_chinese(admin_client):
+    response = admin_client.get("/admin/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "登录锁定" in html  # django-axes' app, not "Axes"
+    assert ">Axes<" not in html
+    assert english_in(response) == []
+
+
+@pytest.mark.django_db
+def test_an_admin_list_with_filters_and_no_results_is_chinese(admin_client):
+    response = admin_client.get("/admin/core/jobrun/", {"status": "failed", "q": "nothing-like-this"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "未找到结果" in html and "重置筛选" in html and "此页面没有结果" in html
+    assert english_in(response) == []
+
+
+@pytest.mark.django_db
+def test_the_admin_stays_english_in_english(client, admin_user):
+    client.cookies["django_language"] = "en"
+    assert "Welcome back to" in client.get("/admin/login/").content.decode()
+    client.force_login(admin_user)
+    response = client.get("/admin/core/jobrun/", {"status": "failed"})
+    assert "No results found" in response.content.decode() and "Reset filters" in response.content.decode()
