@@ -18,7 +18,7 @@ from core.errors import MemberHubError
 from members.admin_base import ScopedReadOnlyAdmin
 from members.models import Member
 
-from .models import Holiday, InboundMessage, Message, MessageTemplate, MessagingConfig
+from .models import ChannelPreferenceLog, Holiday, InboundMessage, Message, MessageTemplate, MessagingConfig
 from .services import message_preview, message_retry
 
 
@@ -130,10 +130,21 @@ class InboundMessageAdmin(ScopedReadOnlyAdmin):
     exclude = ("mobile_hash",)
 
 
+@admin.register(ChannelPreferenceLog)
+class ChannelPreferenceLogAdmin(ScopedReadOnlyAdmin):
+    """Who turned which channel on or off (the member on the portal, or staff); append-only."""
+
+    store_field = "member__home_store"
+    list_display = ("at", "member", "channel", "enabled", "actor_label")
+    list_filter = (("channel", ChoicesDropdownFilter), "enabled")
+    search_fields = ("member__member_no",)
+    list_select_related = ("member",)
+
+
 @admin.register(MessagingConfig)
 class MessagingConfigAdmin(ModelAdmin):
-    list_display = ("__str__", "quiet_hours_enabled", "quiet_start", "quiet_end", "max_attempts",
-                    "backoff_base_seconds", "rate_limits")
+    list_display = ("__str__", "quiet_hours_enabled", "quiet_start", "quiet_end", "marketing_cap",
+                    "marketing_cap_days", "points_earned_notice", "max_attempts", "backoff_base_seconds", "rate_limits")
 
     def has_add_permission(self, request):
         return not MessagingConfig.objects.exists() and super().has_add_permission(request)

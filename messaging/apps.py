@@ -7,11 +7,14 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self):
+        from members.events import register_member_listener
         from members.sms_codes import register_code_sender
 
+        from .member_notices import on_member_event
         from .services import message_send_security_code
 
         register_code_sender(message_send_security_code)
+        register_member_listener(on_member_event)
 
         # The member's data download and the retention schedule (members, issue 15) through core hooks.
         from .member_rights import register as register_member_rights

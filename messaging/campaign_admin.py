@@ -18,19 +18,21 @@ from .models import Campaign
 @admin.register(Campaign)
 class CampaignAdmin(ModelAdmin):
     list_display = ("name", "template", "status", "scheduled_at", "audience_count", "planned", "sent", "failed",
-                    "created_by")
+                    "skipped_frequency_cap", "created_by")
     list_filter = ("status",)
     search_fields = ("name",)
     actions = ["cancel_action"]
     readonly_fields = ("name", "template", "channel", "params", "audience", "segment_id", "scope_store_ids",
                        "scheduled_at", "status", "audience_count", "skipped_no_consent", "skipped_unreachable",
+                       "skipped_channel_off", "skipped_frequency_cap",
                        "planned", "sent", "failed", "cancelled_count", "plan_done", "plan_total", "batches_total",
                        "batches_done", "error", "created_by", "created_at", "planned_at", "finished_at",
                        "cancelled_at", "cancelled_by", "progress")
     fieldsets = (
         (None, {"fields": ("name", "template", "channel", "params", "audience", "segment_id", "scope_store_ids",
                            "scheduled_at", "status", "created_by", "created_at")}),
-        (_("Counts"), {"fields": ("audience_count", "skipped_no_consent", "skipped_unreachable", "planned", "sent",
+        (_("Counts"), {"fields": ("audience_count", "skipped_no_consent", "skipped_unreachable", "skipped_channel_off",
+                                  "skipped_frequency_cap", "planned", "sent",
                                   "failed", "cancelled_count", "plan_done", "plan_total", "batches_total",
                                   "batches_done", "planned_at", "finished_at", "cancelled_at", "cancelled_by",
                                   "error")}),

@@ -18,7 +18,8 @@ import logging
 
 from celery import shared_task
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Max, Min, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,10 +32,11 @@ from members import scope
 from members.models import Member, Store
 from members.selectors import RULE_KEYS
 
+from . import frequency
 from .delivery import deliver_messages
 from .locks import campaign_lock, campaign_lock_for_planning
 from .models import Campaign, CampaignBatch, Message, MessageChannel, MessageKind, MessageTemplate, MessagingConfig
-from .services import _with_opt_out, quiet_hours_release
+from .services import CONSENT_KINDS, SYSTEM_PARAMS, _with_opt_out, quiet_hours_release, system_params
 from .templating import placeholders, render
 
 log = logging.getLogger(__name__)
@@ -82,7 +84,13 @@ def campaign_audience(campaign: Campaign) -> QuerySet[Member]:
 
 
 def _consent_q(kind: str) -> Q:
-    return Q(marketing_consent=True) if kind == MessageKind.MARKETING else Q()
+    """Marketing and greetings need marketing consent (MEM-6; greetings since issue 15)."""
+    return Q(marketing_consent=True) if kind in CONSENT_KINDS else Q()
+
+
+def _channel_on_q(channel: str) -> Q:
+    """The member has not turned the channel off (messaging.models.ChannelPreference; no row: on)."""
+    return ~Q(**{f"channel_preference__{channel}": False})
 
 
 def _reachable_q(channel: str) -> Q:
@@ -92,9 +100,11 @@ def _reachable_q(channel: str) -> Q:
 
 
 def _recipients(campaign: Campaign) -> QuerySet[Member]:
-    """Who gets a message: the audience with consent (marketing) and an address on the channel."""
+    """Who gets a message: the audience with consent (marketing, greetings), an address on the
+    channel and the channel not turned off. The frequency cap is applied while planning (_insert_chunk)."""
     kind = campaign.template.kind
-    return campaign_audience(campaign).filter(_consent_q(kind) & _reachable_q(campaign.channel))
+    return campaign_audience(campaign).filter(_consent_q(kind) & _reachable_q(campaign.channel)
+                                              & _channel_on_q(campaign.channel))
 
 
 def campaign_preview(*, campaign: Campaign, at: dt.datetime | None = None) -> dict:
@@ -104,15 +114,26 @@ def campaign_preview(*, campaign: Campaign, at: dt.datetime | None = None) -> di
     kind = campaign.template.kind
     consent = _consent_q(kind)
     reachable = _reachable_q(campaign.channel)
-    counts = campaign_audience(campaign).aggregate(
+    channel_on = _channel_on_q(campaign.channel)
+    config = MessagingConfig.get()
+    audience = campaign_audience(campaign)
+    capped = Q(pk=None)
+    if frequency.cap_applies(kind, config):
+        sql, params = frequency.at_cap_sql(f"{Member._meta.db_table}.id", event_key=campaign.event_key,
+                                           now=timezone.now(), config=config)
+        audience = audience.alias(at_cap=RawSQL(sql, params, output_field=BooleanField()))
+        capped = Q(at_cap=True)
+    counts = audience.aggregate(
         audience=Count("pk"),
-        no_consent=Count("pk", filter=~consent) if kind == MessageKind.MARKETING else Count("pk", filter=Q(pk=None)),
+        no_consent=Count("pk", filter=~consent) if kind in CONSENT_KINDS else Count("pk", filter=Q(pk=None)),
         unreachable=Count("pk", filter=consent & ~reachable),
-        recipients=Count("pk", filter=consent & reachable),
+        channel_off=Count("pk", filter=consent & reachable & ~channel_on),
+        capped=Count("pk", filter=consent & reachable & channel_on & capped),
+        recipients=Count("pk", filter=consent & reachable & channel_on & ~capped),
     )
     at = at or (campaign.scheduled_at if campaign.scheduled_at and campaign.scheduled_at > timezone.now()
                 else timezone.now())
-    release = quiet_hours_release(now=at, config=MessagingConfig.get())
+    release = quiet_hours_release(now=at, config=config)
     waiting = counts["recipients"] if release else 0
     return {**counts, "now": counts["recipients"] - waiting, "waiting": waiting, "release_at": release, "at": at}
 
@@ -159,7 +180,7 @@ def _validate(*, template: MessageTemplate, params: dict, audience: dict, segmen
     if not isinstance(params, dict) or not isinstance(audience, dict):
         raise ValidationFailed(_("Parameters and audience must be JSON objects."), code="bad_json")
     missing = sorted({n for n in placeholders(f"{template.subject} {template.body}")
-                      if n not in MEMBER_FIELDS and n not in params})
+                      if n not in MEMBER_FIELDS and n not in SYSTEM_PARAMS and n not in params})
     if missing:
         raise ValidationFailed(_("Give a value for the template's placeholders: %(names)s.")
                                % {"names": ", ".join(missing)}, code="template_param_missing",
@@ -263,9 +284,10 @@ def campaign_refresh(*, campaign_id: int) -> Campaign:
     counts = dict(Message.objects.filter(campaign_id=campaign_id).values_list("status")
                   .annotate(n=Count("pk")).values_list("status", "n"))
     S = Message.Status
+    capped = Message.objects.filter(campaign_id=campaign_id, status=S.SKIPPED, error=frequency.CAP_ERROR).count()
     fields = {"sent": counts.get(S.SENT, 0) + counts.get(S.DELIVERED, 0), "failed": counts.get(S.FAILED, 0),
-              "cancelled_count": counts.get(S.CANCELLED, 0) + counts.get(S.SKIPPED, 0),
-              "updated_at": timezone.now()}
+              "cancelled_count": counts.get(S.CANCELLED, 0) + counts.get(S.SKIPPED, 0) - capped,
+              "skipped_frequency_cap": capped, "updated_at": timezone.now()}
     open_ = counts.get(S.QUEUED, 0) + counts.get(S.SENDING, 0)
     Campaign.objects.filter(pk=campaign_id).update(**fields)
     if not open_:
@@ -298,7 +320,8 @@ def _rendered(campaign: Campaign, config: MessagingConfig) -> tuple[str, str]:
     """Subject and text rendered once with the campaign's values (message_send's renderer and
     opt-out rule), member placeholders left as tokens for SQL."""
     template = campaign.template
-    values = {**(campaign.params or {}), **{n: _TOKEN.format(n) for n in MEMBER_FIELDS}}
+    values = {**system_params(template, day=timezone.localdate()), **(campaign.params or {}),
+              **{n: _TOKEN.format(n) for n in MEMBER_FIELDS}}
     subject, text = render(template.subject, values), render(template.body, values)
     if template.kind == MessageKind.MARKETING and campaign.channel == MessageChannel.SMS:
         text = _with_opt_out(text, config)
@@ -316,30 +339,43 @@ def _params_sql(campaign: Campaign) -> tuple[str, list]:
             params.append(n)
         else:
             parts.append("%s::text, %s::text")
-            params.extend([n, str((campaign.params or {}).get(n, ""))])
+            values = {**system_params(campaign.template, day=timezone.localdate()), **(campaign.params or {})}
+            params.extend([n, str(values.get(n, ""))])
     return f"jsonb_build_object({', '.join(parts)})", params
 
 
 def _insert_chunk(campaign: Campaign, recipients: QuerySet[Member], *, lo: int, hi: int, subject: str, text: str,
-                  now: dt.datetime, release: dt.datetime | None) -> list[int]:
-    """INSERT ... SELECT the messages of members lo <= id < hi; returns the ids of new rows."""
+                  now: dt.datetime, release: dt.datetime | None, config: MessagingConfig) -> tuple[list[int], int]:
+    """INSERT ... SELECT the messages of members lo <= id < hi; returns (ids of new queued rows, how many
+    new rows the frequency cap skipped). A member at the cap gets a skipped message (the per-member
+    result), decided under the cap lock so concurrent planners cannot both use the last slot."""
     audience_sql, audience_params = recipients.filter(pk__gte=lo, pk__lt=hi).values("pk").query.sql_with_params()
     subject_sql, subject_params = _member_text_sql(subject[:200])
     text_sql, text_params = _member_text_sql(text)
     params_sql, params_params = _params_sql(campaign)
+    if frequency.cap_applies(campaign.template.kind, config):
+        frequency.cap_lock()
+        cap_sql, cap_params = frequency.at_cap_sql("m.id", event_key=campaign.event_key, now=now, config=config)
+    else:
+        cap_sql, cap_params = "false", []
     sql = (
+        f"WITH c AS (SELECT m.id, m.name, m.member_no, {cap_sql} AS at_cap "
+        f"FROM {Member._meta.db_table} m WHERE m.id IN ({audience_sql})) "
         f"INSERT INTO {Message._meta.db_table} ({', '.join(_INSERT_COLUMNS)}) "
         f"SELECT m.id, '', '', %s, %s, %s, %s, left({subject_sql}, 200), {text_sql}, {params_sql}, %s, "
-        f"'queued', '', '', '', 0, %s, %s, %s, NULL, NULL, NULL "
-        f"FROM {Member._meta.db_table} m WHERE m.id IN ({audience_sql}) "
-        "ON CONFLICT DO NOTHING RETURNING id"
+        "CASE WHEN m.at_cap THEN 'skipped' ELSE 'queued' END, '', '', CASE WHEN m.at_cap THEN %s ELSE '' END, 0, "
+        "CASE WHEN m.at_cap THEN NULL ELSE %s::timestamptz END, CASE WHEN m.at_cap THEN NULL ELSE %s::timestamptz END, "
+        "%s, NULL, NULL, NULL "
+        "FROM c m ON CONFLICT DO NOTHING RETURNING id, status"
     )
-    params = [campaign.channel, campaign.template.kind, campaign.template_id, campaign.event_key,
-              *subject_params, *text_params, *params_params, campaign.pk, release or now, release, now,
-              *audience_params]
+    params = [*cap_params, *audience_params, campaign.channel, campaign.template.kind, campaign.template_id,
+              campaign.event_key, *subject_params, *text_params, *params_params, campaign.pk, frequency.CAP_ERROR,
+              release or now, release, now]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return sorted(row[0] for row in cursor.fetchall())
+        rows = cursor.fetchall()
+    queued = sorted(pk for pk, status in rows if status == Message.Status.QUEUED)
+    return queued, len(rows) - len(queued)
 
 
 def _batches(campaign: Campaign, ids: list[int], first_number: int) -> list[tuple[CampaignBatch, list[int]]]:
@@ -386,7 +422,8 @@ def campaign_plan(*, campaign_id: int, chunk: int = PLAN_CHUNK) -> Campaign | No
     lo, hi = bounds["lo"] or 0, (bounds["hi"] or -1) + 1
     Campaign.objects.filter(pk=campaign.pk).update(
         audience_count=preview["audience"], skipped_no_consent=preview["no_consent"],
-        skipped_unreachable=preview["unreachable"], plan_total=max(hi - lo, 0), plan_done=0, planned_at=now)
+        skipped_unreachable=preview["unreachable"], skipped_channel_off=preview["channel_off"],
+        plan_total=max(hi - lo, 0), plan_done=0, planned_at=now)
     # A re-run: batches written by an earlier run but never finished go to the queue again.
     pending = [(b.pk, list(Message.objects.filter(campaign_id=campaign.pk, pk__gte=b.first_id, pk__lte=b.last_id)
                            .values_list("pk", flat=True)))
@@ -398,13 +435,13 @@ def campaign_plan(*, campaign_id: int, chunk: int = PLAN_CHUNK) -> Campaign | No
         if Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.CANCELLED).exists():
             return Campaign.objects.get(pk=campaign.pk)
         with transaction.atomic():
-            ids = _insert_chunk(campaign, recipients, lo=start, hi=min(start + chunk, hi), subject=subject,
-                                text=text, now=now, release=release)
+            ids, capped = _insert_chunk(campaign, recipients, lo=start, hi=min(start + chunk, hi), subject=subject,
+                                        text=text, now=now, release=release, config=config)
             made = _batches(campaign, ids, number) if ids else []
             number += len(made)
             Campaign.objects.filter(pk=campaign.pk).update(
                 planned=F("planned") + len(ids), batches_total=F("batches_total") + len(made),
-                plan_done=min(start + chunk, hi) - lo)
+                skipped_frequency_cap=F("skipped_frequency_cap") + capped, plan_done=min(start + chunk, hi) - lo)
             if made and release is None:
                 # Held by quiet hours: retry_due_messages releases them when the window opens.
                 work = [(b.pk, batch_ids) for b, batch_ids in made]

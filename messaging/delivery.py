@@ -44,7 +44,8 @@ RETURNING m.id
 _SENT_SQL = """
 UPDATE messaging_message m
 SET status = 'sent', provider = u.provider, provider_id = u.provider_id, sent_at = u.sent_at,
-    next_attempt_at = NULL, error = '', secret_enc = ''
+    next_attempt_at = NULL, error = '', secret_enc = '',
+    mobile_enc = CASE WHEN m.member_id IS NULL THEN m.mobile_enc ELSE '' END
 FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[]) AS u(id, provider, provider_id, sent_at)
 WHERE m.id = u.id AND m.status = 'sending'
 """
@@ -80,9 +81,13 @@ def _event_kind(message: Message) -> str:
 
 
 def _recipient_mobile(message: Message) -> str | None:
+    # A number kept on the message itself comes first: a security code to a non-member, or the closure
+    # notice to the number the member had before the account was anonymised (messaging.notices).
+    if message.mobile_enc:
+        return crypto.decrypt(message.mobile_enc)
     if message.member_id:
-        return crypto.decrypt(message.member.mobile_enc)
-    return crypto.decrypt(message.mobile_enc) if message.mobile_enc else None
+        return crypto.decrypt(message.member.mobile_enc) if message.member.mobile_enc else None
+    return None
 
 
 def _secret_or_logged(message: Message) -> tuple[str, dict]:
@@ -148,7 +153,8 @@ def deliver_messages(message_ids: list[int], *, max_rate_wait: float | None = No
 
     sent: list[tuple] = []
     for message in messages:
-        if message.kind == MessageKind.MARKETING and message.member_id and not message.member.marketing_consent:
+        if (message.kind in (MessageKind.MARKETING, MessageKind.GREETING) and message.member_id
+                and not message.member.marketing_consent):
             # Consent withdrawn while the message waited (quiet hours, a campaign queue): not sent.
             Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
                 status=Message.Status.SKIPPED, error="Marketing consent withdrawn before sending.",
@@ -226,6 +232,8 @@ def _record_failure(message: Message, error: str, *, retryable: bool, config: Me
     message.error = error
     # A security code that will not be sent again is not kept (SEC-2).
     gone = {"secret_enc": ""} if message.status == Message.Status.FAILED else {}
+    if gone and message.member_id:
+        gone["mobile_enc"] = ""   # the closure notice's number is not kept once it cannot be sent
     Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
         status=message.status, next_attempt_at=message.next_attempt_at, error=error, claimed_at=None, **gone,
     )

@@ -35,28 +35,38 @@ def retry_due_messages(ctx: JobContext) -> dict:
 @register_job("send_greetings", label=gettext_lazy("Send birthday and holiday greetings"))
 def send_greetings(ctx: JobContext) -> dict:
     """Birthday greetings for members born on this day, holiday greetings on a calendar holiday
-    (MSG-2). Once per member and year (event key), held until quiet hours end like all greetings."""
+    (MSG-2; seed 003 3.3 个性化问候). Once per member and year (event key), held until quiet hours end like
+    all greetings. Greetings need marketing consent and count towards the marketing frequency cap
+    (messaging.frequency; members at the cap get a skipped message, counted as "capped"). The birthday
+    text says the real offer window ({birthday_offer}, from benefits' birthday rule via messaging.hooks)."""
     from members.models import Member
 
-    from .models import Holiday
+    from .frequency import CAP_ERROR
+    from .hooks import birthday_offer_text
+    from .models import Holiday, Message
     from .services import messages_send_bulk
 
     day: dt.date = ctx.date
-    counts = {"birthday": 0, "holiday": 0}
-    active = Member.objects.filter(status=Member.Status.ACTIVE, mobile_enc__isnull=False).order_by("pk")
+    counts = {"birthday": 0, "holiday": 0, "capped": 0}
+    active = Member.objects.filter(status=Member.Status.ACTIVE, marketing_consent=True,
+                                   mobile_enc__isnull=False).order_by("pk")
     born = active.filter(birthday__month=day.month, birthday__day=day.day)
     if day.month == 2 and day.day == 28 and not _is_leap(day.year):
         born = active.filter(birthday__month=2, birthday__day__in=[28, 29])
+    offer = {"birthday_offer": birthday_offer_text(day)}
+    def send(counter: str, template_code: str, recipients: list) -> None:
+        # "birthday"/"holiday": new messages; "capped": those of them the frequency cap held back (skipped).
+        ids = messages_send_bulk(template_code=template_code, channel="sms", recipients=recipients)
+        counts[counter] += len(ids)
+        counts["capped"] += Message.objects.filter(pk__in=ids, error=CAP_ERROR).count() if ids else 0
+
     for chunk in _chunks(born.iterator(chunk_size=2000), 2000):
-        counts["birthday"] += len(messages_send_bulk(
-            template_code="birthday_greeting", channel="sms",
-            recipients=[(m, f"birthday:{day.year}", {}) for m in chunk]))
+        send("birthday", "birthday_greeting", [(m, f"birthday:{day.year}", offer) for m in chunk])
     holiday = Holiday.objects.filter(date=day, active=True).first()
     if holiday:
         for chunk in _chunks(active.iterator(chunk_size=2000), 2000):
-            counts["holiday"] += len(messages_send_bulk(
-                template_code=holiday.template_code, channel="sms",
-                recipients=[(m, f"holiday:{holiday.date.isoformat()}", {"holiday": holiday.name}) for m in chunk]))
+            send("holiday", holiday.template_code,
+                 [(m, f"holiday:{holiday.date.isoformat()}", {"holiday": holiday.name}) for m in chunk])
     return counts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -168,11 +169,29 @@ class MessagingConfig(models.Model):
         help_text=_("A message still 'sending' after this long had its worker stop mid-send; it is marked "
                     "failed, not resent, because the provider may have sent it."))
     opt_out_line = models.CharField(_("opt-out line"), max_length=32, default="回TD退订")
+    # Seed 003 3.3 避免过度打扰: marketing and greetings per member in a rolling window.
+    marketing_cap = models.PositiveSmallIntegerField(
+        _("marketing messages per member (cap)"), default=3,
+        help_text=_("At most this many marketing messages and greetings per member within the window; 0 = no cap."))
+    marketing_cap_days = models.PositiveSmallIntegerField(
+        _("cap window (days)"), default=7, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_("The cap counts the messages of the last this many days (rolling)."))
+    # Seed 000 信息通知 (会员消费): points earned are told once a day, not per purchase.
+    points_earned_notice = models.BooleanField(
+        _("daily points-earned notice"), default=True,
+        help_text=_("One notice per member per day with the points the day's purchases earned."))
+    points_earned_notice_min_points = models.PositiveIntegerField(
+        _("points-earned notice from (points)"), default=1, validators=[MaxValueValidator(1_000_000)],
+        help_text=_("Days on which a member earned fewer points get no notice."))
 
     class Meta:
         verbose_name = _("messaging settings")
         verbose_name_plural = _("messaging settings")
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="messaging_config_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="messaging_config_singleton"),
+            models.CheckConstraint(condition=models.Q(marketing_cap_days__gte=1, marketing_cap_days__lte=90),
+                                   name="messaging_cap_days_1_to_90"),
+        ]
 
     def __str__(self) -> str:
         return str(_("Messaging settings"))
@@ -268,6 +287,8 @@ class Campaign(models.Model):
     audience_count = models.PositiveIntegerField(_("audience"), default=0)
     skipped_no_consent = models.PositiveIntegerField(_("skipped: no consent"), default=0)
     skipped_unreachable = models.PositiveIntegerField(_("skipped: no address"), default=0)
+    skipped_channel_off = models.PositiveIntegerField(_("skipped: channel turned off by the member"), default=0)
+    skipped_frequency_cap = models.PositiveIntegerField(_("skipped: frequency cap"), default=0)
     planned = models.PositiveIntegerField(_("planned"), default=0)
     sent = models.PositiveIntegerField(_("sent"), default=0)
     failed = models.PositiveIntegerField(_("failed"), default=0)
@@ -316,3 +337,48 @@ class CampaignBatch(models.Model):
         verbose_name = _("campaign batch")
         verbose_name_plural = _("campaign batches")
         constraints = [models.UniqueConstraint(fields=["campaign", "number"], name="campaign_batch_once")]
+
+
+# ---------------------------------------------------------------- the member's channel choices
+
+
+class ChannelPreference(models.Model):
+    """The channels a member wants messages on (seed 000 信息通知: 短信、邮件…). No row: every channel on.
+    The portal inbox is always on (it is where the member reads them, nothing is pushed); security
+    codes ignore this (the member asked for them). Service notices, greetings, marketing and survey
+    invitations all honour it (messaging.services._skip_reason, campaigns in SQL)."""
+
+    member = models.OneToOneField("members.Member", verbose_name=_("member"), on_delete=models.CASCADE,
+                                  primary_key=True, related_name="channel_preference")
+    sms = models.BooleanField(_("SMS"), default=True)
+    email = models.BooleanField(_("E-mail"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("channel preference")
+        verbose_name_plural = _("channel preferences")
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: sms={self.sms} email={self.email}"
+
+
+class ChannelPreferenceLog(models.Model):
+    """Append-only record of every change of a member's channel choice (who, where, when)."""
+
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE,
+                               related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices)
+    enabled = models.BooleanField(_("on"))
+    actor = models.ForeignKey("auth.User", verbose_name=_("staff"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    actor_label = models.CharField(_("actor"), max_length=150)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("channel preference change")
+        verbose_name_plural = _("channel preference changes")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["member", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.channel}={self.enabled}"

@@ -9,4 +9,5 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.inbox_read_all, name="inbox_read_all"),
     path("inbox/message/", views.notice_detail, name="notice"),
+    path("inbox/channels/", views.channels, name="channels"),
 ]

@@ -22,10 +22,21 @@ from core import crypto
 from core.errors import NotFound, ValidationFailed
 from members.models import ConsentLog, Member
 
-from .defaults import DEFAULT_TEMPLATES
+from . import frequency
+from .defaults import DEFAULT_TEMPLATES, NOTICE_QUIET
 from .locks import message_lock
-from .models import InboundMessage, Message, MessageChannel, MessageKind, MessageTemplate, MessagingConfig, Notice
-from .templating import member_params, render
+from .models import (
+    ChannelPreference,
+    ChannelPreferenceLog,
+    InboundMessage,
+    Message,
+    MessageChannel,
+    MessageKind,
+    MessageTemplate,
+    MessagingConfig,
+    Notice,
+)
+from .templating import member_params, placeholders, render
 
 ENQUEUE_BATCH = 200
 OPT_OUT_WORDS = {"TD", "T", "退订", "N"}
@@ -42,7 +53,7 @@ def template_get(*, code: str, channel: str) -> MessageTemplate:
     if template is None and (code, channel) in DEFAULT_TEMPLATES:
         kind, name, subject, body, names = DEFAULT_TEMPLATES[(code, channel)]
         return MessageTemplate(code=code, channel=channel, kind=kind, name=name, subject=subject, body=body,
-                               provider_param_names=names)
+                               provider_param_names=names, respects_quiet_hours=NOTICE_QUIET.get(code, False))
     if template is None:
         raise NotFound(_("There is no message template %(code)s for %(channel)s.") % {"code": code, "channel": channel})
     if not template.active:
@@ -54,7 +65,7 @@ def template_get(*, code: str, channel: str) -> MessageTemplate:
 def message_preview(*, template: MessageTemplate, member: Member | None, params: dict | None = None) -> dict:
     """What `member` would receive from `template` (admin preview); placeholders the sample lacks
     are shown as "{name}" rather than failing, and listed in `missing`."""
-    values = {**member_params(member), **(params or {})}
+    values = {**system_params(template, day=timezone.localdate()), **member_params(member), **(params or {})}
     missing = sorted({n for n in re.findall(r"\{(\w+)\}", f"{template.subject} {template.body}") if n not in values})
     values.update({n: f"{{{n}}}" for n in missing})
     text = render(template.body, values)
@@ -91,17 +102,40 @@ def _waits_for_quiet_hours(kind: str, template: MessageTemplate) -> bool:
     return kind == MessageKind.SERVICE and template.respects_quiet_hours
 
 
-def _skip_reason(member: Member, kind: str, channel: str) -> str:
-    if member.status == Member.Status.CLOSED:
+# Kinds that need the member's marketing consent: marketing, and greetings (a birthday greeting
+# announces the birthday offer; a greeting is not needed to provide the membership) — MEM-6, issue 15.
+CONSENT_KINDS = (MessageKind.MARKETING, MessageKind.GREETING)
+# Pushed channels the member can turn off (ChannelPreference); the inbox is where they read messages.
+PREFERENCE_CHANNELS = (MessageChannel.SMS, MessageChannel.EMAIL)
+CHANNEL_OFF_ERROR = "The member turned this channel off."
+
+
+def channel_off_member_ids(member_ids, channel: str) -> set[int]:
+    """Members (of the given ids) who turned `channel` off, in one query; none for the inbox."""
+    if channel not in PREFERENCE_CHANNELS:
+        return set()
+    ids = [pk for pk in member_ids if pk is not None]
+    if not ids:
+        return set()
+    return set(ChannelPreference.objects.filter(member_id__in=ids, **{channel: False})
+               .values_list("member_id", flat=True))
+
+
+def _skip_reason(member: Member, kind: str, channel: str, ctx: _Context | None = None) -> str:
+    if member.status == Member.Status.CLOSED and not (ctx and ctx.closure):
         return "Account closed."
     if kind in (MessageKind.MARKETING, MessageKind.GREETING) and member.status != Member.Status.ACTIVE:
         return "Member is not active."
-    if kind == MessageKind.MARKETING and not member.marketing_consent:
+    if kind in CONSENT_KINDS and not member.marketing_consent:
         return "No marketing consent (MEM-6)."
-    if channel == MessageChannel.SMS and not member.mobile_enc:
+    if ctx is not None and member.pk in ctx.channel_off:
+        return CHANNEL_OFF_ERROR
+    if channel == MessageChannel.SMS and not (member.mobile_enc or (ctx and ctx.closure and ctx.closure_mobile_enc)):
         return "No mobile number."
     if channel == MessageChannel.EMAIL and not member.email:
         return "No e-mail address."
+    if ctx is not None and member.pk in ctx.capped:
+        return frequency.CAP_ERROR
     return ""
 
 
@@ -114,11 +148,17 @@ class _Context:
     now: dt.datetime
     release: dt.datetime | None
     campaign_id: int | None
+    channel_off: frozenset = frozenset()
+    capped: frozenset = frozenset()
+    # The closure notice (messaging.notices): sent to the number the member had before anonymisation.
+    closure: bool = False
+    closure_mobile_enc: str = ""
+    system_params: dict | None = None
 
 
 def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, text: str | None = None,
          mobile: str | None = None) -> dict:
-    values = {**member_params(member), **params}
+    values = {**(ctx.system_params or {}), **member_params(member), **params}
     subject = render(ctx.template.subject, values)[:200]
     text = render(ctx.template.body, values) if text is None else text
     if ctx.kind == MessageKind.MARKETING and ctx.channel == MessageChannel.SMS:
@@ -135,7 +175,9 @@ def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, 
     }
     if mobile is not None:
         row["mobile_hash"], row["mobile_enc"] = crypto.lookup_hash(mobile), crypto.encrypt(mobile)
-    reason = _skip_reason(member, ctx.kind, ctx.channel) if member is not None else ""
+    if ctx.closure and ctx.channel == MessageChannel.SMS and ctx.closure_mobile_enc:
+        row["mobile_enc"] = ctx.closure_mobile_enc   # emptied once sent (messaging.delivery)
+    reason = _skip_reason(member, ctx.kind, ctx.channel, ctx) if member is not None else ""
     if reason:
         row.update(status=Message.Status.SKIPPED, error=reason, next_attempt_at=None)
     elif ctx.channel == MessageChannel.INBOX:
@@ -206,14 +248,39 @@ def messages_enqueue(message_ids: list[int]) -> None:
 # ---------------------------------------------------------------- sending
 
 
-def _context(template_code: str, channel: str, kind: str | None, campaign_id: int | None = None) -> _Context:
+def _context(template_code: str, channel: str, kind: str | None, campaign_id: int | None = None,
+             template: MessageTemplate | None = None) -> _Context:
     if channel not in MessageChannel.values:
         raise ValidationFailed(_("Unknown channel %(channel)s.") % {"channel": channel}, code="bad_channel")
-    template = template_get(code=template_code, channel=channel)
+    template = template or template_get(code=template_code, channel=channel)
     config = MessagingConfig.get()
     now = timezone.now()
     return _Context(template=template, channel=channel, kind=kind or template.kind, config=config, now=now,
-                    release=quiet_hours_release(now=now, config=config), campaign_id=campaign_id)
+                    release=quiet_hours_release(now=now, config=config), campaign_id=campaign_id,
+                    system_params=system_params(template, day=timezone.localdate(now)))
+
+
+SYSTEM_PARAMS = ("birthday_offer",)
+
+
+def system_params(template: MessageTemplate, *, day: dt.date) -> dict:
+    """Placeholders the system fills, once per send: {birthday_offer}, the words for the birthday
+    offer and its real window (benefits' rule through messaging.hooks)."""
+    from .hooks import birthday_offer_text
+
+    names = set(placeholders(f"{template.subject} {template.body}"))
+    return {"birthday_offer": birthday_offer_text(day)} if "birthday_offer" in names else {}
+
+
+def _with_member_rules(ctx: _Context, member_ids: list[int], event_keys: list[str]) -> _Context:
+    """The set-wise facts the rows need: who turned the channel off, who is at the marketing cap
+    (taking the cap lock first, so concurrent senders decide one after the other)."""
+    ctx.channel_off = frozenset(channel_off_member_ids(member_ids, ctx.channel))
+    if frequency.cap_applies(ctx.kind, ctx.config):
+        frequency.cap_lock()
+        ctx.capped = frozenset(frequency.members_at_cap(member_ids, event_keys=event_keys, now=ctx.now,
+                                                        config=ctx.config))
+    return ctx
 
 
 def _existing(*, member_id: int | None, event_key: str, channel: str) -> Message:
@@ -227,6 +294,7 @@ def message_send(*, member: Member, template_code: str, channel: str, event_key:
     channel) returns the first Message (`created` False) and sends nothing."""
     ctx = _context(template_code, channel, kind, campaign_id)
     member = Member.objects.get(pk=member.pk)  # consent and status as they are now, not as the caller saw them
+    _with_member_rules(ctx, [member.pk], [event_key[:150]])
     row = _row(ctx, member=member, event_key=event_key, params=params or {})
     created = _insert([row])
     _after_insert(created, {(row["event_key"], member.pk, channel): row})
@@ -242,6 +310,8 @@ def messages_send_bulk(*, template_code: str, channel: str, recipients: Iterable
     """Set-wise `message_send` for jobs and campaigns: (member, event_key, params) per recipient.
     Returns the ids of the messages that are new; events already recorded are skipped."""
     ctx = _context(template_code, channel, kind, campaign_id)
+    recipients = list(recipients)
+    _with_member_rules(ctx, [m.pk for m, _key, _params in recipients], [key[:150] for _m, key, _p in recipients])
     rows = [_row(ctx, member=m, event_key=key, params=params or {}) for m, key, params in recipients]
     for row in rows:
         row["notice_sms_sent"] = _notice_sms_sent
@@ -385,6 +455,17 @@ def inbound_sms_record(*, provider: str, mobile: str, text: str, received_at: dt
 
 # ---------------------------------------------------------------- service notices (callers in other apps)
 
+# Notice kinds that are marketing, not service (issue 15). "survey": care.services.surveys.survey_distribute
+# sends a survey to a segment — a general survey (seed 000 会员满意度评估 测评内容: 普遍性问题), not a reply to
+# something the member did — so it needs marketing consent, waits for quiet hours, counts in the marketing
+# frequency cap and carries the opt-out line on SMS. A satisfaction check after a service the member used
+# is a service follow-up: messaging.notices kind "survey_follow_up".
+MARKETING_NOTICE_KINDS = frozenset({"survey"})
+
+
+def _notice_message_kind(kind: str) -> str:
+    return MessageKind.MARKETING if kind in MARKETING_NOTICE_KINDS else MessageKind.SERVICE
+
 
 def notify_member(*, member: Member, kind: str, ref: str, title: str, body: str, sms: bool = True) -> Notice | None:
     """A service notice: portal inbox + SMS, once per event (kind + ref). Returns None if this event
@@ -392,13 +473,14 @@ def notify_member(*, member: Member, kind: str, ref: str, title: str, body: str,
     event_key = f"{kind}:{ref}"
     params = {"title": title, "body": body}
     with transaction.atomic():
+        message_kind = _notice_message_kind(kind)
         inbox = message_send(member=member, template_code="notice", channel=MessageChannel.INBOX,
-                             event_key=event_key, params=params, kind=MessageKind.SERVICE)
-        if not inbox.created:
+                             event_key=event_key, params=params, kind=message_kind)
+        if not inbox.created or inbox.status == Message.Status.SKIPPED:
             return None
         if sms:
             message_send(member=member, template_code="notice", channel=MessageChannel.SMS, event_key=event_key,
-                         params=params, kind=MessageKind.SERVICE)
+                         params=params, kind=message_kind)
             Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).update(sms_sent=True)
     return Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).first()
 
@@ -417,13 +499,18 @@ def notify_members_bulk(notices: list[Notice], *, sms: bool = True) -> int:
         if not fresh:
             return 0
         members = Member.objects.in_bulk({n.member_id for n in fresh})
-        recipients = [(members[n.member_id], f"{n.kind}:{n.ref}", {"title": n.title, "body": n.body}) for n in fresh]
-        created = messages_send_bulk(template_code="notice", channel=MessageChannel.INBOX, recipients=recipients,
-                                     kind=MessageKind.SERVICE, _notice_sms_sent=sms)
-        if sms:
-            messages_send_bulk(template_code="notice", channel=MessageChannel.SMS, recipients=recipients,
-                               kind=MessageKind.SERVICE)
-        return len(created)
+        created = 0
+        for message_kind in {_notice_message_kind(n.kind) for n in fresh}:
+            recipients = [(members[n.member_id], f"{n.kind}:{n.ref}", {"title": n.title, "body": n.body})
+                          for n in fresh if _notice_message_kind(n.kind) == message_kind]
+            ids = messages_send_bulk(template_code="notice", channel=MessageChannel.INBOX, recipients=recipients,
+                                     kind=message_kind, _notice_sms_sent=sms)
+            # New notices only: a marketing one the member has no consent for is recorded, not delivered.
+            created += Message.objects.filter(pk__in=ids, status=Message.Status.DELIVERED).count() if ids else 0
+            if sms:
+                messages_send_bulk(template_code="notice", channel=MessageChannel.SMS, recipients=recipients,
+                                   kind=message_kind)
+        return created
 
 
 def notice_mark_read(*, member: Member, notice_ids: list[int] | None = None) -> int:
@@ -432,3 +519,35 @@ def notice_mark_read(*, member: Member, notice_ids: list[int] | None = None) -> 
     if notice_ids is not None:
         qs = qs.filter(pk__in=notice_ids)
     return qs.update(read_at=timezone.now())
+
+
+# ---------------------------------------------------------------- the member's channel choices
+
+
+@transaction.atomic
+def channel_preference_set(*, member: Member, sms: bool, email: bool, actor) -> ChannelPreference:
+    """The member's choice of pushed channels (seed 000 信息通知 短信、邮件; issue 15). Each change is
+    logged (ChannelPreferenceLog: channel, on/off, who); choosing what is already set records nothing.
+    `actor` is a staff user or a label ("member" on the portal). The inbox always stays on; security
+    codes ignore the choice."""
+    if not isinstance(sms, bool) or not isinstance(email, bool):
+        raise ValidationFailed(_("Choose on or off for each channel."), code="bad_preference")
+    ChannelPreference.objects.get_or_create(member_id=member.pk)
+    pref = ChannelPreference.objects.select_for_update().get(member_id=member.pk)
+    staff = actor if hasattr(actor, "get_username") else None
+    label = actor.get_username() if staff else str(actor)[:150]
+    changes = [(channel, value) for channel, value in (("sms", sms), ("email", email))
+               if getattr(pref, channel) != value]
+    if changes:
+        for channel, value in changes:
+            setattr(pref, channel, value)
+        pref.save()
+        ChannelPreferenceLog.objects.bulk_create([
+            ChannelPreferenceLog(member_id=member.pk, channel=channel, enabled=value, actor=staff, actor_label=label)
+            for channel, value in changes])
+    return pref
+
+
+def channel_preference_get(*, member: Member) -> ChannelPreference:
+    """The member's choice; every channel on when they never chose (not saved)."""
+    return ChannelPreference.objects.filter(member_id=member.pk).first() or ChannelPreference(member_id=member.pk)

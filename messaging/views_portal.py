@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.web import current_member, id_param, member_required, portal_render
 
 from .models import Notice
 from .selectors import notice_list_for_member
-from .services import notice_mark_read
+from .services import channel_preference_get, channel_preference_set, notice_mark_read
 
 INBOX_PAGE_SIZE = 20
 
@@ -44,3 +44,17 @@ def inbox_read_all(request):
     if notice_mark_read(member=member):
         messages.success(request, _("All messages are marked as read."))
     return redirect("messaging_portal:inbox")
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def channels(request):
+    """The member chooses the channels messages come on (SMS, e-mail); the inbox always stays on."""
+    member = current_member(request)
+    if request.method == "POST":
+        channel_preference_set(member=member, sms=request.POST.get("sms") == "on",
+                               email=request.POST.get("email") == "on", actor="member")
+        messages.success(request, _("Your choice of channels is saved."))
+        return redirect("messaging_portal:channels")
+    return portal_render(request, "messaging/portal/channels.html", "inbox",
+                        {"preference": channel_preference_get(member=member)})

@@ -111,3 +111,4 @@ def flag_abuse(ctx: JobContext) -> dict:
     from .services.abuse import abuse_flag_all
 
     return abuse_flag_all()
+from . import earned_notices  # noqa: E402,F401 - registers notify_points_earned

@@ -283,10 +283,15 @@ def _coupons_reinstate(*, purchase: Purchase, refund: Refund) -> None:
 
 
 def _refund_notify(*, refund: Refund, purchase: Purchase) -> None:
-    from messaging.services import notify_member
+    """Seed 000 信息通知 (积分使用): the refund's points reversal, through its own template
+    (messaging notice kind refund_reversal), in the refund's transaction."""
+    from messaging.notices import notice_send
 
+    from ..models import PointsAccount
     from ..refund_items import refund_items
 
-    body = "; ".join(f"{label}: {value}" for label, value in refund_items(refund))
-    notify_member(member=purchase.member, kind="refund", ref=f"refund:{refund.pk}", sms=False,
-                  title=_("Refund of order %(no)s") % {"no": purchase.order_no}, body=body)
+    details = "；".join(f"{label}：{value}" for label, value in refund_items(refund))
+    balance = PointsAccount.objects.filter(member_id=purchase.member_id).values_list("balance", flat=True).first()
+    notice_send(member=purchase.member, kind="refund_reversal", ref=str(refund.pk), params={
+        "order_no": purchase.order_no, "details": details, "points_reversed": refund.points_reversed,
+        "points_returned": refund.offset_points_returned, "balance": balance or 0})

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound
 from members.models import Member, Store
+from messaging.notices import notice_send
 
 from ..calculation import CENT
 from ..errors import IdempotencyConflict, InsufficientPoints, PointsError
@@ -144,6 +145,8 @@ def gift_order_place(*, member: Member, gift: Gift, quantity: int, store: Store,
                           reason=_("Gift: %(name)s × %(n)s") % {"name": gift.name, "n": quantity}),
         )
         order.save(update_fields=["entry"])
+        notice_send(member=member, kind="gift_order", ref=str(order.pk), params={
+            "gift": gift.name, "quantity": quantity, "points": points, "store": store.name, "order_no": order.pk})
         return order, True
 
 
@@ -356,6 +359,9 @@ def coupon_redeem_for_points(*, member: Member, coupon_type: CouponType, request
                           ref=f"coupon:{coupon.pk}", reason=_("Coupon: %(name)s") % {"name": ctype.name}),
         )
         coupon.save(update_fields=["entry"])
+        notice_send(member=member, kind="coupon_redeemed", ref=str(coupon.pk), params={
+            "coupon": ctype.name, "points": ctype.points_cost,
+            "valid_to": timezone.localtime(coupon.valid_to).strftime("%Y-%m-%d")})
         return coupon, True
 
 
@@ -535,6 +541,9 @@ def offset_commit(*, member: Member, store: Store, order_no: str, points: int, b
                 fields={"points": [_("At most %(max)s.") % {"max": quote.max_points}]},
             ) from None
         offset.save(update_fields=["entry"])
+        notice_send(member=member, kind="points_offset", ref=str(offset.pk), params={
+            "points": points, "amount": amount, "store": store.name, "order_no": order_no,
+            "balance": offset.entry.balance_after if offset.entry else ""})
         return offset, True
 
 

@@ -131,12 +131,15 @@ def test_survey_outside_segment_or_window_is_not_found():
         survey_submit(survey_id=closed.pk, member=MemberFactory(), answers={})
 
 
+@pytest.mark.pinned_at("2026-11-25T12:00+08:00")
 def test_distribution_sends_the_link_once_through_messaging(tiers, sms_outbox, django_capture_on_commit_callbacks):
     """SD-6: the segment gets a 'survey' notice with the portal link; a repeat reaches nobody twice,
-    members who answered are skipped, store staff reach their store only."""
+    members who answered are skipped, store staff reach their store only. A general survey is
+    marketing (issue 15): a member without marketing consent is targeted but gets nothing."""
     s1, s2 = StoreFactory(), StoreFactory()
-    gold1 = MemberFactory(home_store=s1, tier=tiers["gold"])
-    gold2 = MemberFactory(home_store=s2, tier=tiers["gold"])
+    gold1 = MemberFactory(home_store=s1, tier=tiers["gold"], marketing_consent=True)
+    gold2 = MemberFactory(home_store=s2, tier=tiers["gold"], marketing_consent=True)
+    MemberFactory(home_store=s2, tier=tiers["gold"], marketing_consent=False)
     answered = MemberFactory(home_store=s1, tier=tiers["gold"])
     MemberFactory(home_store=s1)  # not gold
     survey = make_survey(segment_rule={"tier": ["gold"]})
@@ -145,12 +148,12 @@ def test_distribution_sends_the_link_once_through_messaging(tiers, sms_outbox, d
     manager = make_staff(roles.OPERATIONS_MANAGER, chain_wide=True)
     with django_capture_on_commit_callbacks(execute=True):
         result = survey_distribute(survey_id=survey.pk, staff=manager)
-    assert result == {"targeted": 2, "sent": 2}
+    assert result == {"targeted": 3, "sent": 2}
     notices = Notice.objects.filter(kind="survey", ref=str(survey.pk))
     assert set(notices.values_list("member_id", flat=True)) == {gold1.pk, gold2.pk}
     assert f"?id={survey.pk}" in notices.first().body and "/care/survey/" in notices.first().body
     assert len(sms_outbox) == 2
-    assert survey_distribute(survey_id=survey.pk, staff=manager) == {"targeted": 2, "sent": 0}
+    assert survey_distribute(survey_id=survey.pk, staff=manager) == {"targeted": 3, "sent": 0}
 
     with pytest.raises(PermissionDenied):
         survey_distribute(survey_id=survey.pk, staff=make_staff(roles.FRONT_DESK, store=s1))

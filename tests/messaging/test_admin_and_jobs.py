@@ -44,14 +44,14 @@ def test_message_list_and_retry_action(admin_client, sms_outbox, django_capture_
 
 
 def test_birthday_and_holiday_greetings_once_per_year(config):
-    born = MemberFactory(birthday=dt.date(1990, 10, 1))
-    other = MemberFactory(birthday=dt.date(1990, 5, 5))
+    born = MemberFactory(birthday=dt.date(1990, 10, 1), marketing_consent=True)
+    other = MemberFactory(birthday=dt.date(1990, 5, 5), marketing_consent=True)
     Holiday.objects.create(date=dt.date(2026, 10, 1), name="国庆节")
     with time_machine.travel(dt.datetime(2026, 10, 1, 9, 0, tzinfo=SH), tick=False):
         first = run_job("send_greetings", date=dt.date(2026, 10, 1))
         again = run_job("send_greetings", date=dt.date(2026, 10, 1))
     assert first.counts["birthday"] == 1 and first.counts["holiday"] >= 2
-    assert again.counts == {"birthday": 0, "holiday": 0}
+    assert again.counts == {"birthday": 0, "holiday": 0, "capped": 0}
     assert Message.objects.filter(member=born, event_key="birthday:2026").exists()
     holiday = Message.objects.get(member=other, event_key="holiday:2026-10-01")
     assert "国庆节快乐" in holiday.text and holiday.kind == "greeting"

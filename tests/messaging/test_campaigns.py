@@ -85,17 +85,21 @@ def test_campaign_goes_only_to_members_with_marketing_consent(chain_manager, mar
 
 
 def test_greeting_text_is_rendered_per_member_in_sql(chain_manager, sms_outbox, django_capture_on_commit_callbacks):
-    """The set-wise plan renders {name} like message_send does (the provider parameters too)."""
-    member = MemberFactory(name="王小明", marketing_consent=False)
+    """The set-wise plan renders {name} like message_send does (the provider parameters too). Greetings
+    need marketing consent since issue 15: the member without it is not addressed."""
+    member = MemberFactory(name="王小明", marketing_consent=True)
+    MemberFactory(name="李四", marketing_consent=False)
     template = MessageTemplate.objects.get(code="birthday_greeting", channel="sms")
     with time_machine.travel(DAY, tick=False):
         campaign = _campaign(chain_manager, template, params={})
         with django_capture_on_commit_callbacks(execute=True):
             campaign_schedule(campaign=campaign, user=chain_manager)
     message = Message.objects.get(campaign_id=campaign.pk)
-    assert message.member_id == member.pk  # greetings need no marketing consent
+    assert message.member_id == member.pk
     assert message.text.startswith("亲爱的王小明，") and "回TD退订" not in message.text
-    assert message.params == {"name": "王小明"}
+    assert message.params == {"name": "王小明", "birthday_offer": ""}
+    campaign.refresh_from_db()
+    assert campaign.skipped_no_consent == 1
     assert sms_outbox[0].text == message.text
 
 

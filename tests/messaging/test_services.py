@@ -93,7 +93,7 @@ def test_service_notice_that_can_wait_is_held_in_quiet_hours(sms_outbox, django_
 
 
 def test_greetings_wait_for_quiet_hours_too(config):
-    member = MemberFactory()
+    member = MemberFactory(marketing_consent=True)
     with time_machine.travel(NIGHT, tick=False):
         message = message_send(member=member, template_code="birthday_greeting", channel="sms",
                                event_key="birthday:2026", params={})
@@ -165,7 +165,7 @@ def test_preview_renders_for_a_sample_member(config):
 
 
 def test_closed_or_inactive_members_get_no_greetings(config):
-    member = MemberFactory(status="suspended")
+    member = MemberFactory(status="suspended", marketing_consent=True)
     message = message_send(member=member, template_code="birthday_greeting", channel="sms",
                            event_key="birthday:2026", params={})
     assert message.status == Message.Status.SKIPPED

@@ -104,7 +104,7 @@ def test_retried_refund_gives_back_nothing_twice():
     again = refund(purchase, "RF-1", "200.00", at)
     assert first.created and not again.created and again.refund.pk == first.refund.pk
     assert Entry.objects.filter(member=member).count() == entries and balance(member) == 5000
-    assert Notice.objects.filter(member=member, kind="refund").count() == 1
+    assert Notice.objects.filter(member=member, kind="refund_reversal").count() == 1
     assert reconcile() == []
 
 
@@ -133,7 +133,7 @@ def test_offset_points_whose_expiry_passed_are_recorded_not_given_back_with_no_g
     with time_machine.travel(timezone.now() + dt.timedelta(days=5), tick=False):
         done = refund(purchase, "RF-1", "100.00").refund
         assert done.offset_points_returned == 400 and done.offset_points_lapsed == 600
-        assert "600" in Notice.objects.get(member=member, kind="refund").body
+        assert "600" in Notice.objects.get(member=member, kind="refund_reversal").body
         assert reconcile() == []
 
 
@@ -167,7 +167,7 @@ def test_full_refund_reinstates_valid_coupons_and_tells_why_not_for_expired_ones
     lapsed.refresh_from_db()
     assert valid.status == Coupon.Status.ISSUED and valid.used_order_no == "" and valid.used_at is None
     assert lapsed.status == Coupon.Status.USED
-    notice = Notice.objects.get(member=member, kind="refund", ref=f"refund:{full.pk}")
+    notice = Notice.objects.get(member=member, kind="refund_reversal", ref=str(full.pk))
     assert valid.code in notice.body and lapsed.code in notice.body
     # The reinstated coupon is usable again, once.
     redemption.coupon_use(code=valid.code, store=store, order_no="CP-2", bill_amount=Decimal("100"), member=member)
@@ -373,7 +373,7 @@ def test_desk_refund_page_shows_the_same_itemisation(client):
     assert response.status_code == 200 and 'id="refund-items"' in html
     assert "Offset points given back" in html or "抵现积分退回" in html
     assert "2000" in html
-    notice = Notice.objects.get(member=member, kind="refund")
+    notice = Notice.objects.get(member=member, kind="refund_reversal")
     assert "2000" in notice.body
 
 
