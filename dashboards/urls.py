@@ -10,4 +10,6 @@ urlpatterns = [
     path("export/<slug:table>.<str:fmt>", views.overview_export, name="overview_export"),
     path("consumption/", views.consumption, name="consumption"),
     path("consumption/export/<slug:dimension>.<str:fmt>", views.consumption_export, name="consumption_export"),
+    path("staff/", views.staff, name="staff"),
+    path("staff/export/<slug:table>.<str:fmt>", views.staff_export, name="staff_export"),
 ]

@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from core.web import need, staff_required
 
-from . import selectors
+from . import selectors, service_figures
 from .exports import table_response
 from .forms import ConsumptionFilterForm, OverviewFilterForm
 
@@ -66,3 +66,30 @@ def consumption_export(request, dimension: str, fmt: str):
     if dimension not in data["tables"]:
         raise Http404
     return table_response(data["tables"][dimension], fmt, filename=f"consumption-{dimension}-{filters['period']}")
+
+
+def _staff_data(request):
+    need(request.user, PERM_VIEW)
+    form = OverviewFilterForm(request.user, request.GET or None)
+    start, end = form.period()
+    data = service_figures.staff_service_figures(store_ids=form.store_ids(), date_from=start, date_to=end)
+    return form, start, end, data
+
+
+@staff_required
+def staff(request):
+    """Service figures per staff member and store (seed 001 1.4, 8.1, 8.4), the viewer's stores only."""
+    form, start, end, data = _staff_data(request)
+    return render(request, "dashboards/staff.html", {
+        "form": form, "date_from": start, "date_to": end, "data": data, "query": request.GET.urlencode(),
+    })
+
+
+@staff_required
+def staff_export(request, table: str, fmt: str):
+    if fmt not in FORMATS:
+        raise Http404
+    _form, start, end, data = _staff_data(request)
+    if table not in data["tables"]:
+        raise Http404
+    return table_response(data["tables"][table], fmt, filename=f"staff-{table}-{start}-{end}")
