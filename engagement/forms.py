@@ -22,7 +22,7 @@ class EventOutcomeForm(forms.Form):
                                       widget=forms.Textarea(attrs={"rows": 4}))
 
     @classmethod
-    def for_event(cls, event: Event, data=None) -> "EventOutcomeForm":
+    def for_event(cls, event: Event, data=None) -> EventOutcomeForm:
         return cls(data, initial={"budget": event.budget, "cost": event.cost,
                                   "sales_window_days": event.sales_window_days,
                                   "lessons_learned": event.lessons_learned})

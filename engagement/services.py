@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from core.money import CENT, parse_plain_decimal
 from core.models import AuditLog
+from core.money import CENT, parse_plain_decimal
 from members.locks import member_lock
 from members.models import Member
 from messaging.models import Notice
