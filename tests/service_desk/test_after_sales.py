@@ -297,3 +297,14 @@ def test_api_other_store_is_404(client, store, other_store, agent):
     case = open_case(store, agent)
     client.force_login(make_staff(roles.CUSTOMER_SERVICE, store=other_store))
     assert client.get(f"/api/v1/after-sales/{case.pk}/").status_code == 404
+
+
+def test_member_data_download_includes_after_sales_cases(client, store, agent, member):
+    """The member's data download (issue 15) holds the after-sales cases too."""
+    import json
+
+    open_case(store, agent, member)
+    portal_login(client, member)
+    data = json.loads(client.post(reverse("portal:my_data_download")).content)
+    assert data["after_sales"][0]["product"] == "破壁料理机 X1"
+    assert data["after_sales"][0]["received_at"].endswith("+08:00")
