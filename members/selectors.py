@@ -123,10 +123,13 @@ def rereview_due_for_staff(user, *, today: dt.date | None = None) -> QuerySet[Me
 TILL_VISIBLE_STATUSES = (Member.Status.ACTIVE, Member.Status.SUSPENDED, Member.Status.DISQUALIFIED)
 
 
-def member_list_for_till() -> QuerySet[Member]:
+def member_list_for_till(*, with_pending: bool = False) -> QuerySet[Member]:
     """Members a till may look up: every store of the chain (members shop anywhere), existing
-    memberships only; `can_transact` tells the cashier whether they may earn or redeem."""
-    return Member.objects.select_related("tier").filter(status__in=TILL_VISIBLE_STATUSES)
+    memberships only; `can_transact` tells the cashier whether they may earn or redeem.
+    `with_pending` adds desk sign-ups waiting for review, for posting a sale whose points are held
+    until the review (points.services.held)."""
+    statuses = (*TILL_VISIBLE_STATUSES, Member.Status.PENDING) if with_pending else TILL_VISIBLE_STATUSES
+    return Member.objects.select_related("tier").filter(status__in=statuses)
 
 
 def member_by_reference(qs: QuerySet[Member], *, mobile: str = "", card: str = "", qr: str = "") -> Member:

@@ -16,7 +16,7 @@ from core.audit import audit_record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import AuditLog
 
-from . import scope
+from . import hooks, scope
 from .events import member_event_on_commit
 from .locks import change_request_lock, corporate_profile_lock, member_lock
 from .models import (
@@ -370,6 +370,8 @@ def member_review(*, member: Member, reviewer, approve: bool, reason: str = "") 
         member.id_number_hash = None
     member.save()
     _record_status(member, old, Actor.staff(reviewer), reason)
+    # Held purchases of the pending sign-up (points.services.held): credited, or released to be claimed.
+    hooks.member_reviewed(member=member, approved=approve, reviewer=reviewer)
     if approve:
         member_event_on_commit("joined", member_id=member.pk)
     return member

@@ -47,7 +47,9 @@ class PurchaseOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Purchase
         fields = ["order_no", "store", "member_no", "occurred_at", "amount_total", "amount_paid", "points_earned",
-                  "campaigns", "amount_refunded", "points_reversed", "balance"]
+                  "points_held", "campaigns", "amount_refunded", "points_reversed", "balance"]
+        extra_kwargs = {"points_held": {"help_text": "points of a pending sign-up's sale, credited when the sign-up "
+                                                     "is approved (0 otherwise)"}}
 
     def get_balance(self, obj) -> int:
         if obj.member_id is None:
@@ -57,7 +59,7 @@ class PurchaseOutputSerializer(serializers.ModelSerializer):
 
 
 def _member_for_post(request, ref: dict):
-    qs = (selectors.member_list_for_till() if device_of(request) is not None
+    qs = (selectors.member_list_for_till(with_pending=True) if device_of(request) is not None
           else selectors.member_list_for_staff(request.user))
     return selectors.member_by_reference(qs, **{k: v for k, v in ref.items() if v})
 
@@ -202,6 +204,7 @@ class PointsSummaryApi(APIView):
         spendable = serializers.IntegerField()
         pending = serializers.IntegerField()
         debt = serializers.IntegerField()
+        held = serializers.IntegerField(help_text="points of a pending sign-up's sales, credited on approval")
         cash_value = serializers.CharField(help_text="yuan at the offset rate")
         expiring_soon = LotSerializer(many=True)
 

@@ -10,7 +10,13 @@ class PointsConfig(AppConfig):
         from core import figures
         from core.panels import DESK_MEMBER, Panel, panel_register
 
+        from members.hooks import register_member_reviewed
+
         from . import net_paid
+        from .services.held import held_points_settle
+
+        # A pending desk sign-up's held sales are credited on approval, released on rejection (issue 15).
+        register_member_reviewed(held_points_settle)
 
         # evaluation (below points) reads the one net-paid definition through core.figures (points.net_paid).
         figures.register_net_paid(net_paid)

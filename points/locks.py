@@ -114,3 +114,8 @@ def abuse_case_lock(case_id: int) -> AbuseCase:
 def clerk_lock(user_id: int):
     """A staff user's row: serialises one clerk's desk postings so the daily cap cannot be raced."""
     return lock_one(get_user_model(), user_id)
+
+
+def held_purchases_lock(member_id: int) -> list[Purchase]:
+    """A pending sign-up's sales still holding points (points.services.held), locked in id order."""
+    return lock_many(Purchase, member_id=member_id, points_held__gt=0)

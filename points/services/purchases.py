@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from members.locks import member_lock
 from members.models import Member, Store
 
 from .. import hooks
@@ -37,7 +38,8 @@ def purchase_post(
     tenders: list[dict], source: str = "till", credit_points: bool = True,
 ) -> PurchaseResult:
     """Record a purchase and credit its points once. A retry with the same body returns the first
-    result; the same (store, order number) with a different body is a 409."""
+    result; the same (store, order number) with a different body is a 409. A pending desk sign-up's
+    purchase is recorded with its points held until the sign-up is reviewed (points.services.held)."""
     order_no = (order_no or "").strip()
     if not order_no:
         raise PointsError(_("The till's order number is required."), fields={"order_no": [_("Required.")]})
@@ -54,18 +56,24 @@ def purchase_post(
         existing = Purchase.objects.filter(store=store, order_no=order_no).first()
         if existing:
             return PurchaseResult(_same_or_conflict(existing, request_hash), created=False)
-        if credit_points:
+        held = credit_points and member.status == Member.Status.PENDING
+        if held:
+            # Locked and re-read: a review committing meanwhile either sees this sale or came first.
+            member = member_lock(member.pk)
+            held = member.status == Member.Status.PENDING
+        if credit_points and not held:
             require_can_transact(member)
-        config = PointsConfig.get()
+        config = PointsConfig.cached()
         calc = calculate_points(member=member, store=store, at=occurred_at, lines=lines, tenders=tenders,
                                 config=config)
         # The offset row is locked until this purchase commits, so offset_cancel cannot slip in between.
         points_tender_check(store=store, order_no=order_no, member=member, tenders=tenders)
-        earned = calc.points if credit_points and calc.points > 0 else 0
+        earned = calc.points if credit_points and not held and calc.points > 0 else 0
         purchase = safe_create(
             Purchase, store=store, order_no=order_no, member=member, occurred_at=occurred_at,
             amount_total=calc.amount_total, amount_paid=calc.amount_paid, lines=clean_lines(lines), tenders=tenders,
             campaigns=calc.campaigns, request_hash=request_hash, source=source, points_earned=earned,
+            points_held=max(calc.points, 0) if held else 0,
         )
         if purchase is None:  # a concurrent retry inserted it first; its transaction has committed
             existing = Purchase.objects.get(store=store, order_no=order_no)
@@ -78,7 +86,8 @@ def purchase_post(
                 source=Source(store_id=store.pk, purchase_id=purchase.pk, ref=order_no,
                               reason=_("Purchase"), campaigns=tuple(c["id"] for c in calc.campaigns)),
             )
-        hooks.purchase_posted(member=member, at=occurred_at)  # the tier engine's immediate upgrade (TIER-2)
+        if not held:
+            hooks.purchase_posted(member=member, at=occurred_at)  # the tier engine's immediate upgrade (TIER-2)
         return PurchaseResult(purchase, created=True)
 
 
