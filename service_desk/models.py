@@ -114,6 +114,8 @@ class ComplaintStatus(models.TextChoices):
 class Complaint(models.Model):
     """投诉 (SD-1). A member is required from the portal and optional at the desk (walk-ins)."""
 
+    Status = ComplaintStatus  # as ComplaintEvent.status_label names it
+
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     category = models.CharField(_("category"), max_length=16, choices=ComplaintCategory.choices)
     severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, default=Severity.NORMAL)
