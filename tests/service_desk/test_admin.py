@@ -25,3 +25,26 @@ def test_admin_pages_load_and_faq_save_indexes(admin_client, store, agent):
     assert FaqArticle.objects.get().tokens
     assert list(selectors.faq_search("积分过期"))[0].title == "积分过期规则"
     assert admin_client.get("/admin/service_desk/complaint/add/").status_code == 403
+
+
+def test_after_sales_and_escalation_admin(admin_client, store, agent, manager):
+    """SD-7..9 in the admin: seeded after-sales and consultation limits, read-only cases with their
+    hand-offs, and an escalation contact whose mobile is stored encrypted through the service."""
+    from service_desk import after_sales
+    from service_desk.models import AfterSalesPolicy, ConsultationTimeLimit, EscalationContact
+
+    assert AfterSalesPolicy.objects.count() == 6 and ConsultationTimeLimit.objects.count() == 5
+    case = after_sales.after_sales_open(kind="repair", channel="desk", store=store, product="吸尘器",
+                                        description="吸力变弱", contact_name="王先生", staff=agent)
+    after_sales.after_sales_handoff(case=case, staff=agent, vendor="品牌售后")
+    for path in ["aftersalespolicy", "consultationtimelimit", "aftersalescase", "aftersaleshandoff",
+                 "escalationcontact", f"aftersalescase/{case.pk}/change"]:
+        assert admin_client.get(f"/admin/service_desk/{path}/").status_code == 200, path
+    assert admin_client.get("/admin/service_desk/aftersalespolicy/add/").status_code == 403
+    response = admin_client.post("/admin/service_desk/escalationcontact/add/", {
+        "user": manager.pk, "mobile": "13800138000", "email": "", "by_sms": "on", "by_email": "on",
+        "regional_stores": [store.pk]})
+    assert response.status_code == 302, response.content.decode()[:500]
+    contact = EscalationContact.objects.get(user=manager)
+    assert contact.mobile_masked.startswith("138") and "13800138000" not in contact.mobile_enc
+    assert list(contact.regional_stores.all()) == [store]
