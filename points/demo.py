@@ -30,12 +30,13 @@ WITH m AS (
     FROM m CROSS JOIN LATERAL generate_series(1, m.n) AS g
 )
 INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_total, amount_paid, amount_refunded,
-                             points_earned, points_reversed, lines, tenders, campaigns, request_hash, source, created_at)
+                             points_earned, points_reversed, lines, tenders, campaigns, request_hash, source, created_at,
+                             changed_at, points_held)
 SELECT home_store_id, 'DEMO-' || member_id || '-' || seq, member_id, occurred_at, amount, amount, 0,
        floor(amount * points_rate)::bigint, 0,
        jsonb_build_array(jsonb_build_object('brand', brand, 'category', category, 'amount', amount::text)),
        jsonb_build_array(jsonb_build_object('type', 'wechat', 'amount', amount::text)),
-       '[]'::jsonb, md5(member_id || '-' || seq), 'demo', occurred_at
+       '[]'::jsonb, md5(member_id || '-' || seq), 'demo', occurred_at, occurred_at, 0
 FROM p WHERE amount > 0
 ON CONFLICT (store_id, order_no) DO NOTHING
 """

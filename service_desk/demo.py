@@ -56,7 +56,10 @@ def seed_complaints(member_ids: list[int], *, seed: int) -> dict:
             for action in actions:
                 services.complaint_transition(complaint=complaint, action=action, staff=staff,
                                               note="已联系顾客，问题已处理" if action == "reply" else "")
-            _backdate(complaint, now - dt.timedelta(hours=rng.randrange(2, 60 * 24)), rng)
+            # Closed cases spread over 60 days; open ones across the clock: some fresh, some near the
+            # limit, some overdue (a queue of only overdue cases teaches nothing).
+            hours = rng.randrange(2, 60 * 24) if "close" in actions else rng.choice([1, 2, 4, 8, 16, 20, 30, 50, 100])
+            _backdate(complaint, now - dt.timedelta(hours=hours), rng)
             complaint.refresh_from_db()
             if complaint.status == "closed" and rng.random() < 0.6:
                 services.complaint_rate(complaint_id=complaint.pk, member=member, score=rng.choice([3, 4, 4, 5, 5]))

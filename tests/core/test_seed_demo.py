@@ -85,6 +85,35 @@ def test_seed_demo_loads_stores_staff_members_and_pending_work(client):
     assert demo.status == Member.Status.ACTIVE and demo.home_store.code == "SH01"
 
 
+def test_seed_demo_serves_every_personas_first_run_task(client):
+    """Issue 16: a fresh `dev.py run` has something to redeem, book, attend, approve and work on."""
+    from django.utils import timezone
+
+    from amenities.models import Slot
+    from engagement.models import Event, PartnerOffer
+    from points.models import CouponType, Gift, Lottery
+    from service_desk.models import Complaint, ComplaintStatus
+    from tiers.models import TierProposal
+
+    _seed("--members", "40", "--stores", "2", "--seed", "4")
+    now = timezone.now()
+    assert Gift.objects.filter(is_active=True, valid_from__lte=now, valid_to__gt=now, stock__gt=0).count() >= 5
+    assert CouponType.objects.filter(is_active=True, points_cost__gt=0).count() >= 2
+    lottery = Lottery.objects.get(starts_at__lte=now, ends_at__gt=now)
+    assert {p.kind for p in lottery.prizes.all()} == {"points", "coupon", "gift", "nothing"}
+    demo = Member.objects.get(mobile_hash=crypto.lookup_hash("13800138000"))
+    bookable = Slot.objects.filter(starts_at__gt=now, resource__eligible_tiers=demo.tier)
+    assert bookable.count() >= 20
+    assert Event.objects.filter(starts_at__gt=now).exists()
+    assert PartnerOffer.objects.filter(valid_from__lte=now, valid_until__gt=now).count() == 2
+    assert TierProposal.objects.filter(status="pending").count() == 3
+    open_cases = Complaint.objects.exclude(status=ComplaintStatus.CLOSED)
+    assert open_cases.filter(close_due__gt=now).exists() and open_cases.filter(close_due__lte=now).exists()
+
+    again = _seed("--members", "5", "--stores", "2", "--seed", "4")  # a second run adds no second catalogue
+    assert "0 gifts" in again and Gift.objects.count() == 5 and TierProposal.objects.count() == 3
+
+
 def test_if_empty_leaves_an_existing_database_alone():
     MemberFactory()
     assert "not loaded" in _seed("--members", "10", "--if-empty")

@@ -303,6 +303,13 @@ def seed_evaluation_snapshots(demo: Demo) -> dict:
     return _evaluation_and_dashboards()
 
 
+def seed_catalogue_step(demo: Demo) -> dict:
+    """Gifts, coupon types, a lottery, bookable slots, an event, partner offers, pending tier proposals."""
+    from demo.catalogue import seed_catalogue
+
+    return seed_catalogue(demo.stores)
+
+
 def seed_service(demo: Demo) -> dict:
     """Complaints, consultations and FAQ (service desk); visits, a survey with answers (care)."""
     from care.demo import seed_care
@@ -348,6 +355,7 @@ class Command(BaseCommand):
             change = step("change request", seed_change_request)
             history = {"purchases": 0} if no_purchases else step("purchases", seed_purchase_history)
             service = step("service", seed_service)
+            catalogue = step("catalogue", seed_catalogue_step)
             if not no_purchases:
                 step("evaluation", seed_evaluation_snapshots)
         elapsed = time.perf_counter() - started
@@ -356,6 +364,7 @@ class Command(BaseCommand):
             f"+ demo member {DEMO_MEMBER_MOBILE}, {len(pending)} pending sign-ups, "
             f"{1 if change else 0} pending change request, {history['purchases']} purchases with points, "
             f"{service.get('complaints', 0)} complaints, {service.get('visits_created', 0)} visits, {service.get('survey_answers', 0)} survey answers "
+            f"{catalogue['gifts']} gifts, {catalogue['slots']} bookable slots, {catalogue['proposals']} tier proposals "
             f"in {elapsed:.1f} s "
             f"({', '.join(timings)})."
         )
