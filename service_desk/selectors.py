@@ -89,6 +89,15 @@ def consultation_list_for_staff(user) -> QuerySet[Consultation]:
     return scope.filter_by_store(user, qs, field="store")
 
 
+def consultation_queue(user, *, status: str = "") -> QuerySet[Consultation]:
+    """SD-8: unanswered items first, the nearest answer deadline first; then the rest, newest first."""
+    qs = consultation_list_for_staff(user)
+    if status:
+        qs = qs.filter(status=status)
+    open_due = Case(When(status=Consultation.Status.RECEIVED, then=F("reply_due")), default=None)
+    return qs.annotate(open_due=open_due).order_by(F("open_due").asc(nulls_last=True), "-received_at", "-pk")
+
+
 def consultation_clock(item: Consultation, *, now: dt.datetime | None = None) -> Clock | None:
     """SD-8: the answer clock (None for items logged before consultations had one)."""
     if item.reply_due is None:

@@ -246,10 +246,10 @@ def consultations(request):
                 messages.success(request, services.consultation_intake_notice(item))
                 return redirect("sd_desk:consultations")
     status = request.GET.get("status", "")
-    qs = selectors.consultation_list_for_staff(request.user)
-    if status in Consultation.Status.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs.order_by("-received_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    if status not in Consultation.Status.values:
+        status = ""
+    qs = selectors.consultation_queue(request.user, status=status)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [(c, selectors.consultation_clock(c, now=now)) for c in page.object_list]
     return render(request, "service_desk/desk/consultations.html", {

@@ -244,3 +244,18 @@ def test_escalation_contact_mobile_is_checked_and_encrypted(manager):
     contact = services.escalation_contact_save(user=manager, mobile="13800138000")
     assert contact.mobile_masked.startswith("138") and "13800138000" not in contact.mobile_enc
     assert services.escalation_contact_save(user=manager, mobile="").mobile_enc == ""
+
+
+def test_desk_list_puts_the_nearest_open_deadline_first(client, store, agent, member):
+    """SD-8: unanswered items by answer deadline (an overdue one on top), answered ones after."""
+    with at(MON_9):
+        overdue = log(store, member=member, question="第一个问题：停车怎么收费")
+        answered = log(store, member=member, question="第二个问题：积分怎么查")
+        services.consultation_transition(consultation=answered, action="answer", staff=agent, answer="会员中心查看")
+    with at(MON_9 + dt.timedelta(hours=30)):
+        fresh = log(store, member=member, question="第三个问题：会员日是哪天")
+        client.force_login(agent)
+        page = client.get(reverse("sd_desk:consultations")).content.decode()
+    order = [page.index(f'id="consultation-{c.pk}"') for c in (overdue, fresh, answered)]
+    assert order == sorted(order)
+    assert 'data-state="overdue"' in page
