@@ -55,9 +55,11 @@ class RedemptionCodeAdmin(ScopedReadOnlyAdmin):
 @admin.register(Event)
 class EventAdmin(StoreScopedAdminMixin, ModelAdmin):
     store_field = "store"
-    list_display = ["title", "store", "starts_at", "ends_at", "capacity", "guest_allowance"]
+    list_display = ["title", "store", "starts_at", "ends_at", "capacity", "guest_allowance", "budget", "cost"]
     list_filter = ["store"]
     filter_horizontal = ["audience_tiers", "audience_tags"]
+    # The outcome is recorded on the desk event page through event_outcome_record (audited), not here.
+    readonly_fields = ["cost", "lessons_learned", "outcome_recorded_at", "outcome_recorded_by"]
     actions = ["invite", "outcome"]
 
     @admin.action(description=_("Send invitations to the audience"))
