@@ -2,7 +2,7 @@
 cases and escalate each breach once per level, set-wise.
 
 Level 1 (the store's manager): for each step (complaint accept / reply / close, after-sales respond /
-resolve) one SQL statement per batch inserts Escalation rows for cases whose deadline has passed
+resolve, consultation answer, SD-8) one SQL statement per batch inserts Escalation rows for cases whose deadline has passed
 with the step undone, skipping those already escalated (partial UNIQUE (case, kind, level) + ON
 CONFLICT DO NOTHING), and in the same statement writes the breach event and the manager's
 StaffNotice for exactly the rows it inserted.
@@ -60,7 +60,11 @@ CASES = {
         BreachKind.RESPOND: ("respond_due", "responded_at"),
         BreachKind.RESOLVE: ("resolve_due", "closed_at"),
     }),
+    # SD-8: a consultation or suggestion not answered by its reply_due (level 1 only).
+    "consultation": ("service_desk_consultation", "service_desk_consultationevent", "consultation_id",
+                     "consultation_id", {BreachKind.ANSWER: ("reply_due", "answered_at")}),
 }
+SECOND_LEVEL_CASES = ("complaint", "after_sales")
 STEPS = CASES["complaint"][4]  # kept for callers of the complaint steps
 
 _SWEEP = """
@@ -97,6 +101,7 @@ TEXTS = {
     BreachKind.CLOSE: gettext_noop("Complaint #{id} was not closed within its time limit."),
     BreachKind.RESPOND: gettext_noop("After-sales case #{id} was not responded to within its time limit."),
     BreachKind.RESOLVE: gettext_noop("After-sales case #{id} was not resolved within its time limit."),
+    BreachKind.ANSWER: gettext_noop("Consultation #{id} was not answered within its time limit."),
 }
 REGIONAL_PREFIX = gettext_noop("Second escalation (regional manager): ")
 
@@ -147,10 +152,10 @@ def regional_managers_by_store(store_ids: set[int]) -> dict[int, list[int]]:
 
 
 def _still_open() -> Q:
-    """Escalations whose step is still undone."""
+    """Complaint and after-sales escalations whose step is still undone."""
     condition = Q()
-    for case_kind, (_t, _e, _f, _esc, steps) in CASES.items():
-        for kind, (_due, done) in steps.items():
+    for case_kind in SECOND_LEVEL_CASES:
+        for kind, (_due, done) in CASES[case_kind][4].items():
             condition |= Q(kind=kind, **{f"{case_kind}__{done}__isnull": True})
     return condition
 
@@ -221,6 +226,10 @@ def _level_two(now: dt.datetime, run_id: int | None, counts: dict) -> list[int]:
     return [row[0] for row in inserted]
 
 
+def _case(e: Escalation):
+    return e.complaint or e.after_sales or e.consultation
+
+
 def escalation_alerts_send(escalation_ids: list[int]) -> int:
     """SD-9: each new escalation also by SMS and/or e-mail to its recipients that have an
     EscalationContact (the store manager at level 1, every regional manager of the store at level 2),
@@ -230,12 +239,13 @@ def escalation_alerts_send(escalation_ids: list[int]) -> int:
     from messaging.services import messages_send_staff
 
     escalations = list(Escalation.objects.filter(pk__in=escalation_ids)
-                       .select_related("complaint__store", "after_sales__store").order_by("pk"))
-    regional = regional_managers_by_store({(e.complaint or e.after_sales).store_id for e in escalations
+                       .select_related("complaint__store", "after_sales__store", "consultation__store")
+                       .order_by("pk"))
+    regional = regional_managers_by_store({_case(e).store_id for e in escalations
                                            if e.level == EscalationLevel.REGIONAL_MANAGER})
     wanted: list[tuple[Escalation, int]] = []
     for e in escalations:
-        case = e.complaint or e.after_sales
+        case = _case(e)
         users = regional.get(case.store_id, []) if e.level == EscalationLevel.REGIONAL_MANAGER else \
             [e.manager_id] if e.manager_id else []
         wanted.extend((e, user_id) for user_id in users)
@@ -249,7 +259,7 @@ def escalation_alerts_send(escalation_ids: list[int]) -> int:
         contact = contacts.get(user_id)
         if contact is None:
             continue
-        case = e.complaint or e.after_sales
+        case = _case(e)
         body = texts[e.kind].replace("{id}", str(case.pk))
         if e.level == EscalationLevel.REGIONAL_MANAGER:
             body = prefix + body

@@ -228,6 +228,7 @@ class BreachKind(models.TextChoices):
     CLOSE = "close", _("Not closed in time")
     RESPOND = "respond", _("Not responded to in time")
     RESOLVE = "resolve", _("Not resolved in time")
+    ANSWER = "answer", _("Not answered in time")
 
 
 class EscalationLevel(models.IntegerChoices):
@@ -236,14 +237,16 @@ class EscalationLevel(models.IntegerChoices):
 
 
 class Escalation(models.Model):
-    """A breached time limit of a complaint or an after-sales case, escalated once per case, kind and
-    level: to the store's manager (level 1, SD-2) and, still not met `second_level_hours` later, to the
-    regional managers of the store (level 2, SD-9)."""
+    """A breached time limit of a complaint, an after-sales case or a consultation, escalated once per
+    case, kind and level: to the store's manager (level 1, SD-2, SD-8) and, for complaints and after-sales
+    cases still not met `second_level_hours` later, to the regional managers of the store (level 2, SD-9)."""
 
     complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="escalations")
     after_sales = models.ForeignKey("AfterSalesCase", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="escalations")
+    consultation = models.ForeignKey("Consultation", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="escalations")
     kind = models.CharField(_("breach"), max_length=8, choices=BreachKind.choices)
     level = models.PositiveSmallIntegerField(_("level"), choices=EscalationLevel.choices,
                                              default=EscalationLevel.STORE_MANAGER)
@@ -262,8 +265,14 @@ class Escalation(models.Model):
                                     name="escalation_once_per_kind_level"),
             models.UniqueConstraint(fields=["after_sales", "kind", "level"], condition=Q(after_sales__isnull=False),
                                     name="escalation_after_sales_once_per_kind_level"),
-            models.CheckConstraint(condition=Q(complaint__isnull=True) ^ Q(after_sales__isnull=True),
-                                   name="escalation_one_case"),
+            models.UniqueConstraint(fields=["consultation", "kind", "level"],
+                                    condition=Q(consultation__isnull=False),
+                                    name="escalation_consultation_once_per_kind_level"),
+            models.CheckConstraint(
+                condition=(Q(complaint__isnull=False, after_sales__isnull=True, consultation__isnull=True)
+                           | Q(complaint__isnull=True, after_sales__isnull=False, consultation__isnull=True)
+                           | Q(complaint__isnull=True, after_sales__isnull=True, consultation__isnull=False)),
+                name="escalation_one_case"),
         ]
         permissions = [
             ("receive_regional_escalation", _("Receives second-level escalations of the stores covered (regional "
@@ -302,6 +311,8 @@ class StaffNotice(models.Model):
     complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
     after_sales = models.ForeignKey("AfterSalesCase", null=True, blank=True, on_delete=models.CASCADE,
                                     related_name="notices")
+    consultation = models.ForeignKey("Consultation", null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="notices")
     kind = models.CharField(_("kind"), max_length=32)
     text = models.CharField(_("text"), max_length=300)
     created_at = models.DateTimeField(_("time"))
@@ -315,6 +326,8 @@ class StaffNotice(models.Model):
             models.UniqueConstraint(fields=["user", "complaint", "kind"], name="staff_notice_once_per_event"),
             models.UniqueConstraint(fields=["user", "after_sales", "kind"], condition=Q(after_sales__isnull=False),
                                     name="staff_notice_after_sales_once_per_event"),
+            models.UniqueConstraint(fields=["user", "consultation", "kind"], condition=Q(consultation__isnull=False),
+                                    name="staff_notice_consultation_once_per_event"),
         ]
         indexes = [models.Index(fields=["user", "read_at"])]
 

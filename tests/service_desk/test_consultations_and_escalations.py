@@ -259,3 +259,19 @@ def test_desk_list_puts_the_nearest_open_deadline_first(client, store, agent, me
     order = [page.index(f'id="consultation-{c.pk}"') for c in (overdue, fresh, answered)]
     assert order == sorted(order)
     assert 'data-state="overdue"' in page
+
+
+def test_unanswered_consultation_is_escalated_once_to_the_store_manager(store, manager, agent, member):
+    """SD-8: past its answer deadline a consultation is flagged and the store manager told, once."""
+    with at(FRI_18):
+        late = log(store, member=member)
+        on_time = log(store, member=member, question="会员卡丢了怎么办")
+    with at(dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH)):
+        services.consultation_transition(consultation=on_time, action="answer", staff=agent, answer="到服务台补办")
+    run = sweep(dt.datetime(2026, 11, 30, 19, 0, tzinfo=SH))
+    assert run.counts["escalated_answer"] == 1
+    assert Escalation.objects.get(consultation__isnull=False).consultation == late
+    notice = StaffNotice.objects.get(user=manager, consultation=late)
+    assert notice.kind == "escalation_answer" and f"#{late.pk}" in notice.text
+    assert ConsultationEvent.objects.filter(consultation=late, action="breach").count() == 1
+    assert sweep(dt.datetime(2026, 11, 30, 20, 0, tzinfo=SH)).counts["escalated_answer"] == 0
