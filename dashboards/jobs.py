@@ -276,12 +276,14 @@ WITH purchases AS MATERIALIZED (
     CROSS JOIN LATERAL (VALUES ('brand', f.brand), ('category', f.category)) AS d (dimension, bucket)
     GROUP BY f.member_id, f.store_id, d.dimension, d.bucket
 )
+-- Cells gathered per member and store first, then one member row each (not one per cell).
 SELECT %(period)s, c.member_id, c.store_id, m.tier_id,
        COALESCE((SELECT array_agg(mt.tag_id ORDER BY mt.tag_id) FROM members_membertag mt WHERE mt.member_id = m.id),
                 '{{{{}}}}'),
-       jsonb_agg(jsonb_build_array(c.dimension, c.bucket, c.orders, c.amount))
-FROM cells c JOIN members_member m ON m.id = c.member_id
-GROUP BY c.member_id, c.store_id, m.id
+       c.cells
+FROM (SELECT member_id, store_id, jsonb_agg(jsonb_build_array(dimension, bucket, orders, amount)) AS cells
+      FROM cells GROUP BY member_id, store_id) c
+JOIN members_member m ON m.id = c.member_id
 """
 
 # The cube cells of fact rows, each fact once for "every member" (tag NULL) and once per tag.
