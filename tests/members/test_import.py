@@ -130,6 +130,7 @@ def test_commit_imports_active_members_with_consent_logs_and_history(store):
     consents = {(c.member.name, c.kind, c.granted, c.channel, c.version) for c in ConsentLog.objects.all()}
     assert consents == {
         ("张伟", "privacy", True, "import", "2026-11"), ("张伟", "marketing", True, "import", "2026-11"),
+        ("张伟", "id_number", True, "import", "2026-11"),  # the imported ID number's consent (PIPL art. 29)
         ("李娜", "privacy", True, "import", "2026-11"), ("李娜", "marketing", False, "import", "2026-11"),
     }
     changes = list(MemberChange.objects.values_list("field", "old_value", "new_value", "actor_label", "channel"))

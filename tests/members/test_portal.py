@@ -357,14 +357,15 @@ def test_profile_shows_own_data_in_full(client):
     assert "南京东路100号" in html
 
 
-def test_change_request_is_pending_and_changes_nothing_until_approved(client):
-    """MEM-4: a change of personal data waits for review."""
+def test_change_request_is_pending_and_changes_nothing_until_approved(client, get_sms_code):
+    """MEM-4: a change of personal data waits for review; the new mobile is proved by its code."""
     member = MemberFactory(mobile=MOBILE, email="old@example.com")
     login_as(client, member)
     form = client.get(reverse("portal:profile")).context["form"]
     data = {k: (v or "") for k, v in form.initial.items()}
     data["email"] = "new@example.com"
     data["mobile"] = "13987654321"
+    data["sms_code"] = get_sms_code("13987654321", purpose="change_mobile")
     response = client.post(reverse("portal:profile"), data)
     assert response.status_code == 302
     request = ChangeRequest.objects.get(member=member)
@@ -472,7 +473,7 @@ def test_data_download_contains_own_data_only_and_is_audited(client):
     assert data["profile"]["member_no"] == member.member_no
     assert data["profile"]["mobile"] == MOBILE
     assert data["tags"] == [{"name": "珠宝偏好"}]
-    assert data["consents"][0]["kind"] == "privacy"
+    assert data["consents"][0]["kind"] == zh("Privacy policy")  # sections carry readable labels
     body = response.content.decode()
     assert other.member_no not in body and "13900001111" not in body
     audit = AuditLog.objects.get(action=AuditLog.Action.EXPORT)
