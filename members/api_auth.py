@@ -10,6 +10,8 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from core import reference_cache
+
 from .models import Device, Store
 
 
@@ -48,6 +50,15 @@ def device_create(*, name: str, store: Store) -> tuple[Device, str]:
     return device, f"{prefix}.{secret}"
 
 
+def _device_for_token(token: str) -> Device | None:
+    """The active device (with its store) whose token this is, or None."""
+    prefix, _, secret = token.partition(".")
+    device = Device.objects.select_related("store").filter(key_prefix=prefix, is_active=True).first()
+    if device is None or not secrets.compare_digest(device.key_hash, _hash(secret)):
+        return None
+    return device
+
+
 class DeviceTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Device"
 
@@ -56,12 +67,15 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
         if not header.startswith(self.keyword + " "):
             return None
         token = header[len(self.keyword) + 1:].strip()
-        prefix, _, secret = token.partition(".")
-        device = Device.objects.select_related("store").filter(key_prefix=prefix, is_active=True).first()
-        if device is None or not secrets.compare_digest(device.key_hash, _hash(secret)):
+        # Cached per process by the hash of the whole token (core.reference_cache; a save of a Device or
+        # Store, or device_update's revoke, reaches every process within REFERENCE_CACHE_CHECK_SECONDS).
+        device = reference_cache.cached("devices", _hash(token), lambda: _device_for_token(token))
+        if device is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked device token.")
-        if not device.last_seen_at or (timezone.now() - device.last_seen_at).total_seconds() > 300:
-            Device.objects.filter(pk=device.pk).update(last_seen_at=timezone.now())
+        now = timezone.now()
+        if not device.last_seen_at or (now - device.last_seen_at).total_seconds() > 300:
+            Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+            device.last_seen_at = now  # the cached copy too, or every later request would write again
         return DevicePrincipal(device), device
 
     def authenticate_header(self, request):

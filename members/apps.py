@@ -12,3 +12,10 @@ class MembersConfig(AppConfig):
 
         register_member_sections()
         register_member_targets()
+
+        # The till path reads a device by its token hash from core.reference_cache (members.api_auth).
+        from core import reference_cache
+
+        from .models import Device, Store
+
+        reference_cache.invalidate_on_change("devices", Device, Store)

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import crypto
+from core import crypto, reference_cache
 from core.audit import audit_record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.models import AuditLog
@@ -838,6 +838,7 @@ def device_update(*, device: Device, staff, name: str, is_active: bool, ip: str 
     scope.require_store(staff, device.store)
     revoked = not is_active and Device.objects.filter(pk=device.pk, is_active=True).update(is_active=False) == 1
     Device.objects.filter(pk=device.pk).update(name=name, is_active=is_active)
+    reference_cache.bump("devices")  # the API's cached copies (members.api_auth): no signal on update()
     device.name, device.is_active = name, is_active
     if revoked:
         audit_record(actor=staff, action=AuditLog.Action.REVOKE, field="device_token",

@@ -32,3 +32,11 @@ class PointsConfig(AppConfig):
         from .member_data import register as register_member_data
 
         register_member_data()
+
+        # What every till purchase reads and operations rarely change (PointsConfig.cached, calculation.live_campaigns).
+        from core import reference_cache
+
+        from .models import Campaign, PointsConfig as Config
+
+        reference_cache.invalidate_on_change("points_config", Config)
+        reference_cache.invalidate_on_change("campaigns", Campaign)

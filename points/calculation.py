@@ -162,15 +162,26 @@ def is_birthday(member: Member, day: dt.date) -> bool:
     return bool(b) and (b.month, b.day) == (day.month, day.day)
 
 
+def live_campaigns() -> list[tuple[Campaign, frozenset[int], frozenset[int]]]:
+    """Every switched-on campaign with its store and tier ids, through core.reference_cache (every till
+    purchase reads them; a save in the admin reaches every process within a second). Read-only."""
+    from core import reference_cache
+
+    def load():
+        return [(c, frozenset(s.pk for s in c.stores.all()), frozenset(t.pk for t in c.tiers.all()))
+                for c in Campaign.objects.filter(is_active=True).prefetch_related("stores", "tiers").order_by("pk")]
+
+    return reference_cache.cached("campaigns", "live", load)
+
+
 def active_campaigns(*, store: Store, member: Member, at: dt.datetime,
                      config: PointsConfig | None = None) -> list[Campaign]:
-    qs = Campaign.objects.filter(is_active=True, starts_at__lte=at, ends_at__gt=at).prefetch_related("stores", "tiers")
     out = []
     day = timezone.localtime(at).date()
-    config = config or PointsConfig.get()
-    for c in qs:
-        stores = {s.pk for s in c.stores.all()}
-        tiers = {t.pk for t in c.tiers.all()}
+    config = config or PointsConfig.cached()
+    for c, stores, tiers in live_campaigns():
+        if not (c.starts_at <= at < c.ends_at):
+            continue
         if stores and store.pk not in stores:
             continue
         if tiers and member.tier_id not in tiers:

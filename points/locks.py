@@ -36,6 +36,25 @@ def account_lock(member_id: int) -> PointsAccount:
     return lock_one(PointsAccount, member_id=member_id)
 
 
+def account_credit_lock(member_id: int, points: int, *, at) -> PointsAccount:
+    """The member's account row with `points` added, locked: one upsert (INSERT … ON CONFLICT DO UPDATE
+    … RETURNING) where account_lock + save take three statements. The row lock is the one
+    account_lock takes (ON CONFLICT DO UPDATE locks the row), so the lock order is unchanged."""
+    from django.db import connection
+
+    table = PointsAccount._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" AS a (member_id, balance, debt, updated_at) VALUES (%s, %s, 0, %s) '
+            f"ON CONFLICT (member_id) DO UPDATE SET balance = a.balance + EXCLUDED.balance, "
+            f"updated_at = EXCLUDED.updated_at RETURNING a.balance, a.debt",
+            [member_id, points, at])
+        balance, debt = cursor.fetchone()
+    account = PointsAccount(member_id=member_id, balance=balance, debt=debt, updated_at=at)
+    account._state.adding = False
+    return account
+
+
 def live_lots_lock(*, member_id: int, today: dt.date, include_pending: bool = False) -> list[Lot]:
     """The member's unexpired lots with points left, locked in id order (take the account first).
     Pending lots (not yet available) only with include_pending."""

@@ -92,6 +92,15 @@ class PointsConfig(models.Model):
         obj, _created = cls.objects.get_or_create(pk=1, defaults={"reminder_days": [30, 7]})
         return obj
 
+    @classmethod
+    def cached(cls) -> "PointsConfig":
+        """get() through core.reference_cache, for the till path that reads it on every request: a save
+        (the admin) reaches every process within REFERENCE_CACHE_CHECK_SECONDS. Read-only: change the
+        configuration through get() and save()."""
+        from core import reference_cache
+
+        return reference_cache.cached("points_config", "config", cls.get)
+
 
 class PointsAccount(models.Model):
     member = models.OneToOneField(

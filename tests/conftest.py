@@ -15,6 +15,16 @@ def sms_outbox():
 
 
 @pytest.fixture(autouse=True)
+def _reference_cache_fresh():
+    """core.reference_cache keeps copies per process: a rolled-back test must not leave its rows there."""
+    from core import reference_cache
+
+    reference_cache.clear()
+    yield
+    reference_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def pinned_instant(request):
     """`@pytest.mark.pinned_at("2026-11-23T12:00+08:00")` on a test or module: the test, and every fixture
     it uses, runs at that instant (the clock ticks on from there unless `tick=False`). Autouse, so it

@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Token API calls (tills) branch off here into API_MIDDLEWARE below (issue 17).
+    "core.middleware.TokenApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
@@ -68,6 +70,16 @@ MIDDLEWARE = [
     "members.portal_auth.PortalMemberMiddleware",
     # AxesMiddleware must be last.
     "axes.middleware.AxesMiddleware",
+]
+
+# The lean stack of cookie-less calls under API_PATH_PREFIX with an Authorization header
+# (core.middleware.TokenApiMiddleware): no sessions, locale negotiation, CSRF, messages or htmx.
+API_PATH_PREFIX = "/api/"
+API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "memberhub.urls"

@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
-from django.db import IntegrityError, transaction
+from django.db import router, transaction
+from django.db.models.constants import OnConflict
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from members.models import Member
 from members.services import member_can_transact
 
 from ..errors import InsufficientPoints, MemberCannotTransact, PointsError
-from ..locks import account_lock, live_lots_lock
+from ..locks import account_credit_lock, account_lock, live_lots_lock
 from ..models import Consumption, Entry, Lot, PointsAccount, PointsConfig
 
 
@@ -76,9 +77,8 @@ def credit(
     if not fresh and (entry := existing_entry(idem_key)):
         return entry
     config = config or PointsConfig.get()
-    account = account_lock(member.pk)
+    account = account_credit_lock(member.pk, points, at=timezone.now())  # balance already includes the points
     earned_on = earned_on or timezone.localdate()
-    account.balance += points
     entry = _entry(account, kind=kind, points=points, debt_delta=0, idem_key=idem_key, source=source)
     lot = Lot.objects.create(
         member_id=member.pk, entry=entry, points=points, remaining=points, earned_on=earned_on,
@@ -94,7 +94,7 @@ def credit(
         settlement = _entry(account, kind=Entry.Kind.DEBT_SETTLEMENT, points=-settle, debt_delta=-settle,
                             idem_key=f"{idem_key}:settle", source=source)
         Consumption.objects.create(entry=settlement, lot=lot, points=settle)
-    account.save(update_fields=["balance", "debt", "updated_at"])
+        account.save(update_fields=["balance", "debt", "updated_at"])
     return entry
 
 
@@ -225,9 +225,19 @@ def add_debt(*, member: Member, points: int, idem_key: str, source: Source) -> E
 
 
 def safe_create(model, **kwargs):
-    """INSERT in a savepoint; on a unique violation return None (the caller loads the winner)."""
-    try:
-        with transaction.atomic():
-            return model.objects.create(**kwargs)
-    except IntegrityError:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the new row, or None when a row with the same unique
+    key exists or is being inserted by a concurrent transaction (the INSERT waits for it; the caller
+    then loads the winner). One statement and no savepoint, where catching the IntegrityError needed
+    three. Other violations (a CHECK, a foreign key) still raise. Sends no model signals (none is
+    connected to the idempotent rows made here)."""
+    obj = model(**kwargs)
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    rows = model._base_manager._insert([obj], fields=fields, returning_fields=meta.db_returning_fields,
+                                       on_conflict=OnConflict.IGNORE)
+    if not rows or rows[0] is None:
         return None
+    for value, field in zip(rows[0], meta.db_returning_fields, strict=True):
+        setattr(obj, field.attname, value)
+    obj._state.adding, obj._state.db = False, router.db_for_write(model)
+    return obj
