@@ -153,3 +153,109 @@ def load_members(n: int, *, store_code: str = "B001", with_mobile: bool = True) 
              "mobile": crypto.encrypt("13800000000") if with_mobile else None})
         cards = [row[0] for row in cursor.fetchall()]
     return store.pk, cards
+
+
+# ---------------------------------------------------------------- SQL floor (pgbench)
+
+
+def capture_statements(fn) -> tuple[list[tuple[str, tuple | list | None]], object]:
+    """Run fn() and return ([(sql, params), ...] it sent through Django's default connection, fn's result).
+    Savepoints are included (they are statements the path pays for); BEGIN/COMMIT are not (the
+    connection sends them implicitly), the floor script adds one BEGIN and COMMIT around everything."""
+    from django.db import connection
+
+    statements: list[tuple[str, tuple | list | None]] = []
+
+    def wrapper(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        result = fn()
+    return statements, result
+
+
+def _returning_var(sql: str) -> str | None:
+    """`INSERT INTO "points_purchase" … RETURNING "points_purchase"."id"` -> the pgbench \\gset prefix."""
+    import re
+
+    m = re.match(r'\s*INSERT INTO "(\w+)".*\bRETURNING\b', sql, re.S)
+    return f"{m.group(1)}_" if m else None
+
+
+def pgbench_script(statements, substitutions: dict, *, prelude: str = "") -> str:
+    """A pgbench script running `statements` (from capture_statements) as ONE transaction, with the
+    values that must differ per transaction replaced: `substitutions` maps a captured parameter value
+    (compared by type and value, never by text) to the SQL expression pgbench sends instead, e.g.
+    {member.pk: ":member_id", order_no: "('PGB-' || :client_id || '-' || :order_seq)"}. Rows an INSERT
+    returns are captured with \\gset <table>_ so later statements can use :<table>_id (map the captured
+    id to that). Refuses an ambiguous capture (a value to replace that is also an ordinary value, which
+    value equality cannot tell apart) by raising ValueError."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    raw = connection.connection
+    lines = [prelude.rstrip("\n")] if prelude else []
+    lines.append("BEGIN;")
+    keyed = {(type(k), k): v for k, v in substitutions.items()}
+    for sql, params in statements:
+        marks: dict[str, str] = {}
+        if params:
+            bound = []
+            for i, p in enumerate(params):
+                expr = keyed.get((type(p), p)) if isinstance(p, int | str) and not isinstance(p, bool) else None
+                if expr is None:
+                    bound.append(p)
+                else:
+                    mark = f"zzpgbenchvar{len(marks)}x{i}zz"
+                    marks[mark] = expr
+                    bound.append(mark)
+            text = psycopg.ClientCursor(raw).mogrify(sql, bound)
+            for mark, expr in marks.items():
+                text = text.replace(f"'{mark}'", expr)
+        else:
+            text = sql
+        if "\n" in text:
+            text = " ".join(text.split("\n"))
+        gset = _returning_var(sql)
+        lines.append(f"{text} \\gset {gset}" if gset else f"{text};")
+    lines.append("COMMIT;")
+    return "\n".join(lines) + "\n"
+
+
+def run_pgbench(database_url: str, script: str, *, clients: int, seconds: float, threads: int = 2) -> dict:
+    """Run the script with pgbench (-n: no vacuum of pgbench's own tables, -M simple: the client-side
+    binding Django's psycopg backend uses) and return {"tps", "latency_ms", "transactions", "failed"}."""
+    import re
+    import shutil
+    import subprocess
+
+    from core.dburl import psycopg_kwargs
+
+    binary = shutil.which("pgbench")
+    if binary is None:
+        raise RuntimeError("pgbench not found (Debian: apt-get install postgresql-client)")
+    kw = psycopg_kwargs(database_url)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="memberhub-floor-", delete=False) as f:
+        f.write(script)
+        path = f.name
+    try:
+        cmd = [binary, "-n", "-M", "simple", "-c", str(clients), "-j", str(max(1, min(threads, clients))),
+               "-T", str(max(1, round(seconds))), "-f", path, "-h", str(kw.get("host") or "127.0.0.1"),
+               "-p", str(kw.get("port") or 5432), "-U", str(kw.get("user") or "postgres"), str(kw["dbname"])]
+        env = {**os.environ}
+        if kw.get("password"):
+            env["PGPASSWORD"] = str(kw["password"])
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 120)
+    finally:
+        os.unlink(path)
+    text = out.stdout + out.stderr
+    tps = re.search(r"tps = ([\d.]+)", text)
+    if out.returncode != 0 or tps is None:
+        raise RuntimeError(f"pgbench failed ({out.returncode}):\n{text[-3000:]}")
+    lat = re.search(r"latency average = ([\d.]+) ms", text)
+    done = re.search(r"number of transactions actually processed: (\d+)", text)
+    failed = re.search(r"number of failed transactions: (\d+)", text)
+    return {"tps": float(tps.group(1)), "latency_ms": float(lat.group(1)) if lat else float("nan"),
+            "transactions": int(done.group(1)) if done else 0, "failed": int(failed.group(1)) if failed else 0}
