@@ -122,7 +122,7 @@ def _raise_as_http(exc: MemberHubError):
 
 
 def staff_required(view):
-    """Logged-in, active staff only; everyone else goes to the admin login (settings.LOGIN_URL). A domain
+    """Logged-in, active staff only; everyone else goes to the staff login (settings.LOGIN_URL). A domain
     error the view lets through becomes the error page (404/403 as Django's, the rest by its status)."""
 
     @wraps(view)

@@ -4,8 +4,12 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from health_check.views import HealthCheckView
 
+from members.views_staff_auth import StaffLoginView, StaffLogoutView
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("desk/login/", StaffLoginView.as_view(), name="staff_login"),
+    path("desk/logout/", StaffLogoutView.as_view(), name="staff_logout"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path(

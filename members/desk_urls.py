@@ -1,4 +1,4 @@
-"""Staff desk pages under /desk/ (staff login through the admin login)."""
+"""Staff desk pages under /desk/ (staff log in at /desk/login/, members.views_staff_auth)."""
 from django.urls import path
 
 from . import views_desk as views

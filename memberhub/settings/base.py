@@ -123,7 +123,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+# Staff log in on the desk's own page and land on the desk (members use the portal's SMS login).
+LOGIN_URL = "staff_login"
+LOGIN_REDIRECT_URL = "desk:home"
+LOGOUT_REDIRECT_URL = "staff_login"
 
 # i18n: Chinese by default, English switchable.
 LANGUAGE_CODE = "zh-hans"

@@ -54,7 +54,7 @@ def test_not_found_and_forbidden_are_chinese_pages(client):
 
 
 def test_anonymous_visitors_go_to_their_login(client):
-    assert client.get("/desk/probe/")["Location"].startswith("/admin/login/")
+    assert client.get("/desk/probe/")["Location"] == "/desk/login/?next=/desk/probe/"
     assert client.get("/portal/probe/")["Location"] == "/portal/login/"
     htmx = client.get("/portal/probe/", HTTP_HX_REQUEST="true")
     assert htmx.headers.get("HX-Redirect") == "/portal/login/"

@@ -54,15 +54,15 @@ def url(name, *args):
 # ---------------------------------------------------------------- access
 
 
-def test_anonymous_and_non_staff_are_sent_to_the_admin_login(client):
+def test_anonymous_and_non_staff_are_sent_to_the_staff_login(client):
     response = client.get(url("home"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("admin:login"))
+    assert response["Location"].startswith(reverse("staff_login"))
     user = User.objects.create_user("customer", password="x-very-long-1", is_staff=False)
     client.force_login(user)
     response = client.get(url("home"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("admin:login"))
+    assert response["Location"].startswith(reverse("staff_login"))
 
 
 def test_home_shows_review_queue_counts(client, desk, store):

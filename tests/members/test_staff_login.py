@@ -84,3 +84,51 @@ def test_per_user_lock_out_still_applies_below_the_ip_limit(client, settings):
     # The same user from another address is not locked.
     assert client.post("/admin/login/?next=/admin/", {"username": "clerk3", "password": "correct-horse-42"},
                        REMOTE_ADDR="198.51.100.31").status_code == 302
+
+
+# ---------------------------------------------------------------- the desk's own login (issue 16)
+
+
+def test_desk_login_page_is_chinese_and_lands_on_the_desk(client):
+    make_staff(username="clerk3")
+    page = client.get("/desk/login/?next=/desk/search/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "员工登录" in text and "MemberHub" in text and 'value="/desk/search/"' in text
+    assert client.post("/desk/login/", {"username": "clerk3", "password": "correct-horse-42"})["Location"] == "/desk/"
+    client.logout()
+    back = client.post("/desk/login/", {"username": "clerk3", "password": "correct-horse-42", "next": "/desk/search/"})
+    assert back["Location"] == "/desk/search/"
+
+
+def test_desk_login_refuses_a_next_off_the_site_and_non_staff_accounts(client, django_user_model):
+    make_staff(username="clerk4")
+    away = client.post("/desk/login/", {"username": "clerk4", "password": "correct-horse-42",
+                                        "next": "https://evil.example/steal"})
+    assert away["Location"] == "/desk/"
+    client.logout()
+    django_user_model.objects.create_user("shopper", password="correct-horse-42", is_staff=False)
+    refused = client.post("/desk/login/", {"username": "shopper", "password": "correct-horse-42"})
+    assert refused.status_code == 200 and "不是员工账号" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_without_next_lands_on_the_desk_not_accounts_profile(client):
+    make_staff(username="clerk5")
+    response = client.post("/admin/login/", {"username": "clerk5", "password": "correct-horse-42"})
+    assert response.status_code == 302 and "/accounts/profile/" not in response["Location"]
+
+
+def test_desk_logout_returns_to_the_desk_login(client):
+    client.force_login(make_staff(username="clerk6"))
+    response = client.post("/desk/logout/")
+    assert response["Location"] == "/desk/login/" and "_auth_user_id" not in client.session
+    assert client.get("/desk/")["Location"] == "/desk/login/?next=/desk/"
+
+
+def test_desk_login_is_locked_out_like_the_admin_login(client, settings):
+    make_staff(username="clerk7")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/desk/login/", {"username": "clerk7", "password": "wrong"})
+    response = client.post("/desk/login/", {"username": "clerk7", "password": "correct-horse-42"})
+    assert response.status_code == 429 and "_auth_user_id" not in client.session
