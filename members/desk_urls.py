@@ -20,6 +20,7 @@ urlpatterns = [
          name="member_change_send_code"),
     path("members/<str:member_no>/id-number-consent/", views.member_id_consent, name="member_id_consent"),
     path("members/<str:member_no>/guardian-consent/", views.member_guardian_consent, name="member_guardian_consent"),
+    path("members/<str:member_no>/privacy-accept/", views.member_privacy_accept, name="member_privacy_accept"),
     path("members/<str:member_no>/buyers/", views.member_buyer_link, name="member_buyer_link"),
     path("reviews/", views.reviews, name="reviews"),
     path("rereviews/", views.rereviews, name="rereviews"),

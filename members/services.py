@@ -641,9 +641,13 @@ def guardian_consent_record(*, member: Member, guardian: dict, staff) -> Guardia
 
 
 @transaction.atomic
-def privacy_policy_accept(*, member: Member, version: str, ip: str | None = None) -> Member:
-    """The member accepts the current privacy policy version at their portal visit (MEM-6; seed 003 2.5).
-    Accepting an outdated version is refused (the page was open while a new one took effect)."""
+def privacy_policy_accept(*, member: Member, version: str, ip: str | None = None, staff=None) -> Member:
+    """The member accepts the current privacy policy version at their portal visit, or at the desk where
+    staff record it (`staff`: PERM_CONSENT, member in scope) (MEM-6; seed 003 2.5). Accepting an outdated
+    version is refused (the page was open while a new one took effect)."""
+    if staff is not None:
+        scope.require_perm(staff, PERM_CONSENT)
+        scope.require_member(staff, member)
     current = current_privacy_version()
     if version != current:
         raise Conflict(_("A newer version of the privacy policy is now in effect; please read it."),
@@ -655,7 +659,8 @@ def privacy_policy_accept(*, member: Member, version: str, ip: str | None = None
     member.privacy_version = current
     member.save(update_fields=["privacy_version", "updated_at"])
     ConsentLog.objects.create(member=member, kind=ConsentLog.Kind.PRIVACY, granted=True, version=current,
-                              channel=ConsentLog.Channel.PORTAL, detail=f"replaces {old or '-'}")
+                              channel=ConsentLog.Channel.DESK if staff else ConsentLog.Channel.PORTAL,
+                              actor=staff, detail=f"replaces {old or '-'}")
     return member
 
 

@@ -160,6 +160,7 @@ def _member_context(request, member: Member, **forms) -> dict:
         "id_consent_form": forms.get("id_consent_form") or IdNumberConsentForm(
             initial={"granted": "0" if member.id_number_consent else "1"}),
         "guardian_consents": member.guardian_consents.all()[:5],
+        "current_privacy_version": selectors.current_privacy_version(),
         "needs_guardian": services.member_needs_guardian(member.birthday),
         "guardian_form": forms.get("guardian_form") or GuardianConsentForm(),
         "can_record_guardian": user.has_perm("members.add_guardianconsent"),
@@ -338,6 +339,20 @@ def member_guardian_consent(request, member_no: str):
     except MemberHubError as exc:
         return _member_action_failed(request, member, exc, "guardian_form", form)
     messages.success(request, _("The guardian's consent has been recorded."))
+    return redirect("desk:member", member_no=member.member_no)
+
+
+@staff_required
+@require_POST
+def member_privacy_accept(request, member_no: str):
+    """The member, at the desk, accepts the privacy policy version in effect; staff record it (MEM-6)."""
+    member = member_for_desk(request, member_no)
+    need(request.user, PERM_CONSENT)
+    try:
+        services.privacy_policy_accept(member=member, version=request.POST.get("version", ""), staff=request.user)
+    except MemberHubError as exc:
+        return action_refused(request, exc, member_detail, member_no=member.member_no)
+    messages.success(request, _("The member's acceptance of the privacy policy has been recorded."))
     return redirect("desk:member", member_no=member.member_no)
 
 

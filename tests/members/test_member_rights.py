@@ -405,3 +405,20 @@ def test_desk_records_a_guardians_consent_so_a_pending_child_can_be_approved(cli
     assert child.status == Member.Status.ACTIVE
     adult = MemberFactory(home_store=store)
     assert client.post(reverse("desk:member_guardian_consent", args=[adult.member_no]), GUARDIAN).status_code == 400
+
+
+def test_desk_records_the_acceptance_of_the_new_version_for_a_member_present(client):
+    store = StoreFactory()
+    member = MemberFactory(home_store=store)
+    _publish("2026-12")
+    clerk = make_staff(store=store)
+    client.force_login(clerk)
+    page = client.get(reverse("desk:member", args=[member.member_no])).content.decode()
+    assert 'id="privacy-accept-form"' in page
+    url = reverse("desk:member_privacy_accept", args=[member.member_no])
+    assert client.post(url, {"version": "2026-11"}).status_code == 409  # an outdated version is refused
+    assert client.post(url, {"version": "2026-12"}).status_code == 302
+    member.refresh_from_db()
+    assert member.privacy_version == "2026-12"
+    log = ConsentLog.objects.get(member=member, kind="privacy", version="2026-12")
+    assert log.channel == "desk" and log.actor == clerk
