@@ -13,3 +13,8 @@ class EngagementConfig(AppConfig):
 
         # evaluation (below engagement) counts event attendance for closeness through core.figures.
         figures.register_event_attendance(attendance)
+
+        # Its sections of the member's data download (members.member_data, issue 15) through core.member_data.
+        from .member_data import register as register_member_data
+
+        register_member_data()
