@@ -324,6 +324,8 @@ def coupon_issue(*, member: Member, coupon_type: CouponType, source: str, reason
         raise Conflict(_("Could not allocate a coupon code; try again."), code="coupon_code")
     ctype.issued_count += 1
     ctype.save(update_fields=["issued_count"])
+    if source == Coupon.Source.POINTS:
+        return coupon  # bought with points: the coupon_redeemed notice tells it (with the points spent)
     from messaging.services import notify_member
 
     notify_member(member=member, kind="coupon_issued", ref=f"coupon:{coupon.pk}", sms=False,

@@ -359,7 +359,9 @@ def test_coupon_redeemed_on_the_portal_arrives_in_the_inbox(client, member):
     give(member, 2000)
     ctype = make_coupon_type()
     client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-inbox"})
-    assert Notice.objects.filter(member=member, kind="coupon_issued").exists()
+    # One notice for one redemption (issue 15): coupon_redeemed, with the points spent, not also coupon_issued.
+    assert Notice.objects.filter(member=member, kind="coupon_redeemed").exists()
+    assert not Notice.objects.filter(member=member, kind="coupon_issued").exists()
     assert client.get(reverse("points_portal:coupons")).context["inbox_unread"] == 1
 
 
