@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from care.models import Visit
 from members.models import Member, Store
 from service_desk.models import Complaint
+from service_desk.selectors import on_time_aggregates
 
 from .selectors import Table, _chart, _rate
 
@@ -87,11 +88,7 @@ def figures_by_staff(*, store_ids: list[int] | None, date_from: dt.date, date_to
     for row in recruited:
         put(row["created_by_id"], row["home_store_id"], {"recruited": row["n"]})
 
-    steps = {}
-    for step, due, done in (("accept", "accept_due", "accepted_at"), ("reply", "reply_due", "first_replied_at"),
-                            ("close", "close_due", "closed_at")):
-        steps[f"{step}_counted"] = Count("pk", filter=Q(**{f"{done}__isnull": False}) | Q(**{f"{due}__lt": now}))
-        steps[f"{step}_on_time"] = Count("pk", filter=Q(**{f"{done}__lte": F(due)}))
+    steps = on_time_aggregates(now)  # the compliance report's rule (service_desk.selectors)
     duration = DurationField()
     complaints = (Complaint.objects.filter(_in_stores(store_ids, "store_id"), received_at__gte=lo, received_at__lt=hi)
                   .order_by().values("assignee_id", "store_id").annotate(
