@@ -31,9 +31,9 @@ class VisitSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Visit
-        fields = ["id", "member_no", "member_name", "member_mobile", "tier", "store", "period_start", "due_on",
-                  "assignee", "status", "overdue", "outcome", "satisfaction", "feedback", "follow_up_needed",
-                  "done_at"]
+        fields = ["id", "member_no", "member_name", "member_mobile", "tier", "store", "reason", "source_ref",
+                  "period_start", "due_on", "assignee", "status", "overdue", "outcome", "attempts", "retry_on",
+                  "satisfaction", "feedback", "follow_up_needed", "done_at"]
 
     def get_member_name(self, obj) -> str:
         return crypto.mask_text(obj.member.name, keep=1)
@@ -64,7 +64,7 @@ class VisitListApi(generics.ListAPIView):
         if which not in ("mine", "store") or (status and status not in Visit.Status.values) or \
                 overdue not in (None, "true", "false"):
             raise ValidationFailed(_("Unknown filter value."),
-                                   fields={"query": [_("scope: mine|store, status: open|done, overdue: true|false")]})
+                                   fields={"query": [_("scope: mine|store, status: open|done|unreachable, overdue: true|false")]})
         return selectors.visit_list_for_staff(
             self.request.user, mine=which == "mine", status=status,
             overdue=None if overdue is None else overdue == "true")

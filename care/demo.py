@@ -58,8 +58,11 @@ def seed_care(member_ids: list[int], *, seed: int) -> dict:
         rng = random.Random(f"{seed}:visit:{visit.pk}")  # per row, so a re-run decides the same way
         if rng.random() < 0.35:
             reached = rng.random() < 0.8
-            visit.status, visit.done_at, visit.done_by_id = Visit.Status.DONE, now, visit.assignee_id
+            # A member not reached after the calls is "not reachable", never a visit done.
+            visit.status = Visit.Status.DONE if reached else Visit.Status.UNREACHABLE
+            visit.done_at, visit.done_by_id = now, visit.assignee_id
             visit.outcome = Visit.Outcome.REACHED if reached else Visit.Outcome.NOT_REACHED
+            visit.attempts = 1 if reached else 3
             visit.satisfaction = rng.choice([3, 4, 4, 5, 5]) if reached else None
             visit.follow_up_needed = reached and rng.random() < 0.1
             visit.feedback = rng.choice(["希望增加停车位", "对导购服务满意", "积分规则希望更清楚", ""]) if reached else ""
@@ -67,7 +70,7 @@ def seed_care(member_ids: list[int], *, seed: int) -> dict:
     # Demo data is written in bulk (a seeded past, not a staff action); live outcomes go through
     # visit_record_outcome.
     Visit.objects.bulk_update(done, ["status", "done_at", "done_by", "outcome", "satisfaction",
-                                     "follow_up_needed", "feedback"], batch_size=500)
+                                     "follow_up_needed", "feedback", "attempts"], batch_size=500)
     recorded = len(done)
 
     survey = _demo_survey()

@@ -139,7 +139,7 @@ class Visit(models.Model):
             ),
             models.CheckConstraint(
                 condition=(Q(status="open", outcome="", done_at__isnull=True)
-                           | (Q(status="done", done_at__isnull=False) & ~Q(outcome=""))
+                           | Q(status="done", outcome="reached", done_at__isnull=False)
                            | Q(status="unreachable", outcome="not_reached", done_at__isnull=False)),
                 name="visit_closed_has_outcome",
             ),

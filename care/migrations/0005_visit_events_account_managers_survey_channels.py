@@ -151,7 +151,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='visit',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('done_at__isnull', True), ('outcome', ''), ('status', 'open')), models.Q(('done_at__isnull', False), ('status', 'done'), models.Q(('outcome', ''), _negated=True)), models.Q(('done_at__isnull', False), ('outcome', 'not_reached'), ('status', 'unreachable')), _connector='OR'), name='visit_closed_has_outcome'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('done_at__isnull', True), ('outcome', ''), ('status', 'open')), models.Q(('done_at__isnull', False), ('outcome', 'reached'), ('status', 'done')), models.Q(('done_at__isnull', False), ('outcome', 'not_reached'), ('status', 'unreachable')), _connector='OR'), name='visit_closed_has_outcome'),
         ),
         migrations.AddField(
             model_name='accountmanagerassignment',

@@ -247,7 +247,8 @@ def survey_enter_for_member(*, survey_id: int, member: Member, staff, channel: s
     """Answers a member gave in a phone interview, an in-store intercept, a member forum or an
     experience event (seed 000 测评方式), typed in by staff on the member's behalf: same questions,
     same one-answer rule and the same CSI as a portal answer, with the channel and who entered it on
-    the response and an audit row (the survey and channel; never the answers)."""
+    the response and an audit row (the survey and channel; never the answers). For an anonymous survey
+    the response keeps the channel only."""
     scope.require_perm(staff, "care.enter_survey_response")
     scope.require_member(staff, member)
     if channel not in STAFF_CHANNELS:
@@ -260,10 +261,13 @@ def survey_enter_for_member(*, survey_id: int, member: Member, staff, channel: s
         raise CareError(_("This survey is not open; answers cannot be entered."), code="survey_closed")
     if not survey_targets(survey, store_ids=scope.store_ids(staff)).filter(pk=member.pk).exists():
         raise CareError(_("This member is not in the survey's audience."), code="not_in_audience")
-    response = _response_create(survey=survey, member=member, answers=answers, channel=channel, entered_by=staff,
+    # An anonymous answer keeps nobody on it who could lead back to the member: no staff name on the
+    # response and no channel in the audit row (which names the member), so the two cannot be joined.
+    response = _response_create(survey=survey, member=member, answers=answers, channel=channel,
+                                entered_by=None if survey.anonymous else staff,
                                 already=_("This member has already answered this survey."))
     audit_record(actor=staff, action="survey_entry", member=member, field="survey",
-                 detail=f"survey {survey.pk} via {channel}")
+                 detail=f"survey {survey.pk} (anonymous)" if survey.anonymous else f"survey {survey.pk} via {channel}")
     return response
 
 

@@ -235,6 +235,17 @@ def test_staff_enter_phone_answers_with_channel_and_audit():
     assert portal.channel == Response.Channel.PORTAL and portal.entered_by is None
 
 
+def test_staff_entry_of_an_anonymous_survey_keeps_nobody_on_the_response():
+    store = StoreFactory()
+    member = MemberFactory(home_store=store)
+    survey = make_survey(anonymous=True)
+    cs = make_staff(roles.CUSTOMER_SERVICE, store=store)
+    response = survey_enter_for_member(survey_id=survey.pk, member=member, staff=cs, channel="phone",
+                                       answers=answers_for(survey, overall=3, environment=3, attitude=3))
+    assert (response.member, response.entered_by, response.channel) == (None, None, "phone")
+    assert AuditLog.objects.get(action="survey_entry").detail == f"survey {survey.pk} (anonymous)"
+
+
 def test_staff_entry_refuses_bad_channel_other_store_and_outsiders():
     store, member, survey = _survey_setup()
     cs = make_staff(roles.CUSTOMER_SERVICE, store=store)

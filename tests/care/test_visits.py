@@ -214,7 +214,7 @@ def test_overdue_visits_are_flagged_after_the_due_date(tiers):
     MemberFactory.create_batch(2, home_store=store, tier=tiers["gold"])
     visits_schedule(day=DAY)  # due 2025-06-30
     first = Visit.objects.order_by("pk").first()
-    visit_record_outcome(visit_id=first.pk, staff=staff, reached=False)
+    visit_record_outcome(visit_id=first.pk, staff=staff, reached=True, satisfaction=4)
     assert not visit_list_for_staff(staff, overdue=True, today=dt.date(2025, 6, 30)).exists()
     late = visit_list_for_staff(staff, today=dt.date(2025, 7, 1))
     assert {v.pk: v.overdue for v in late} == {first.pk: False, first.pk + 1: True}
