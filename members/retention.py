@@ -45,6 +45,13 @@ def _anonymise_members(qs) -> int:
     ids = list(qs.values_list("pk", flat=True))
     if not ids:
         return 0
+    # A consent the anonymisation ends is logged like any other withdrawal (MEM-6).
+    ConsentLog.objects.bulk_create([
+        ConsentLog(member_id=pk, kind=ConsentLog.Kind.ID_NUMBER, granted=False, version=version,
+                   channel=ConsentLog.Channel.DESK, detail="retention schedule: ID number erased")
+        for pk, version in Member.objects.filter(pk__in=ids, id_number_consent=True)
+        .values_list("pk", "privacy_version")
+    ])
     Member.objects.filter(pk__in=ids).update(
         name=ANONYMOUS_NAME, gender=Member.Gender.UNKNOWN, birthday=None, mobile_enc=None, mobile_hash=None,
         mobile_masked="", id_number_enc=None, id_number_hash=None, id_number_masked="", address_enc=None,

@@ -759,9 +759,14 @@ def member_close(*, member: Member, actor: Actor) -> Member:
               "occupation", "email", "status_reason"):
         setattr(member, f, "")
     member.marketing_consent = False
+    had_id_number_consent = member.id_number_consent
     member.id_number_consent = False
     member.next_review_on = None
     member.save()
+    if had_id_number_consent:
+        ConsentLog.objects.create(member=member, kind=ConsentLog.Kind.ID_NUMBER, granted=False,
+                                  version=member.privacy_version, channel=actor.channel, actor=actor.user,
+                                  detail="account closed, ID number erased")
     GuardianConsent.objects.filter(member=member).update(guardian_name=CLOSED_NAME, guardian_mobile_enc="",
                                                          guardian_mobile_masked="")
     # The history keeps the fact of each change but drops the (masked) values.

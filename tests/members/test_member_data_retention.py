@@ -108,7 +108,8 @@ def test_nightly_retention_purges_and_anonymises_set_wise_with_a_register():
     now = timezone.now()
     store = StoreFactory()
     rejected = MemberFactory(home_store=store, status=Member.Status.REJECTED, name="李四",
-                             reviewed_at=now - dt.timedelta(days=400))
+                             reviewed_at=now - dt.timedelta(days=400), id_number_consent=True,
+                             id_number_enc=crypto.encrypt("11010519491231002X"))
     fresh_rejected = MemberFactory(home_store=store, status=Member.Status.REJECTED, name="王五",
                                    reviewed_at=now - dt.timedelta(days=3))
     MemberChange.objects.create(member=rejected, field="name", old_value="李", new_value="李四",
@@ -131,6 +132,8 @@ def test_nightly_retention_purges_and_anonymises_set_wise_with_a_register():
     rejected.refresh_from_db(), fresh_rejected.refresh_from_db(), closed.refresh_from_db()
     assert rejected.name == ANONYMOUS_NAME and rejected.mobile_enc is None
     assert MemberChange.objects.get(member=rejected, field="name").new_value == ""
+    assert rejected.id_number_enc is None and not rejected.id_number_consent
+    assert ConsentLog.objects.filter(member=rejected, kind="id_number", granted=False).exists()
     assert fresh_rejected.name == "王五"
     assert closed.name == ANONYMOUS_NAME
     assert not SmsCode.objects.filter(pk=old_code.pk).exists() and SmsCode.objects.filter(pk=new_code.pk).exists()

@@ -422,3 +422,13 @@ def test_desk_records_the_acceptance_of_the_new_version_for_a_member_present(cli
     assert member.privacy_version == "2026-12"
     log = ConsentLog.objects.get(member=member, kind="privacy", version="2026-12")
     assert log.channel == "desk" and log.actor == clerk
+
+
+def test_closing_the_account_logs_the_end_of_the_id_number_consent():
+    from members.services import member_close
+
+    member = MemberFactory(id_number_consent=True, id_number_enc=crypto.encrypt("11010519491231002X"))
+    member_close(member=member, actor=Actor.member())
+    member.refresh_from_db()
+    assert member.id_number_enc is None and not member.id_number_consent
+    assert ConsentLog.objects.filter(member=member, kind="id_number", granted=False).exists()
