@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
 
 ROOT = Path(settings.BASE_DIR)
 VENDOR_PO = ROOT / "locale_vendor/zh_Hans/LC_MESSAGES/django.po"
@@ -134,12 +136,16 @@ def test_the_admin_login_page_is_chinese(client):
 
 
 @pytest.mark.django_db
-def test_the_admin_logout_page_is_chinese(admin_client):
-    response = admin_client.post("/admin/logout/")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "你已成功退出管理后台" in html and "重新登录" in html and "返回站点" in html
+def test_logging_out_of_the_admin_ends_on_a_chinese_page(admin_client):
+    """Staff land on the desk's login page (LOGOUT_REDIRECT_URL); unfold's own logged-out page, shown when
+    no redirect is set, is Chinese too."""
+    response = admin_client.post("/admin/logout/", follow=True)
+    assert response.status_code == 200 and "登录" in response.content.decode()
     assert english_in(response) == []
+    with translation.override("zh-hans"):
+        html = render_to_string("registration/logged_out.html", {"site_url": "/desk/", "site_title": "MemberHub"})
+    assert "你已成功退出管理后台" in html and "重新登录" in html and "返回站点" in html
+    assert [phrase for phrase in ENGLISH_LEFT_OVER if phrase in html] == []
 
 
 @pytest.mark.django_db
