@@ -174,3 +174,22 @@ def test_the_admin_stays_english_in_english(client, admin_user):
     client.force_login(admin_user)
     response = client.get("/admin/core/jobrun/", {"status": "failed"})
     assert "No results found" in response.content.decode() and "Reset filters" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.pinned_at("2026-11-25T12:30+08:00", tick=False)
+def test_login_records_read_in_chinese_in_the_admin(admin_client):
+    """django-axes' records are titled by str(): Chinese f-strings replace its English ones (core.vendor_apps)."""
+    from axes.models import AccessFailureLog, AccessLog
+    from django.utils import timezone
+
+    log = AccessLog.objects.create(username="clerk1", ip_address="10.0.0.1", user_agent="x")
+    failure = AccessFailureLog(username="clerk1", ip_address="10.0.0.1", user_agent="x",
+                               attempt_time=timezone.now(), locked_out=True)
+    with translation.override("zh-hans"):
+        assert str(log) == "clerk1 于 2026-11-25 12:30 登录"
+        assert str(failure) == "clerk1 于 2026-11-25 12:30 从 10.0.0.1 登录失败（已锁定）"
+    with translation.override("en"):
+        assert str(log) == "Login of clerk1 at 2026-11-25 12:30"
+    html = admin_client.get(f"/admin/axes/accesslog/{log.pk}/change/").content.decode()
+    assert "clerk1 于 2026-11-25 12:30 登录" in html and "Access Log for" not in html
