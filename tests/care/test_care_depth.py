@@ -446,3 +446,26 @@ def test_desk_account_manager_page_assigns_and_is_refused_without_permission(cli
     assert refused.status_code == 400
     client.force_login(make_staff(roles.OPERATIONS_MANAGER))  # another store
     assert client.get(url).status_code == 404
+
+
+def test_the_new_desk_pages_speak_chinese(client, config, tiers, settings):
+    """The default UI language is zh-hans: the pages of this wave carry their Chinese texts."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    store = StoreFactory()
+    member = MemberFactory(home_store=store, tier=tiers["gold"])
+    survey = make_survey()
+    ops = make_staff(roles.OPERATIONS_MANAGER, store=store)
+    client.force_login(ops)
+    with translation.override("zh-hans"):
+        pages = {
+            reverse("care_desk:my_members"): "我的会员",
+            reverse("care_desk:member_account_manager", args=[member.member_no]): "专属客户经理",
+            reverse("care_desk:member_survey_enter", args=[member.member_no, survey.pk]): "答案是如何收集的？",
+            reverse("care_desk:surveys"): "随机抽样…",
+        }
+        for url, text in pages.items():
+            response = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+            assert response.status_code == 200, url
+            assert text in response.content.decode(), url
