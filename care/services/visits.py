@@ -155,6 +155,7 @@ def visits_schedule(*, day: dt.date, job_run_id: int | None = None,
 # ---------------------------------------------------------------- event visits
 
 EVENT_LOOKBACK_DAYS = 3  # a missed night is caught up by the next runs; the natural key keeps them single
+CASE_BATCH = 2000
 
 _PURCHASE_DUE_SQL = """
     SELECT p.member_id, m.home_store_id AS store_id, 'large_purchase'::varchar AS reason,
@@ -210,14 +211,15 @@ def event_visits_schedule(*, day: dt.date, job_run_id: int | None = None) -> dic
                 rows.append((case.member_id, case.store_id, reason, case.ref[:64],
                              timezone.localdate(case.closed_at)))
         created["cases"] = 0
-        if rows:
+        for lo in range(0, len(rows), CASE_BATCH):  # bounded statements, whatever the days' case count
+            chunk = rows[lo:lo + CASE_BATCH]
             values = ", ".join(f"(%(m{i})s::bigint, %(s{i})s::bigint, %(r{i})s, %(f{i})s, %(d{i})s::date)"
-                               for i in range(len(rows)))
+                               for i in range(len(chunk)))
             params = {"due_days": config.event_visit_due_days}
-            for i, (m, st, r, f, d) in enumerate(rows):
+            for i, (m, st, r, f, d) in enumerate(chunk):
                 params.update({f"m{i}": m, f"s{i}": st, f"r{i}": str(r), f"f{i}": f, f"d{i}": d})
             due = _CASES_DUE_SQL.format(values=values, member=Member._meta.db_table)
-            created["cases"] = _insert_due(cursor, due, params, job_run_id=job_run_id, now=now)
+            created["cases"] += _insert_due(cursor, due, params, job_run_id=job_run_id, now=now)
     return {"created": created["large_purchase"] + created["cases"], **created}
 
 

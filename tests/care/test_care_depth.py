@@ -469,3 +469,18 @@ def test_the_new_desk_pages_speak_chinese(client, config, tiers, settings):
             response = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
             assert response.status_code == 200, url
             assert text in response.content.decode(), url
+
+
+def test_closed_cases_are_inserted_in_bounded_batches(config, monkeypatch):
+    """Many closed cases in the window go in several statements, each bounded, and all get their visit."""
+    import care.services.visits as visits
+
+    monkeypatch.setattr(visits, "CASE_BATCH", 2)
+    today = timezone.localdate()
+    store = StoreFactory()
+    make_staff(roles.CUSTOMER_SERVICE, store=store)
+    members = [MemberFactory(home_store=store) for _ in range(5)]
+    for member in members:
+        _closed_complaint(member, closed_at=_at(today - dt.timedelta(days=1)))
+    assert event_visits_schedule(day=today)["cases"] == 5
+    assert Visit.objects.filter(reason=Visit.Reason.COMPLAINT).count() == 5
