@@ -109,6 +109,8 @@ def test_desk_home_shows_the_re_review_queue_and_completing_a_review_sets_the_ne
     assert re.search(r'id="rereviews-due">1<', html)
     page = client.get(reverse("desk:rereviews")).content.decode()
     assert due.member_no in page
+    detail = client.get(reverse("desk:member", args=[due.member_no])).content.decode()
+    assert 'id="next-review">' in detail and due.next_review_on.isoformat() in detail
     response = client.post(reverse("desk:rereview_member", args=[due.member_no]), {"outcome": "confirmed"})
     assert response.status_code == 302
     due.refresh_from_db()
