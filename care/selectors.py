@@ -19,6 +19,7 @@ from core.errors import NotFound
 from core.service_cases import open_case_counts
 from members import scope
 from members.models import Store
+from points.selectors import EXPIRING_WITHIN_DAYS, expiring_points_for_members
 
 from .models import (
     AccountManagerAssignment,
@@ -84,12 +85,11 @@ def next_birthday(birthday: dt.date | None, today: dt.date) -> dt.date | None:
     return None
 
 
-def managed_members(manager, *, today: dt.date | None = None) -> list[dict]:
+def managed_members(manager, *, today: dt.date | None = None) -> tuple[list[dict], dict]:
     """The account manager's members ("my members", seed 000 专属客户经理) with what to act on: an upcoming
     birthday, points about to expire (points.selectors), open cases (the sources service_desk registers
-    in core.service_cases) and open visits. A bounded number of queries, whatever the list's length."""
-    from points.selectors import EXPIRING_WITHIN_DAYS, expiring_points_for_members
-
+    in core.service_cases) and open visits, with the windows used. A bounded number of queries, whatever the
+    list's length."""
     today = today or timezone.localdate()
     assignments = list(
         AccountManagerAssignment.objects.filter(manager=manager, ends_at__isnull=True)
