@@ -46,6 +46,7 @@ urlpatterns = [
     path("portal/", include("members.portal_urls")),
     path("desk/dashboards/", include("dashboards.urls")),
     path("desk/campaigns/", include("messaging.campaign_urls")),
+    path("desk/messaging/", include("messaging.desk_urls")),
     path("desk/evaluation/", include("evaluation.desk_urls")),
     path("desk/import/", include("members.import_urls")),
     path("desk/amenities/", include("amenities.desk_urls")),

@@ -16,6 +16,12 @@ class MessagingConfig(AppConfig):
         register_code_sender(message_send_security_code)
         register_member_listener(on_member_event)
 
+        # The member 360 page (members) links to the member's channel choice (no query of its own).
+        from core.panels import DESK_MEMBER, Panel, panel_register
+
+        panel_register(Panel(page=DESK_MEMBER, key="channels", title=_("Message channels"),
+                             template="messaging/desk/_channels_panel.html", order=90))
+
         # The member's data download and the retention schedule (members, issue 15) through core hooks.
         from .member_rights import register as register_member_rights
 

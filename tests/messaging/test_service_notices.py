@@ -194,7 +194,8 @@ def test_marketing_frequency_cap_per_member_in_a_rolling_window(config):
     assert notice_send(member=member, kind="member_reinstated", ref="c1")
 
 
-def test_campaign_skips_members_at_the_cap_and_counts_them(sms_outbox, django_capture_on_commit_callbacks):
+def test_campaign_skips_members_at_the_cap_and_counts_them(client, admin_client, sms_outbox,
+                                                           django_capture_on_commit_callbacks):
     from messaging.campaigns import campaign_create, campaign_preview, campaign_schedule
 
     MessagingConfig.get()
@@ -219,6 +220,15 @@ def test_campaign_skips_members_at_the_cap_and_counts_them(sms_outbox, django_ca
     assert Message.objects.get(campaign_id=campaign.pk, member=busy).error == CAP_ERROR
     assert Message.objects.get(campaign_id=campaign.pk, member=calm).status == Message.Status.SENT
     assert not Message.objects.filter(campaign_id=campaign.pk, member=off).exists()
+    # The result is visible where operations look: the desk campaign page and the admin.
+    client.force_login(manager)
+    desk = client.get(reverse("campaign_desk:progress", args=[campaign.pk])).content.decode()
+    assert 'id="skipped-counts"' in desk and ("1 人超过频次上限" in desk or "1 over the frequency cap" in desk)
+    detail = client.get(reverse("campaign_desk:detail", args=[campaign.pk]))
+    assert detail.status_code == 200
+    admin_page = admin_client.get(reverse("admin:messaging_campaign_change", args=[campaign.pk]))
+    html = admin_page.content.decode()
+    assert admin_page.status_code == 200 and ("未发送：超过频次上限" in html or "skipped: frequency cap" in html)
 
 
 def test_birthday_greeting_needs_consent_and_names_the_real_window(sms_outbox, django_capture_on_commit_callbacks):
@@ -260,4 +270,26 @@ def test_channel_preference_change_is_logged_once():
     member = MemberFactory()
     channel_preference_set(member=member, sms=False, email=True, actor="member")
     channel_preference_set(member=member, sms=False, email=True, actor="member")
+    assert ChannelPreferenceLog.objects.filter(member=member).count() == 1
+
+
+def test_desk_records_the_members_channel_choice_within_scope(client):
+    """Front desk records the choice on the member's behalf (logged with the staff user); another
+    store's member is a 404; a role without the consent permission sees the choice but cannot change it."""
+    store = StoreFactory()
+    member = MemberFactory(home_store=store)
+    clerk = make_staff(roles.FRONT_DESK, store=store)
+    url = reverse("messaging_desk:member_channels", args=[member.member_no])
+    client.force_login(clerk)
+    page = client.get(url)
+    assert page.status_code == 200 and 'id="channels-form"' in page.content.decode()
+    assert client.post(url, {"sms": "on"}).status_code == 302
+    log = ChannelPreferenceLog.objects.get(member=member)
+    assert (log.channel, log.enabled, log.actor_id) == ("email", False, clerk.pk)
+    member360 = client.get(reverse("desk:member", args=[member.member_no])).content.decode()
+    assert 'id="channels-panel"' in member360
+    other = MemberFactory(home_store=StoreFactory())
+    assert client.get(reverse("messaging_desk:member_channels", args=[other.member_no])).status_code == 404
+    client.force_login(make_staff(roles.AUDITOR, chain_wide=True))
+    assert client.post(url, {"sms": "on", "email": "on"}).status_code == 403
     assert ChannelPreferenceLog.objects.filter(member=member).count() == 1
