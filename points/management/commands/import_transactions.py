@@ -137,9 +137,9 @@ def _parse_chunk(raw: list[tuple[int, dict]], stores: dict[str, Store], store_de
 _BULK_INSERT = """
 INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_total, amount_paid, amount_refunded,
                              points_earned, points_reversed, lines, tenders, campaigns, request_hash, source,
-                             created_at)
+                             created_at, changed_at, points_held)
 SELECT u.store_id, u.order_no, u.member_id, u.occurred_at, u.amount, u.amount, 0, 0, 0, u.lines::jsonb,
-       u.tenders::jsonb, '[]'::jsonb, u.request_hash, 'import', %s
+       u.tenders::jsonb, '[]'::jsonb, u.request_hash, 'import', %s, %s, 0
 FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::timestamptz[], %s::numeric[], %s::text[], %s::text[],
             %s::text[]) AS u(store_id, order_no, member_id, occurred_at, amount, lines, tenders, request_hash)
 ON CONFLICT (store_id, order_no) DO NOTHING
@@ -160,9 +160,10 @@ def _bulk_insert(all_rows: list[Row], report: ImportReport) -> None:
         (repeats if key in seen else rows).append(row)
         seen.add(key)
     hashes = [row.request_hash for row in rows]
+    now = timezone.now()  # changed_at too: the consumption cube's next refresh counts the imported history
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_BULK_INSERT, [
-            timezone.now(), [r.store.pk for r in rows], [r.order_no for r in rows], [r.member.pk for r in rows],
+            now, now, [r.store.pk for r in rows], [r.order_no for r in rows], [r.member.pk for r in rows],
             [r.occurred_at for r in rows], [r.amount for r in rows],
             [json.dumps(r.lines, ensure_ascii=False) for r in rows],
             [json.dumps(r.tenders, ensure_ascii=False) for r in rows], hashes,
