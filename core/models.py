@@ -3,6 +3,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.actors import ActorLabelled
+
 
 class JobRun(models.Model):
     class Status(models.TextChoices):
@@ -32,7 +34,7 @@ class JobRun(models.Model):
         return f"{self.name} {self.run_date} {self.status}"
 
 
-class AuditLog(models.Model):
+class AuditLog(ActorLabelled, models.Model):
     """Who did what to whom: reveals of personal data, reviews, status changes, data exports."""
 
     class Action(models.TextChoices):

@@ -403,7 +403,7 @@ class ChangeRequestAdmin(ScopedReadOnlyAdmin):
 @admin.register(MemberChange)
 class MemberChangeAdmin(ScopedReadOnlyAdmin):
     store_field = "member__home_store"
-    list_display = ("at", "member", "field", "old_value", "new_value", "actor_label", "channel")
+    list_display = ("at", "member", "field_label", "old_label", "new_label", "actor_display", "channel_label")
     list_filter = ("field", "channel")
     search_fields = ("=member__member_no", "actor_label")
     list_select_related = ("member",)

@@ -15,7 +15,7 @@ from .admin_base import ScopedReadOnlyAdmin
 @admin.register(AuditLog)
 class AuditLogAdmin(ScopedReadOnlyAdmin):
     store_field = "member__home_store"
-    list_display = ("at", "actor_label", "action", "member", "field", "detail", "ip")
+    list_display = ("at", "actor_display", "action", "member", "field", "detail", "ip")
     list_filter = (("action", ChoicesDropdownFilter), ("at", RangeDateFilter))
     list_filter_submit = True
     search_fields = ("actor_label", "=member__member_no", "field")

@@ -4,6 +4,7 @@ Sensitive values (mobile, ID number, address detail) are stored encrypted (`*_en
 hash for exact lookup (`*_hash`) and a masked copy for lists (`*_masked`); see core.crypto.
 """
 from django.conf import settings
+from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -11,6 +12,8 @@ from django.db.models import Q
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from core.actors import ActorLabelled
 
 
 class Store(models.Model):
@@ -262,7 +265,7 @@ class ChangeRequest(models.Model):
         return f"{self.member.member_no} {self.get_status_display()}"
 
 
-class MemberChange(models.Model):
+class MemberChange(ActorLabelled, models.Model):
     """Append-only history of every change to a member's data (who, when, old -> new, masked)."""
 
     member = models.ForeignKey(Member, verbose_name=_("member"), on_delete=models.PROTECT, related_name="changes")
@@ -293,7 +296,7 @@ class MemberChange(models.Model):
         except FieldDoesNotExist:
             return None
 
-    @property
+    @admin.display(description=_("field"), ordering="field")
     def field_label(self) -> str:
         """Pages show the field's words and choices' labels, never the stored codes (issue 16)."""
         if self.field in self.OTHER_FIELDS:
@@ -307,15 +310,15 @@ class MemberChange(models.Model):
             return dict(field.flatchoices).get(value, value)
         return value
 
-    @property
+    @admin.display(description=_("old value"))
     def old_label(self) -> str:
         return self._value_label(self.old_value)
 
-    @property
+    @admin.display(description=_("new value"))
     def new_label(self) -> str:
         return self._value_label(self.new_value)
 
-    @property
+    @admin.display(description=_("channel"), ordering="channel")
     def channel_label(self) -> str:
         return dict(Member.Channel.choices).get(self.channel, self.channel)
 

@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.actors import ActorLabelled
+
 
 class Notice(models.Model):
     """One notice per (kind, ref, member): a re-run of the job that sends it never repeats it."""
@@ -362,7 +364,7 @@ class ChannelPreference(models.Model):
         return f"{self.member_id}: sms={self.sms} email={self.email}"
 
 
-class ChannelPreferenceLog(models.Model):
+class ChannelPreferenceLog(ActorLabelled, models.Model):
     """Append-only record of every change of a member's channel choice (who, where, when)."""
 
     member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.CASCADE,

@@ -78,7 +78,7 @@ class FaqArticleAdmin(ModelAdmin):
 
 class EventInline(TabularInline):
     model = ComplaintEvent
-    fields = ("at", "action", "from_status", "to_status", "actor_label", "note")
+    fields = ("at", "action", "from_label", "to_label", "actor_display", "note")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -102,7 +102,7 @@ class ComplaintAdmin(ScopedReadOnlyAdmin):
 @admin.register(ComplaintEvent)
 class ComplaintEventAdmin(ScopedReadOnlyAdmin):
     store_field = "complaint__store"
-    list_display = ("complaint", "at", "action", "from_status", "to_status", "actor_label")
+    list_display = ("complaint", "at", "action", "from_label", "to_label", "actor_display")
     list_filter = ("action",)
 
 
@@ -223,7 +223,7 @@ class EscalationContactAdmin(ModelAdmin):
 
 class AfterSalesEventInline(TabularInline):
     model = AfterSalesEvent
-    fields = ("at", "action", "from_status", "to_status", "actor_label", "note")
+    fields = ("at", "action", "from_label", "to_label", "actor_display", "note")
     readonly_fields = fields
     extra = 0
     can_delete = False

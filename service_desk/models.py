@@ -7,12 +7,16 @@ the same transaction (append-only). Writes go through service_desk.services only
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from core.actors import ActorLabelled
 
 
 class Channel(models.TextChoices):
@@ -176,8 +180,28 @@ class Complaint(models.Model):
         return f"#{self.pk} {self.get_category_display()}"
 
 
-class ComplaintEvent(models.Model):
+class StatusLogged:
+    """Mixin for step logs with `from_status` / `to_status` codes: the status's words for pages and the
+    admin (the log keeps codes; nobody reads them). `STATUSES` is the logged object's status choices."""
+
+    STATUSES: type[models.TextChoices]
+
+    def status_label(self, code: str) -> str:
+        return self.STATUSES(code).label if code in self.STATUSES.values else code
+
+    @admin.display(description=pgettext_lazy("status change", "From"))
+    def from_label(self) -> str:
+        return self.status_label(self.from_status)
+
+    @admin.display(description=pgettext_lazy("status change", "To"))
+    def to_label(self) -> str:
+        return self.status_label(self.to_status)
+
+
+class ComplaintEvent(StatusLogged, ActorLabelled, models.Model):
     """Append-only log of every step of a complaint (who, when, from -> to, note)."""
+
+    STATUSES = ComplaintStatus
 
     class Action(models.TextChoices):
         INTAKE = "intake", _("Received")
@@ -207,19 +231,6 @@ class ComplaintEvent(models.Model):
         verbose_name_plural = _("complaint events")
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["complaint", "at"])]
-
-    @staticmethod
-    def status_label(code: str) -> str:
-        """The complaint status's words for a logged code (the log keeps codes; pages show words)."""
-        return Complaint.Status(code).label if code in Complaint.Status.values else code
-
-    @property
-    def from_label(self) -> str:
-        return self.status_label(self.from_status)
-
-    @property
-    def to_label(self) -> str:
-        return self.status_label(self.to_status)
 
 
 class BreachKind(models.TextChoices):
@@ -471,7 +482,7 @@ class ConsultationTimeLimit(models.Model):
         return self.get_channel_display()
 
 
-class ConsultationEvent(models.Model):
+class ConsultationEvent(ActorLabelled, models.Model):
     consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(_("time"))
     action = models.CharField(_("action"), max_length=16)
@@ -634,8 +645,10 @@ class AfterSalesHandoff(models.Model):
         ]
 
 
-class AfterSalesEvent(models.Model):
+class AfterSalesEvent(StatusLogged, ActorLabelled, models.Model):
     """Append-only log of every step of an after-sales case."""
+
+    STATUSES = AfterSalesStatus
 
     class Action(models.TextChoices):
         INTAKE = "intake", _("Received")
