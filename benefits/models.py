@@ -87,7 +87,7 @@ class MemberDayConfig(models.Model):
     member_day_points_multiplier = models.DecimalField(_("member day points multiplier"), max_digits=5,
                                                        decimal_places=2, default=1)
     member_day_campaign = models.OneToOneField("points.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
-                                               related_name="+", editable=False)
+                                               related_name="+", editable=False, verbose_name=_("member day campaign"))
     birthday_window = models.CharField(_("birthday offer window"), max_length=8, choices=BirthdayWindow.choices,
                                        default=BirthdayWindow.DAY)
     birthday_discount_percent = models.DecimalField(_("birthday extra discount (percent)"), max_digits=5,

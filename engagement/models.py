@@ -183,7 +183,7 @@ class CheckIn(models.Model):
                                         related_name="check_in")
     at = models.DateTimeField(_("checked in at"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                           related_name="+")
+                           related_name="+", verbose_name=_("by"))
 
     class Meta:
         verbose_name = _("check-in")

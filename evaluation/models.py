@@ -143,7 +143,7 @@ class ClosenessWeights(models.Model):
     )
     referrals = models.DecimalField(_("weight: referrals"), max_digits=5, decimal_places=2, default=Decimal("0.15"),
                                     help_text=_("members this member referred in the year"))
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("closeness weights")
@@ -231,7 +231,7 @@ class LifecycleRule(models.Model):
         _("lapsed: no purchase within (days)"), default=180,
         help_text=_("at risk: last purchase between the active and the lapsed days"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("lifecycle rules")

@@ -39,7 +39,7 @@ class Store(models.Model):
 class StaffProfile(models.Model):
     """A staff account's store; `chain_wide` lets it see and act on every store (MEM-9)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile", verbose_name=_("user"))
     store = models.ForeignKey(Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.PROTECT)
     chain_wide = models.BooleanField(_("chain-wide"), default=False)
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
@@ -207,7 +207,7 @@ class Member(models.Model):
 class CorporateProfile(models.Model):
     """企业会员: the company behind a corporate member and the staff buyers linked to it."""
 
-    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="corporate")
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="corporate", verbose_name=_("member"))
     company_name = models.CharField(_("company name"), max_length=100)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
     contact_person = models.CharField(_("contact person"), max_length=50)
@@ -278,7 +278,7 @@ class MemberChange(ActorLabelled, models.Model):
     )
     actor_label = models.CharField(_("by"), max_length=150)
     channel = models.CharField(_("channel"), max_length=16)
-    change_request = models.ForeignKey(ChangeRequest, null=True, blank=True, on_delete=models.PROTECT)
+    change_request = models.ForeignKey(ChangeRequest, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("change request"))
 
     class Meta:
         verbose_name = _("member change")
@@ -382,10 +382,10 @@ class Tag(models.Model):
 
 
 class MemberTag(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="member_tags")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="member_tags")
-    added_at = models.DateTimeField(auto_now_add=True)
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="member_tags", verbose_name=_("member"))
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="member_tags", verbose_name=_("tag"))
+    added_at = models.DateTimeField(auto_now_add=True, verbose_name=_("added at"))
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("added by"))
 
     class Meta:
         verbose_name = _("member tag")
@@ -404,13 +404,13 @@ class SmsCode(models.Model):
         CHANGE_MOBILE = "change_mobile", _("New mobile number of a change request")
 
     mobile_hash = models.CharField(max_length=64, db_index=True)
-    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, verbose_name=_("purpose"))
     code_hash = models.CharField(max_length=64)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
 
     class Meta:
         verbose_name = _("SMS code")
@@ -425,11 +425,11 @@ class Device(models.Model):
 
     name = models.CharField(_("name"), max_length=64)
     store = models.ForeignKey(Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="devices")
-    key_prefix = models.CharField(max_length=8, unique=True)
+    key_prefix = models.CharField(max_length=8, unique=True, verbose_name=_("key prefix"))
     key_hash = models.CharField(max_length=64)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen at"))
 
     class Meta:
         verbose_name = _("till / device")
@@ -456,7 +456,7 @@ class MemberSettings(models.Model):
         validators=[MinValueValidator(14), MaxValueValidator(18)],
         help_text=_("PIPL art. 31: personal information of a child under 14 needs a guardian's consent"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("member settings")
@@ -537,7 +537,7 @@ class RetentionRule(models.Model):
     action = models.CharField(_("then"), max_length=16, choices=Action.choices)
     is_active = models.BooleanField(_("active"), default=True)
     note = models.CharField(_("why this period"), max_length=200, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("retention rule")

@@ -327,13 +327,13 @@ class Campaign(models.Model):
 class CampaignBatch(models.Model):
     """One send task's share of a campaign (a few hundred messages): done once, whoever runs it."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
-    number = models.PositiveIntegerField()
-    first_id = models.BigIntegerField()
-    last_id = models.BigIntegerField()
-    size = models.PositiveIntegerField()
-    done_at = models.DateTimeField(null=True, blank=True)
-    result = models.JSONField(default=dict, blank=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches", verbose_name=_("campaign"))
+    number = models.PositiveIntegerField(verbose_name=_("number"))
+    first_id = models.BigIntegerField(verbose_name=_("first id"))
+    last_id = models.BigIntegerField(verbose_name=_("last id"))
+    size = models.PositiveIntegerField(verbose_name=_("size"))
+    done_at = models.DateTimeField(null=True, blank=True, verbose_name=_("done at"))
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
 
     class Meta:
         verbose_name = _("campaign batch")

@@ -216,7 +216,7 @@ class ComplaintEvent(StatusLogged, ActorLabelled, models.Model):
         FOLLOW_UP = "follow_up", _("Follow-up call")
         BREACH = "breach", _("Time limit breached")
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="events")
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="events", verbose_name=_("complaint"))
     at = models.DateTimeField(_("time"))
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     from_status = models.CharField(_("from"), max_length=16, blank=True)
@@ -253,11 +253,11 @@ class Escalation(models.Model):
     cases still not met `second_level_hours` later, to the regional managers of the store (level 2, SD-9)."""
 
     complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.PROTECT,
-                                  related_name="escalations")
+                                  related_name="escalations", verbose_name=_("complaint"))
     after_sales = models.ForeignKey("AfterSalesCase", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="escalations")
+                                    related_name="escalations", verbose_name=_("after sales"))
     consultation = models.ForeignKey("Consultation", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="escalations")
+                                     related_name="escalations", verbose_name=_("consultation"))
     kind = models.CharField(_("breach"), max_length=8, choices=BreachKind.choices)
     level = models.PositiveSmallIntegerField(_("level"), choices=EscalationLevel.choices,
                                              default=EscalationLevel.STORE_MANAGER)
@@ -265,7 +265,7 @@ class Escalation(models.Model):
     at = models.DateTimeField(_("escalated at"))
     manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("manager"), null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="+")
-    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("job run"))
 
     class Meta:
         verbose_name = _("escalation")
@@ -319,11 +319,11 @@ class StaffNotice(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.CASCADE,
                              related_name="service_notices")
-    complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="notices")
+    complaint = models.ForeignKey(Complaint, null=True, blank=True, on_delete=models.CASCADE, related_name="notices", verbose_name=_("complaint"))
     after_sales = models.ForeignKey("AfterSalesCase", null=True, blank=True, on_delete=models.CASCADE,
-                                    related_name="notices")
+                                    related_name="notices", verbose_name=_("after sales"))
     consultation = models.ForeignKey("Consultation", null=True, blank=True, on_delete=models.CASCADE,
-                                     related_name="notices")
+                                     related_name="notices", verbose_name=_("consultation"))
     kind = models.CharField(_("kind"), max_length=32)
     text = models.CharField(_("text"), max_length=300)
     created_at = models.DateTimeField(_("time"))
@@ -350,11 +350,11 @@ class Compensation(models.Model):
         POINTS = "points", _("Points")
         COUPON = "coupon", _("Coupon")
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="compensations")
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="compensations", verbose_name=_("complaint"))
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     points = models.BigIntegerField(_("points"), null=True, blank=True)
-    entry = models.ForeignKey("points.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    coupon = models.ForeignKey("points.Coupon", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey("points.Entry", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("entry"))
+    coupon = models.ForeignKey("points.Coupon", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("coupon"))
     reason = models.CharField(_("reason"), max_length=200)
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.PROTECT,
                               related_name="+")
@@ -369,7 +369,7 @@ class Compensation(models.Model):
 class ComplaintRating(models.Model):
     """The member's rating of the handling (1-5 plus comment), once per complaint."""
 
-    complaint = models.OneToOneField(Complaint, on_delete=models.PROTECT, related_name="rating")
+    complaint = models.OneToOneField(Complaint, on_delete=models.PROTECT, related_name="rating", verbose_name=_("complaint"))
     score = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
     comment = models.CharField(_("comment"), max_length=500, blank=True)
     at = models.DateTimeField(_("time"))
@@ -383,7 +383,7 @@ class ComplaintRating(models.Model):
 class FollowUpCall(models.Model):
     """回访电话 after a complaint is closed; a call that reached the customer closes the loop."""
 
-    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="follow_ups")
+    complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="follow_ups", verbose_name=_("complaint"))
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.PROTECT,
                               related_name="+")
     at = models.DateTimeField(_("time"))
@@ -483,7 +483,7 @@ class ConsultationTimeLimit(models.Model):
 
 
 class ConsultationEvent(ActorLabelled, models.Model):
-    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="events")
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="events", verbose_name=_("consultation"))
     at = models.DateTimeField(_("time"))
     action = models.CharField(_("action"), max_length=16)
     from_status = models.CharField(_("from"), max_length=16, blank=True)
@@ -621,7 +621,7 @@ class AfterSalesHandoff(models.Model):
     """A hand-off of the goods to a vendor, brand workshop or parts supplier: to whom, when, their
     reference, and when it came back. At most one open hand-off per case."""
 
-    case = models.ForeignKey(AfterSalesCase, on_delete=models.PROTECT, related_name="handoffs")
+    case = models.ForeignKey(AfterSalesCase, on_delete=models.PROTECT, related_name="handoffs", verbose_name=_("case"))
     vendor = models.CharField(_("handed to"), max_length=100)
     reference = models.CharField(_("vendor reference"), max_length=60, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
@@ -659,7 +659,7 @@ class AfterSalesEvent(StatusLogged, ActorLabelled, models.Model):
         RATE = "rate", _("Satisfaction recorded")
         BREACH = "breach", _("Time limit breached")
 
-    case = models.ForeignKey(AfterSalesCase, on_delete=models.PROTECT, related_name="events")
+    case = models.ForeignKey(AfterSalesCase, on_delete=models.PROTECT, related_name="events", verbose_name=_("case"))
     at = models.DateTimeField(_("time"))
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     from_status = models.CharField(_("from"), max_length=16, blank=True)
@@ -687,10 +687,10 @@ class FaqArticle(models.Model):
     published = models.BooleanField(_("published"), default=False)
     title_tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False)
     body_tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False)
-    tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False)
+    tokens = ArrayField(models.CharField(max_length=8), default=list, editable=False, verbose_name=_("tokens"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", verbose_name=_("updated by"))
 
     class Meta:
         verbose_name = _("FAQ article")

@@ -42,7 +42,7 @@ class TierProposal(models.Model):
                                    on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
-    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("job run"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -81,7 +81,7 @@ class TierChange(models.Model):
                                    on_delete=models.PROTECT, related_name="+")
     proposal = models.OneToOneField(TierProposal, verbose_name=_("proposal"), null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="change")
-    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("job run"))
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
