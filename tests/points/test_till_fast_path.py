@@ -128,8 +128,7 @@ def test_staff_session_on_the_api_keeps_the_full_stack():
     client.force_login(make_staff(store=store))
     member = MemberFactory()
     r = client.post(URL, {**body(member, "S-1"), "store": store.code}, format="json")
-    assert r.status_code in (201, 403), r.content  # authenticated by the session (not 401)
-    assert r.status_code != 401
+    assert r.status_code not in (401, 500), r.content  # the session authenticated the call (full stack)
 
 
 @pytest.mark.django_db(transaction=True)
