@@ -16,7 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DESK_MEMBER = "desk_member"
+# The sticky summary bar of the member 360 page (issue 16 desk workspace): each app adds its figures
+# (points: balance, expiring points, coupons; service_desk: open complaints) as a small htmx slot.
+DESK_MEMBER_SUMMARY = "desk_member_summary"
 PORTAL_POINTS = "portal_points"
+PORTAL_HOME = "portal_home"  # the member centre (portal home): balance, expiring points, coupons, tier
 
 _panels: dict[tuple[str, str], Panel] = {}
 
@@ -28,6 +32,7 @@ class Panel:
     title: str
     template: str
     order: int = 100
+    wide: bool = False  # takes the page's full width (a ledger, a table with many columns)
 
 
 def panel_register(panel: Panel) -> None:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import MemberHubError
 from core.models import AuditLog
 
-from . import scope
+from . import ecard, scope
 from .models import GuardianConsent, Member, Tag, Tier
 from .services import CHANGEABLE_FIELDS, STATUS_TRANSITIONS
 
@@ -35,16 +35,25 @@ class DateInput(forms.DateInput):
 
 
 class SearchForm(forms.Form):
+    # 100: a scanned e-card QR payload (MH1:<member no>:<time>:<signature>) is about 50 characters.
     q = forms.CharField(
-        label=_("Search"), max_length=50, required=False,
+        label=_("Search"), max_length=100, required=False,
         widget=forms.TextInput(attrs={
-            "placeholder": _("Mobile, member number, name or ID number"), "autofocus": True,
+            "placeholder": _("Scan the e-card, or mobile, last 4 digits + name, member number, ID number"),
+            "autofocus": True,
         }),
     )
     # Tags, tier and status filter a search or, without a search text, list members (MEM-7).
     tag = forms.ModelChoiceField(label=_("Tag"), queryset=Tag.objects.all(), required=False)
     tier = forms.ModelChoiceField(label=_("Tier"), queryset=Tier.objects.all(), required=False)
     status = forms.ChoiceField(label=_("Status"), choices=[("", "—"), *Member.Status.choices], required=False)
+
+    def clean_q(self) -> str:
+        query = (self.cleaned_data.get("q") or "").strip()
+        if query.startswith(ecard.PREFIX) and ecard.member_no_from_qr(query) is None:
+            raise forms.ValidationError(_(
+                "This e-card QR code is invalid or has expired; ask the member to refresh the card and scan again."))
+        return query
 
     def filters(self) -> dict:
         data = self.cleaned_data if self.is_valid() else {}

@@ -10,10 +10,15 @@ from django.utils import timezone
 from core import crypto
 from core.errors import NotFound
 
-from . import scope
+from . import ecard, scope
 from .models import ChangeRequest, Member
+from .validation import normalize_mobile
 
 _DIGITS = re.compile(r"^\+?\d{6,14}$")
+# A mobile as people write it: digits with spaces, dashes, dots or brackets, maybe +86 (full-width too).
+_MOBILE_LIKE = re.compile(r"^[+＋]?[\d０-９\s\-.()（）]{11,24}$")
+# The last 4 digits of the mobile together with (the start of) the name, either way round: "8000 张三".
+_LAST4_NAME = re.compile(r"^(?:(?P<d1>\d{4})\s*(?P<n1>\D.*)|(?P<n2>.*\D)\s*(?P<d2>\d{4}))$")
 
 
 def member_list_for_staff(user) -> QuerySet[Member]:
@@ -21,11 +26,23 @@ def member_list_for_staff(user) -> QuerySet[Member]:
 
 
 def member_search(user, query: str) -> QuerySet[Member]:
-    """Search by mobile (exact, via lookup hash), member number (exact or prefix) or name (prefix)."""
+    """The desk search box (MEM-3 member lookup, issue 16 workspace), within the staff member's store scope:
+    - a scanned e-card QR (`MH1:…`, members.ecard): the member it names while the signature is valid, else none;
+    - a mobile as written ("138 0013 8000", "138-0013-8000", "+86 13800138000"): exact, via the lookup hash;
+    - the last 4 digits of the mobile with the start of the name ("8000 张三" / "张三8000");
+    - a member number (exact or prefix) or an ID number (exact); otherwise the start of the name."""
     qs = member_list_for_staff(user)
     query = (query or "").strip()
     if not query:
         return qs.none()
+    if query.startswith(ecard.PREFIX):
+        member_no = ecard.member_no_from_qr(query)
+        return qs.filter(member_no=member_no) if member_no else qs.none()
+    if _MOBILE_LIKE.match(query) and not _DIGITS.match(query):
+        try:
+            return qs.filter(mobile_hash=crypto.lookup_hash(normalize_mobile(query)))
+        except ValueError:
+            pass
     if _DIGITS.match(query):
         digits = query[-11:]
         return qs.filter(
@@ -33,6 +50,10 @@ def member_search(user, query: str) -> QuerySet[Member]:
             | Q(member_no__startswith=query)
             | Q(id_number_hash=crypto.lookup_hash(query.upper()))
         )
+    if (last4 := _LAST4_NAME.match(query)) is not None:
+        digits = last4["d1"] or last4["d2"]
+        name = (last4["n1"] or last4["n2"]).strip()
+        return qs.filter(mobile_masked__endswith=digits, name__startswith=name)
     return qs.filter(Q(name__startswith=query) | Q(id_number_hash=crypto.lookup_hash(query.upper())))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -21,9 +22,19 @@ PROFILE_FIELDS = ("name", "gender", "birthday", "province", "city", "district", 
 SENSITIVE_FIELDS = ("mobile", "id_number", "address")
 
 
+# What people and scanners put between the digits of a mobile: spaces (also the ideographic and no-break
+# ones), dashes, dots, brackets: "138 0013 8000", "138-0013-8000", "+86 (138) 0013.8000".
+_MOBILE_SEPARATORS = re.compile(r"[\s\-.()\u2010-\u2015]")
+
+
+def _mobile_text(raw: str) -> str:
+    """The typed mobile without separators; full-width digits and plus (＋８６…) become ASCII (NFKC)."""
+    return _MOBILE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+
+
 def _normalize_mobile_full(raw: str) -> str:
     """The full libphonenumber check (and the messages for every rejection)."""
-    raw = (raw or "").strip().replace(" ", "").replace("-", "")
+    raw = _mobile_text(raw)
     if not raw:
         raise ValueError(_("Enter a mobile number."))
     try:
@@ -73,7 +84,7 @@ def normalize_mobile(raw: str) -> str:
     apply those same metadata patterns directly. Anything else, and every rejection (for its
     message), goes through the full check. tests/members/test_import.py compares both on every
     five-digit prefix."""
-    value = (raw or "").strip().replace(" ", "").replace("-", "")
+    value = _mobile_text(raw)
     if (
         _MOBILE_SHAPE.fullmatch(value)
         and not (_CARRIER_PREFIX and _CARRIER_PREFIX.match(value))

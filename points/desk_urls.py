@@ -8,6 +8,7 @@ from . import views_desk as views
 app_name = "points_desk"
 urlpatterns = [
     path("members/<str:member_no>/points/panel/", views.points_panel, name="panel"),
+    path("members/<str:member_no>/points/summary/", views.points_summary_bar, name="summary"),
     path("members/<str:member_no>/points/history/", views.points_history, name="history"),
     path("members/<str:member_no>/purchases/panel/", views.purchases_panel, name="purchases_panel"),
     path("members/<str:member_no>/purchases/", views.purchase_list, name="purchases"),

@@ -83,6 +83,20 @@ def points_panel(request, member_no: str):
 
 
 @staff_required
+def points_summary_bar(request, member_no: str):
+    """htmx fragment of the member 360 summary bar (core.panels DESK_MEMBER_SUMMARY, issue 16): balance,
+    the points expiring within the points_summary window and the usable coupons, from their selectors."""
+    member = member_for_desk(request, member_no)
+    need(request.user, PERM_VIEW_POINTS)
+    summary = selectors.points_summary(member)
+    return render(request, "points/desk/_summary.html", {
+        "member": member, "summary": summary,
+        "expiring": selectors.expiring_points_for_members([member.pk]).get(member.pk),
+        "coupons": selectors.coupon_usable_count_for_member(member=member),
+    })
+
+
+@staff_required
 def points_history(request, member_no: str):
     member = member_for_desk(request, member_no)
     need(request.user, PERM_VIEW_POINTS)

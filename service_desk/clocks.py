@@ -9,11 +9,15 @@ in messaging (messaging.Holiday). A complaint received on Friday at 15:00 with 2
 clock is due on Monday at 15:00; one received on Saturday is due on Tuesday at 00:00 (all of Monday).
 
 The holiday dates are read once per call (or once per sweep through `HolidayCalendar`), never per
-day. `deadline_text` is how the customer is told a deadline (003 3.5): Chinese, local time."""
+day. `deadline_text` is how the customer is told a deadline (003 3.5): Chinese, local time.
+`duration_text` is how staff read the time left or over on every clock of the desk (complaint queue and
+page, consultations, after-sales): days and hours from one day on, hours and minutes below (issue 16)."""
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Bounds the walk: no time limit of the desk is longer than a year of working days.
@@ -40,6 +44,16 @@ class HolidayCalendar:
 
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < 5 and day not in self.dates
+
+
+def duration_text(minutes: int) -> str:
+    """"55 天 6 小时" from a day on (the minutes no longer matter), "3 小时 20 分钟" below a day."""
+    minutes = max(int(minutes), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    return _("%(h)d h %(m)02d min") % {"h": hours, "m": mins}
 
 
 def calendar_for(start: dt.datetime, minutes: int) -> HolidayCalendar:

@@ -22,5 +22,7 @@ urlpatterns = [
     path("after-sales/action/", views.after_sales_action, name="after_sales_action"),
     path("after-sales/rate/", views.after_sales_rate, name="after_sales_rate"),
     path("faq/", views.faq, name="faq"),
+    path("members/<str:member_no>/panel/", views.member_service_panel, name="member_panel"),
+    path("members/<str:member_no>/summary/", views.member_summary, name="member_summary"),
     path("reports/compliance/", views.compliance_report, name="report"),
 ]

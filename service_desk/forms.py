@@ -70,6 +70,7 @@ class QueueFilterForm(forms.Form):
     store = forms.ModelChoiceField(label=_("Store"), required=False, queryset=Store.objects.none())
     category = forms.ChoiceField(label=_("Category"), required=False,
                                  choices=[("", _("All"))] + list(ComplaintCategory.choices))
+    mine = forms.BooleanField(label=_("Assigned to me"), required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

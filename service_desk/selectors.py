@@ -16,7 +16,7 @@ from members import scope
 from members.models import Member
 
 from . import search
-from .clocks import deadline_text
+from .clocks import deadline_text, duration_text
 from .models import (
     AfterSalesCase,
     AfterSalesStatus,
@@ -43,9 +43,11 @@ def complaint_list_for_staff(user) -> QuerySet[Complaint]:
 
 
 def complaint_queue(user, *, status: str = "", store_id: int | None = None, category: str = "",
-                    open_only: bool = True) -> QuerySet[Complaint]:
-    """The desk queue: nearest open deadline first, closed complaints last."""
+                    open_only: bool = True, mine: bool = False) -> QuerySet[Complaint]:
+    """The desk queue: nearest open deadline first, closed complaints last; `mine`: assigned to `user`."""
     qs = complaint_list_for_staff(user).annotate(next_due=NEXT_DUE)
+    if mine:
+        qs = qs.filter(assignee=user)
     if status:
         qs = qs.filter(status=status)
     elif open_only:
@@ -208,9 +210,9 @@ class Clock:
     def text(self) -> str:
         return {
             "met": _("met"),
-            "late": _("late by %(t)s") % {"t": duration(self.minutes)},
-            "open": _("%(t)s left") % {"t": duration(self.minutes)},
-            "overdue": _("overdue by %(t)s") % {"t": duration(self.minutes)},
+            "late": _("late by %(t)s") % {"t": duration_text(self.minutes)},
+            "open": _("%(t)s left") % {"t": duration_text(self.minutes)},
+            "overdue": _("overdue by %(t)s") % {"t": duration_text(self.minutes)},
         }[self.state]
 
     @property
@@ -221,11 +223,6 @@ class Clock:
     def due_text(self) -> str:
         """The deadline as the customer is told it (003 3.5): Chinese, Shanghai time."""
         return deadline_text(self.due)
-
-
-def duration(minutes: int) -> str:
-    hours, mins = divmod(max(minutes, 0), 60)
-    return _("%(h)d h %(m)02d min") % {"h": hours, "m": mins}
 
 
 def _clock(label: str, due: dt.datetime, done_at: dt.datetime | None, now: dt.datetime) -> Clock:

@@ -17,6 +17,7 @@ from core.errors import MemberHubError, NotFound
 from core.exports import csv_writer
 from core.web import action_refused, need, staff_required
 from members.models import Member
+from members.views_desk import member_for_desk
 
 from . import after_sales, selectors, services
 from .forms import (
@@ -71,7 +72,8 @@ def complaint_queue(request):
     values = form.cleaned_data if form.is_valid() else {}
     store = values.get("store")
     qs = selectors.complaint_queue(request.user, status=values.get("status", ""),
-                                   store_id=store.pk if store else None, category=values.get("category", ""))
+                                   store_id=store.pk if store else None, category=values.get("category", ""),
+                                   mine=bool(values.get("mine")))
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [(c, selectors.complaint_current_clock(c, now=now)) for c in page.object_list]
@@ -471,3 +473,43 @@ def _report_csv(rows, start, end, by_month) -> HttpResponse:
 
 def _pct(value) -> str:
     return "" if value is None else f"{value:.1f}"
+
+
+# ---------------------------------------------------------------- member 360 (issue 16 desk workspace)
+# The member page (members) shows these through core.panels (service_desk.apps): the member's service history
+# in the 客服 panel and the open complaints in the summary bar. Each list is the staff member's store scope
+# of the queue it comes from (complaint_queue / consultation_queue / after_sales_queue), so a number here is
+# the number the queue shows.
+
+MEMBER_PANEL_ROWS = 10
+
+
+@staff_required
+def member_service_panel(request, member_no: str):
+    """htmx fragment: the member's complaints, consultations and after-sales cases, newest first."""
+    member = member_for_desk(request, member_no)
+    user = request.user
+    now = timezone.now()
+    context = {"member": member}
+    if user.has_perm("service_desk.view_complaint"):
+        complaints = list(selectors.complaint_list_for_staff(user).filter(member=member)
+                          .order_by("-received_at", "-pk")[:MEMBER_PANEL_ROWS])
+        context["complaints"] = [(c, selectors.complaint_current_clock(c, now=now)) for c in complaints]
+    if user.has_perm("service_desk.view_consultation"):
+        context["consultations"] = list(selectors.consultation_list_for_staff(user).filter(member=member)
+                                        .order_by("-received_at", "-pk")[:MEMBER_PANEL_ROWS])
+    if user.has_perm("service_desk.view_aftersalescase"):
+        cases = list(selectors.after_sales_list_for_staff(user).filter(member=member)
+                     .order_by("-received_at", "-pk")[:MEMBER_PANEL_ROWS])
+        context["after_sales"] = [(c, selectors.after_sales_current_clock(c, now=now)) for c in cases]
+    return render(request, "service_desk/desk/_member_panel.html", context)
+
+
+@staff_required
+def member_summary(request, member_no: str):
+    """htmx fragment of the member page's summary bar: the member's open complaints (the queue's rule)."""
+    member = member_for_desk(request, member_no)
+    need(request.user, "service_desk.view_complaint")
+    open_complaints = selectors.complaint_queue(request.user).filter(member=member).count()
+    return render(request, "service_desk/desk/_member_summary.html",
+                  {"member": member, "open_complaints": open_complaints})

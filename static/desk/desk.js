@@ -13,3 +13,20 @@ document.addEventListener("click", function (event) {
     history.back();
   }
 });
+// Result toasts (base.html): stay until the clerk closes them.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-dismiss='toast']");
+  if (button) {
+    var toast = button.closest(".toast");
+    if (toast) { toast.remove(); }
+  }
+});
+// The member search box: "/" focuses it from anywhere on a desk page (a scanner then types the QR and Enter).
+document.addEventListener("keydown", function (event) {
+  var box = document.getElementById("quick-search-q");
+  var tag = (event.target.tagName || "").toLowerCase();
+  if (box && event.key === "/" && tag !== "input" && tag !== "textarea" && tag !== "select") {
+    event.preventDefault();
+    box.focus();
+  }
+});

@@ -122,7 +122,7 @@ def test_clocks_across_day_boundaries(store, agent, member):
     at = dt.datetime(2026, 11, 24, 21, 0, tzinfo=SH)
     accept, reply, close = selectors.complaint_clocks(c, now=at)
     assert (accept.state, accept.minutes, accept.text) == ("open", 90, "1 h 30 min left")
-    assert reply.text == "25 h 30 min left"
+    assert reply.text == "1 d 1 h left"  # a day or more: days and hours (issue 16)
     assert accept.due_local.date() == dt.date(2026, 11, 24)
     after_midnight = dt.datetime(2026, 11, 25, 0, 15, tzinfo=SH)
     accept = selectors.complaint_clocks(c, now=after_midnight)[0]

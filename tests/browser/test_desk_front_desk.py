@@ -1,0 +1,100 @@
+"""The front desk's main task in a real browser (issue 16, 前台): log in at /desk/login/, find the member by a
+mobile written "138 0013 8000", see the summary bar, post a desk purchase (补录消费) and see the result as a
+toast at the top of the member page. 1366x768, zh-hans. Screenshots go to tmp/browser-artifacts/desk/
+(gitignored); the test prints where."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from members import roles
+from points.models import PointsAccount
+from tests.factories import MemberFactory, StoreFactory, make_staff
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "tmp" / "browser-artifacts" / "desk"
+PASSWORD = "correct-horse-42"  # tests.factories.UserFactory
+
+
+@pytest.fixture
+def desk_page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768},
+                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-Hans,zh;q=0.9"})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    print(f"screenshot: {path}")
+    return path
+
+
+def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_page, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    page = desk_page
+    store = StoreFactory(name="南京路店")
+    clerk = make_staff(roles.FRONT_DESK, store=store, username="qiantai01")
+    member = MemberFactory(home_store=store, mobile="13800138000", name="王小明")
+
+    page.goto("/desk/login/")
+    shot(page, "01-login")
+    page.fill("input[name=username]", clerk.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/desk/$"))
+
+    # the workspace search in the top bar, a mobile as people write it
+    page.fill("#quick-search-q", "138 0013 8000")
+    shot(page, "02-search-typed")
+    page.press("#quick-search-q", "Enter")
+    page.wait_for_url(re.compile(rf"/desk/members/{member.member_no}/"))
+    page.wait_for_selector("#summary-balance")
+    page.wait_for_selector("#points-panel-body")
+    summary = page.inner_text("#member-summary")
+    assert "王小明" in summary and member.tier.name in summary
+    assert "积分" in summary or "余额" in summary
+    shot(page, "03-member")
+
+    # 补录消费
+    page.click("#points-panel-body a[href$='/purchase/']")
+    page.wait_for_selector("#purchase-form")
+    at = timezone.localtime() - dt.timedelta(hours=1)
+    page.fill("input[name=order_no]", "POS-BROWSER-1")
+    page.fill("input[name=occurred_at]", at.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("input[name='lines-0-brand']", "LANCOME")
+    page.fill("input[name='lines-0-category']", "化妆品")
+    page.fill("input[name='lines-0-amount']", "680.00")
+    page.select_option("select[name='tenders-0-type']", "wechat")
+    page.fill("input[name='tenders-0-amount']", "680.00")
+    shot(page, "04-purchase-form")
+    page.click("#purchase-form button[type=submit]")
+
+    page.wait_for_url(re.compile(rf"/desk/members/{member.member_no}/"))
+    toast = page.locator("#toasts .toast").first
+    toast.wait_for()
+    text = toast.inner_text()
+    assert "POS-BROWSER-1" in text and "680" in text, text
+    # the toast is on screen although the page jumped to the points panel
+    box = toast.bounding_box()
+    assert box is not None and 0 <= box["y"] < 768, box
+    page.wait_for_selector("#summary-balance")
+    shot(page, "05-purchase-toast")
+    assert PointsAccount.objects.get(member=member).balance == 680
+    assert "680" in page.inner_text("#summary-balance")
+
+    page.click("#toasts [data-dismiss=toast]")
+    assert page.locator("#toasts .toast").count() == 0
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "06-member-top")
