@@ -1,11 +1,13 @@
 """Desk pages of the dashboards: operations overview (EVAL-5) and consumption analysis (EVAL-3),
-each table downloadable as CSV or Excel. Staff without the chain-wide flag see their store only
+each table downloadable as CSV or Excel; all of them read from the read replica when one is configured
+(core.replica). Staff without the chain-wide flag see their store only
 (members.scope); the store filter offers nothing else."""
 from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import render
 
+from core import replica
 from core.web import need, staff_required
 
 from . import selectors, service_figures
@@ -25,6 +27,7 @@ def _overview_data(request):
 
 
 @staff_required
+@replica.reads()
 def overview(request):
     form, start, end, data = _overview_data(request)
     return render(request, "dashboards/overview.html", {
@@ -33,6 +36,7 @@ def overview(request):
 
 
 @staff_required
+@replica.reads()
 def overview_export(request, table: str, fmt: str):
     if fmt not in FORMATS:
         raise Http404
@@ -50,6 +54,7 @@ def _consumption_data(request):
 
 
 @staff_required
+@replica.reads()
 def consumption(request):
     form, filters, data = _consumption_data(request)
     return render(request, "dashboards/consumption.html", {
@@ -59,6 +64,7 @@ def consumption(request):
 
 
 @staff_required
+@replica.reads()
 def consumption_export(request, dimension: str, fmt: str):
     if fmt not in FORMATS:
         raise Http404
@@ -77,6 +83,7 @@ def _staff_data(request):
 
 
 @staff_required
+@replica.reads()
 def staff(request):
     """Service figures per staff member and store (seed 001 1.4, 8.1, 8.4), the viewer's stores only."""
     form, start, end, data = _staff_data(request)
@@ -86,6 +93,7 @@ def staff(request):
 
 
 @staff_required
+@replica.reads()
 def staff_export(request, table: str, fmt: str):
     if fmt not in FORMATS:
         raise Http404

@@ -1,6 +1,8 @@
 """Desk pages of the evaluation (EVAL-1, 2, 4, 6): RFM class mix and movement, closeness ranking and
 distribution, lifecycle counts over time, segments with a live preview count. Store-scoped through
-members.scope: a store's staff see their store's members only."""
+members.scope: a store's staff see their store's members only. The read-only pages (RFM, closeness,
+lifecycle, the preview count) read from the read replica when one is configured (core.replica); the segment
+form reads its own writes from the primary."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from core import replica
 from core.errors import MemberHubError
 from core.web import need, staff_required
 from members import scope
@@ -48,6 +51,7 @@ def _class_label(value: str) -> str:
 
 
 @staff_required
+@replica.reads()
 def rfm(request):
     need(request.user, "evaluation.view_rfmsnapshot")
     store_ids, stores, store_code = _store_filter(request)
@@ -74,6 +78,7 @@ def rfm(request):
 
 
 @staff_required
+@replica.reads()
 def closeness(request):
     need(request.user, "evaluation.view_closenesssnapshot")
     store_ids, stores, store_code = _store_filter(request)
@@ -90,6 +95,7 @@ def closeness(request):
 
 
 @staff_required
+@replica.reads()
 def lifecycle(request):
     need(request.user, "evaluation.view_lifecyclesnapshot")
     store_ids, stores, store_code = _store_filter(request)
@@ -147,6 +153,7 @@ def segment_edit(request, pk: int | None = None):
 
 
 @staff_required
+@replica.reads()
 def segment_preview(request):
     """htmx: how many members (of the caller's stores) the definition in the form selects now."""
     need(request.user, "evaluation.view_segment")

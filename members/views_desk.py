@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core import crypto
+from core import crypto, replica
 from core.errors import MemberHubError
 from core.errors import PermissionDenied as DomainPermissionDenied
 from core.exports import csv_writer
@@ -94,8 +94,10 @@ def search(request):
 
 
 @staff_required
+@replica.reads()
 def search_export(request):
-    """Masked CSV of the search result (MEM-8 export), for members.export_member; audit-logged."""
+    """Masked CSV of the search result (MEM-8 export), for members.export_member; audit-logged. Read from the
+    read replica when one is configured (core.replica); the export record is written to the primary."""
     need(request.user, "members.export_member")
     form = SearchForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import replica
 from core.errors import MemberHubError
 from core.web import need, staff_required
 from evaluation.models import Segment
@@ -157,7 +158,8 @@ def _detail_context(request, campaign: Campaign) -> dict:
     preview = None
     if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
         try:
-            preview = campaign_preview(campaign=campaign)
+            with replica.reads():  # the audience count is the heavy read; the campaign itself came from the primary
+                preview = campaign_preview(campaign=campaign)
         except MemberHubError as exc:
             messages.error(request, exc.message)
     return {"campaign": campaign, "preview": preview, "progress": campaign_progress(campaign),
