@@ -59,10 +59,10 @@ def fill_purchases(cursor, per_member: int, store_id: int) -> None:
     cursor.execute("""
         INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_total, amount_paid,
                                      amount_refunded, points_earned, points_reversed, lines, tenders, campaigns,
-                                     request_hash, source, created_at)
+                                     request_hash, source, created_at, changed_at, points_held)
         SELECT %(store)s, 'B' || m.id || '-' || k, m.id, now() - random() * interval '400 days', a, a,
                CASE WHEN k = 1 AND m.id %% 10 = 0 THEN round(a / 2, 2) ELSE 0 END, 0, 0, '[]', '[]', '[]', '', 'bench',
-               now()
+               now(), now(), 0
         FROM members_member m CROSS JOIN generate_series(1, %(k)s) k
         CROSS JOIN LATERAL (SELECT round((10 + power(random(), 3) * 6000)::numeric, 2) AS a) amt
     """, {"store": store_id, "k": per_member})
@@ -83,9 +83,9 @@ def steady_state(cursor, store_id: int) -> None:
     cursor.execute("""
         INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_total, amount_paid,
                                      amount_refunded, points_earned, points_reversed, lines, tenders, campaigns,
-                                     request_hash, source, created_at)
+                                     request_hash, source, created_at, changed_at, points_held)
         SELECT %s, 'BIG' || m.id, m.id, date_trunc('day', now()) - interval '12 hours', 30000, 30000, 0, 0, 0,
-               '[]', '[]', '[]', '', 'bench', now()
+               '[]', '[]', '[]', '', 'bench', now(), now(), 0
         FROM members_member m WHERE m.id %% 100 = 7
     """, [store_id])
 

@@ -36,9 +36,9 @@ def fill_purchases(cursor, n_purchases: int, store_id: int) -> None:
     cursor.execute("""
         INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_total, amount_paid,
                                      amount_refunded, points_earned, points_reversed, lines, tenders, campaigns,
-                                     request_hash, source, created_at)
+                                     request_hash, source, created_at, changed_at, points_held)
         SELECT %(store)s, 'B' || g, %(first)s + ((g::bigint * 7919 + (g / %(n)s)) %% %(n)s),
-               now() - random() * interval '400 days', a, a, 0, 0, 0, '[]', '[]', '[]', '', 'bench', now()
+               now() - random() * interval '400 days', a, a, 0, 0, 0, '[]', '[]', '[]', '', 'bench', now(), now(), 0
         FROM generate_series(1, %(m)s) g
         CROSS JOIN LATERAL (SELECT round((10 + power(random(), 3) * 6000)::numeric, 2) AS a) amt
     """, {"store": store_id, "first": first, "n": n_members, "m": n_purchases})
