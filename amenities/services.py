@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.models import AuditLog
 from members import scope
 from members.locks import member_lock
 from members.models import Member, Store
@@ -167,7 +168,7 @@ def slot_is_eligible(*, slot: Slot, member: Member) -> bool:
     return slot.resource.eligible_tiers.filter(pk=member.tier_id).exists()
 
 
-BOOKING_AUDIT = "booking"  # AuditLog.action of a booking made or cancelled by staff for a member
+BOOKING_AUDIT = AuditLog.Action.BOOKING  # a booking made or cancelled by staff for a member
 
 
 def _staff_may_act_for(staff, member: Member) -> None:

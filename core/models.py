@@ -53,6 +53,10 @@ class AuditLog(ActorLabelled, models.Model):
         POLICY = "policy", _("Published a privacy policy version")
         RETENTION = "retention", _("Purged data under the retention schedule")
         INCIDENT = "incident", _("Recorded a security incident")
+        VISIT_OUTCOME = "visit_outcome", _("Recorded a care visit's outcome")
+        ACCOUNT_MANAGER = "account_manager", _("Assigned or withdrew an account manager")
+        SURVEY_ENTRY = "survey_entry", _("Entered survey answers for a member")
+        BOOKING = "booking", _("Booked or cancelled a reservation for a member")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -9,7 +9,7 @@ import datetime as dt
 
 from core.locks import lock_one, lock_one_or_none
 
-from .models import ChangeRequest, CorporateProfile, Member, SmsCode
+from .models import ChangeRequest, CorporateProfile, Member, PrivacyPolicy, SecurityIncident, SmsCode
 
 
 def member_lock(member_id: int, *, with_tier: bool = False) -> Member:
@@ -20,6 +20,14 @@ def member_lock(member_id: int, *, with_tier: bool = False) -> Member:
 
 def change_request_lock(change_request_id: int) -> ChangeRequest:
     return lock_one(ChangeRequest, change_request_id)
+
+
+def privacy_policy_lock(policy_id: int) -> PrivacyPolicy:
+    return lock_one(PrivacyPolicy, policy_id)
+
+
+def security_incident_lock(incident_id: int) -> SecurityIncident:
+    return lock_one(SecurityIncident, incident_id)
 
 
 def corporate_profile_lock(company_id: int) -> CorporateProfile | None:

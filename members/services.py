@@ -18,7 +18,13 @@ from core.models import AuditLog
 
 from . import hooks, scope
 from .events import member_event_on_commit
-from .locks import change_request_lock, corporate_profile_lock, member_lock
+from .locks import (
+    change_request_lock,
+    corporate_profile_lock,
+    member_lock,
+    privacy_policy_lock,
+    security_incident_lock,
+)
 from .models import (
     ChangeRequest,
     ConsentLog,
@@ -673,7 +679,7 @@ def privacy_policy_save(*, staff, policy, data: dict):
     creating = policy is None or policy.pk is None
     scope.require_perm(staff, "members.add_privacypolicy" if creating else "members.change_privacypolicy")
     if not creating:
-        stored = PrivacyPolicy.objects.select_for_update().get(pk=policy.pk)
+        stored = privacy_policy_lock(policy.pk)
         if stored.effective_at <= timezone.now():
             raise Conflict(_("This version is already in effect; publish a new version instead of editing it."),
                            code="policy_in_effect")
@@ -895,7 +901,7 @@ def incident_save(*, staff, incident, data: dict):
         incident = SecurityIncident(recorded_by=staff)
         before = {}
     else:
-        incident = SecurityIncident.objects.select_for_update().get(pk=incident.pk)
+        incident = security_incident_lock(incident.pk)
         before = {f: getattr(incident, f) for f in INCIDENT_FIELDS}
     for key in INCIDENT_FIELDS:
         if key in data:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from core.locks import lock_one, lock_one_or_none
 
-from .models import Campaign, Message
+from .models import Campaign, ChannelPreference, Message
 
 
 def message_lock(message_id: int) -> Message:
     return lock_one(Message, message_id)
+
+
+def channel_preference_lock(member_id: int) -> ChannelPreference:
+    """The member's channel choices locked (the row exists: channel_preference_set creates it first)."""
+    return lock_one(ChannelPreference, member_id=member_id)
 
 
 def campaign_lock(campaign_id: int) -> Campaign:

@@ -24,7 +24,7 @@ from members.models import ConsentLog, Member
 
 from . import frequency
 from .defaults import DEFAULT_TEMPLATES, NOTICE_QUIET
-from .locks import message_lock
+from .locks import channel_preference_lock, message_lock
 from .models import (
     ChannelPreference,
     ChannelPreferenceLog,
@@ -36,6 +36,7 @@ from .models import (
     MessagingConfig,
     Notice,
 )
+from .sms import sms_segments
 from .templating import member_params, placeholders, render
 
 ENQUEUE_BATCH = 200
@@ -71,8 +72,9 @@ def message_preview(*, template: MessageTemplate, member: Member | None, params:
     text = render(template.body, values)
     if template.kind == MessageKind.MARKETING and template.channel == MessageChannel.SMS:
         text = _with_opt_out(text, MessagingConfig.get())
+    counted = sms_segments(text)
     return {"subject": render(template.subject, values), "text": text, "missing": missing,
-            "length": len(text), "sms_parts": (len(text) + 66) // 67 if len(text) > 70 else 1}
+            "length": counted.chars, "sms_parts": counted.segments, "sms": counted}
 
 
 # ---------------------------------------------------------------- rules
@@ -369,6 +371,24 @@ def messages_send_staff(*, template_code: str, channel: str, recipients: Iterabl
     return [c[0] for c in created]
 
 
+@transaction.atomic
+def message_send_test(*, template: MessageTemplate, mobile: str, text: str, params: dict, label: str) -> Message:
+    """A test of `template` to a staff member's own number (issue 16, "send a test to me"): the text
+    as previewed (sample member, opt-out line) through the same row, queue and provider as every
+    SMS. It belongs to no member and no campaign, so no campaign count, consent rule or frequency
+    cap sees it, and as a service message it goes at once, whatever the hour. `label` names the
+    event (e.g. "campaign:12:user:3"); every test is its own event."""
+    if template.channel != MessageChannel.SMS:
+        raise ValidationFailed(_("Only SMS templates can be tested on a phone."), code="bad_channel")
+    ctx = _context(template.code, MessageChannel.SMS, MessageKind.SERVICE, template=template)
+    ctx.release = None
+    event_key = f"test:{label}:{uuid.uuid4().hex}"
+    row = _row(ctx, member=None, event_key=event_key, params=params, text=text, mobile=mobile)
+    created = _insert([row])
+    _after_insert(created, {(row["event_key"], None, row["channel"]): row})
+    return _existing(member_id=None, event_key=event_key, channel=MessageChannel.SMS)
+
+
 def _mask_secrets(value: str, secrets: list[str]) -> str:
     """Every secret value, and any other run of four or more digits, as that many asterisks."""
     for secret in sorted(secrets, key=len, reverse=True):
@@ -533,7 +553,7 @@ def channel_preference_set(*, member: Member, sms: bool, email: bool, actor) -> 
     if not isinstance(sms, bool) or not isinstance(email, bool):
         raise ValidationFailed(_("Choose on or off for each channel."), code="bad_preference")
     ChannelPreference.objects.get_or_create(member_id=member.pk)
-    pref = ChannelPreference.objects.select_for_update().get(member_id=member.pk)
+    pref = channel_preference_lock(member.pk)
     staff = actor if hasattr(actor, "get_username") else None
     label = actor.get_username() if staff else str(actor)[:150]
     changes = [(channel, value) for channel, value in (("sms", sms), ("email", email))

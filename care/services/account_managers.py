@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import NotFound
+from core.models import AuditLog
 from members import scope
 from members.locks import member_lock
 from members.models import Member
@@ -22,7 +23,7 @@ from ..models import AccountManagerAssignment, CareConfig, Visit
 
 PERM_ASSIGN = "care.assign_account_manager"
 NOTE_MAX = 200
-AUDIT_ACTION = "account_manager"  # AuditLog.action (varchar 16)
+AUDIT_ACTION = AuditLog.Action.ACCOUNT_MANAGER
 
 
 def account_manager_tier_ids() -> set[int]:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import NotFound
+from core.models import AuditLog
 from evaluation.selectors import audience_members
 from members import scope
 from members.models import Member
@@ -266,7 +267,7 @@ def survey_enter_for_member(*, survey_id: int, member: Member, staff, channel: s
     response = _response_create(survey=survey, member=member, answers=answers, channel=channel,
                                 entered_by=None if survey.anonymous else staff,
                                 already=_("This member has already answered this survey."))
-    audit_record(actor=staff, action="survey_entry", member=member, field="survey",
+    audit_record(actor=staff, action=AuditLog.Action.SURVEY_ENTRY, member=member, field="survey",
                  detail=f"survey {survey.pk} (anonymous)" if survey.anonymous else f"survey {survey.pk} via {channel}")
     return response
 

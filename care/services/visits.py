@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import NotFound
+from core.models import AuditLog
 from core.service_cases import case_sources
 from members import roles, scope
 from members.models import Member, StaffProfile
@@ -282,7 +283,7 @@ def visit_record_outcome(*, visit_id: int, staff, reached: bool, feedback: str =
         detail = (f"visit {visit.pk}: not reached, call {visit.attempts} of {config.visit_attempts}, "
                   f"again on {visit.retry_on}")
     visit.save(update_fields=fields)
-    audit_record(actor=staff, action="visit_outcome", member=visit.member, field="visit", detail=detail)
+    audit_record(actor=staff, action=AuditLog.Action.VISIT_OUTCOME, member=visit.member, field="visit", detail=detail)
     if reached and follow_up_needed:
         _follow_up_create(visit=visit, staff=staff, config=config, now=now)
     return visit
