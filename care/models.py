@@ -121,7 +121,7 @@ class Visit(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )
-    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("job run"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -241,7 +241,7 @@ class Survey(models.Model):
     tiers = models.ManyToManyField(Tier, verbose_name=_("tiers"), blank=True, related_name="+")
     distributed_at = models.DateTimeField(_("last distributed"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -314,8 +314,8 @@ class Choice(models.Model):
 class ResponseReceipt(models.Model):
     """That a member has answered a survey: the one-answer key, and nothing about the answer."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="receipts")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="survey_receipts")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="receipts", verbose_name=_("survey"))
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="survey_receipts", verbose_name=_("member"))
     answered_on = models.DateField(_("answered on"))
 
     class Meta:
@@ -389,8 +389,8 @@ class SurveySample(models.Model):
 
 
 class SurveySampleMember(models.Model):
-    sample = models.ForeignKey(SurveySample, on_delete=models.CASCADE, related_name="members")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    sample = models.ForeignKey(SurveySample, on_delete=models.CASCADE, related_name="members", verbose_name=_("sample"))
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", verbose_name=_("member"))
 
     class Meta:
         verbose_name = _("sampled member")
@@ -399,11 +399,11 @@ class SurveySampleMember(models.Model):
 
 
 class Answer(models.Model):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
-    rating = models.PositiveSmallIntegerField(null=True, blank=True)
-    text = models.TextField(blank=True)
-    choices = models.ManyToManyField(Choice, blank=True, related_name="answers")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers", verbose_name=_("response"))
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers", verbose_name=_("question"))
+    rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating"))
+    text = models.TextField(blank=True, verbose_name=_("text"))
+    choices = models.ManyToManyField(Choice, blank=True, related_name="answers", verbose_name=_("choices"))
 
     class Meta:
         verbose_name = _("answer")
@@ -441,7 +441,7 @@ class ImprovementAction(models.Model):
         Survey, verbose_name=_("re-measured by survey"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="remeasured_actions",
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
