@@ -50,11 +50,11 @@ class DailyTierMoves(models.Model):
     """Tier changes (TierChange) effective on a day, by home store, from tier, to tier and kind."""
 
     date = models.DateField(_("date"))
-    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
-    from_tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
-    to_tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=16)
-    members = models.IntegerField(default=0)
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    from_tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+", verbose_name=_("from tier"))
+    to_tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+", verbose_name=_("to tier"))
+    kind = models.CharField(max_length=16, verbose_name=_("kind"))
+    members = models.IntegerField(default=0, verbose_name=_("members"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["date", "store", "from_tier", "to_tier", "kind"],
@@ -67,18 +67,18 @@ class DailyServiceStats(models.Model):
     and store. Rates are kept as numerator and denominator so that any period adds up."""
 
     date = models.DateField(_("date"))
-    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
-    complaints_received = models.IntegerField(default=0)
-    complaints_accepted = models.IntegerField(default=0)
-    accepted_on_time = models.IntegerField(default=0)
-    complaints_replied = models.IntegerField(default=0)
-    replied_on_time = models.IntegerField(default=0)
-    complaints_closed = models.IntegerField(default=0)
-    closed_on_time = models.IntegerField(default=0)
-    csi_answered = models.IntegerField(default=0)
-    csi_satisfied = models.IntegerField(default=0)
-    visits_due = models.IntegerField(default=0)
-    visits_done_on_time = models.IntegerField(default=0)
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    complaints_received = models.IntegerField(default=0, verbose_name=_("complaints received"))
+    complaints_accepted = models.IntegerField(default=0, verbose_name=_("complaints accepted"))
+    accepted_on_time = models.IntegerField(default=0, verbose_name=_("accepted on time"))
+    complaints_replied = models.IntegerField(default=0, verbose_name=_("complaints replied"))
+    replied_on_time = models.IntegerField(default=0, verbose_name=_("replied on time"))
+    complaints_closed = models.IntegerField(default=0, verbose_name=_("complaints closed"))
+    closed_on_time = models.IntegerField(default=0, verbose_name=_("closed on time"))
+    csi_answered = models.IntegerField(default=0, verbose_name=_("csi answered"))
+    csi_satisfied = models.IntegerField(default=0, verbose_name=_("csi satisfied"))
+    visits_due = models.IntegerField(default=0, verbose_name=_("visits due"))
+    visits_done_on_time = models.IntegerField(default=0, verbose_name=_("visits done on time"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["date", "store"], name="daily_service_stats_once")]
@@ -103,9 +103,9 @@ class ConsumptionCube(models.Model):
         HOUR = "hour", _("Hour of day")
 
     period = models.CharField(_("period"), max_length=7)
-    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
-    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey("members.Tag", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+", verbose_name=_("tier"))
+    tag = models.ForeignKey("members.Tag", null=True, blank=True, on_delete=models.CASCADE, related_name="+", verbose_name=_("tag"))
     dimension = models.CharField(_("dimension"), max_length=16, choices=Dimension.choices)
     bucket = models.CharField(_("bucket"), max_length=64)
     members = models.IntegerField(_("members"), default=0)
@@ -125,8 +125,8 @@ class ConsumptionPeriod(models.Model):
     A period without a row was never computed: the page says so instead of showing zeros."""
 
     period = models.CharField(_("period"), max_length=7, unique=True)
-    first_day = models.DateField()
-    last_day = models.DateField()
+    first_day = models.DateField(verbose_name=_("first day"))
+    last_day = models.DateField(verbose_name=_("last day"))
     computed_at = models.DateTimeField(_("computed at"))
     full_built_at = models.DateTimeField(_("last full build"))
 
@@ -141,12 +141,12 @@ class ConsumptionFact(models.Model):
     nightly refresh replaces the rows of the members whose purchases changed and moves the cube by the
     difference instead of rebuilding a year."""
 
-    period = models.CharField(max_length=7)
-    member_id = models.BigIntegerField()
-    store_id = models.BigIntegerField()
-    tier_id = models.BigIntegerField()
-    tag_ids = ArrayField(models.BigIntegerField(), default=list)
-    cells = models.JSONField(default=list)
+    period = models.CharField(max_length=7, verbose_name=_("period"))
+    member_id = models.BigIntegerField(verbose_name=_("member id"))
+    store_id = models.BigIntegerField(verbose_name=_("store id"))
+    tier_id = models.BigIntegerField(verbose_name=_("tier id"))
+    tag_ids = ArrayField(models.BigIntegerField(), default=list, verbose_name=_("tag ids"))
+    cells = models.JSONField(default=list, verbose_name=_("cells"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "member_id", "store_id"],
@@ -159,21 +159,21 @@ class ConsumptionRefreshMark(models.Model):
     """Where the nightly incremental refresh of the cube got to (one row): purchases (Purchase.changed_at),
     members and tags changed at or after `changes_since` are still to be looked at."""
 
-    name = models.CharField(max_length=32, unique=True, default="consumption_cube")
-    changes_since = models.DateTimeField()
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=32, unique=True, default="consumption_cube", verbose_name=_("name"))
+    changes_since = models.DateTimeField(verbose_name=_("changes since"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
 
 class RfmStats(models.Model):
     """RFM class mix of one evaluation snapshot (as_of, window) by store and tier."""
 
-    as_of = models.DateField()
-    window_days = models.PositiveIntegerField()
-    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
-    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
-    rfm_class = models.CharField(max_length=24)
-    members = models.IntegerField(default=0)
-    monetary = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    as_of = models.DateField(verbose_name=_("as of"))
+    window_days = models.PositiveIntegerField(verbose_name=_("window days"))
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+", verbose_name=_("tier"))
+    rfm_class = models.CharField(max_length=24, verbose_name=_("rfm class"))
+    members = models.IntegerField(default=0, verbose_name=_("members"))
+    monetary = models.DecimalField(max_digits=16, decimal_places=2, default=0, verbose_name=_("monetary"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["as_of", "window_days", "store", "tier", "rfm_class"],
@@ -183,14 +183,14 @@ class RfmStats(models.Model):
 class RfmMovement(models.Model):
     """Members by RFM class in the previous snapshot and in this one ("" = not in that snapshot)."""
 
-    as_of = models.DateField()
-    previous_as_of = models.DateField()
-    window_days = models.PositiveIntegerField()
-    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
-    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
-    from_class = models.CharField(max_length=24, blank=True)
-    to_class = models.CharField(max_length=24, blank=True)
-    members = models.IntegerField(default=0)
+    as_of = models.DateField(verbose_name=_("as of"))
+    previous_as_of = models.DateField(verbose_name=_("previous as of"))
+    window_days = models.PositiveIntegerField(verbose_name=_("window days"))
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+", verbose_name=_("tier"))
+    from_class = models.CharField(max_length=24, blank=True, verbose_name=_("from class"))
+    to_class = models.CharField(max_length=24, blank=True, verbose_name=_("to class"))
+    members = models.IntegerField(default=0, verbose_name=_("members"))
 
     class Meta:
         constraints = [models.UniqueConstraint(
@@ -200,11 +200,11 @@ class RfmMovement(models.Model):
 class LifecycleStats(models.Model):
     """Members by lifecycle stage of one evaluation snapshot, by store and tier."""
 
-    as_of = models.DateField()
-    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+")
-    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+")
-    stage = models.CharField(max_length=16)
-    members = models.IntegerField(default=0)
+    as_of = models.DateField(verbose_name=_("as of"))
+    store = models.ForeignKey("members.Store", on_delete=models.CASCADE, related_name="+", verbose_name=_("store"))
+    tier = models.ForeignKey("members.Tier", on_delete=models.CASCADE, related_name="+", verbose_name=_("tier"))
+    stage = models.CharField(max_length=16, verbose_name=_("stage"))
+    members = models.IntegerField(default=0, verbose_name=_("members"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["as_of", "store", "tier", "stage"], name="lifecycle_stats_once")]

@@ -165,7 +165,8 @@ class Member(models.Model):
         help_text=_("sensitive personal information (PIPL art. 28-29): stored only with this separate consent"),
     )
     created_at = models.DateTimeField(_("registered at"), auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Indexed: the consumption cube's nightly refresh finds the members changed since its mark.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     next_review_on = models.DateField(_("next periodic review"), null=True, blank=True)
     tier_since = models.DateField(_("tier since"), null=True, blank=True)

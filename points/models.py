@@ -77,7 +77,7 @@ class PointsConfig(models.Model):
         help_text=_("Counted from the day of the order; after the last day the order is cancelled overnight and "
                     "its points and stock come back. 0 = reserved gifts are never cancelled automatically."),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("points settings")
@@ -104,11 +104,11 @@ class PointsConfig(models.Model):
 
 class PointsAccount(models.Model):
     member = models.OneToOneField(
-        "members.Member", primary_key=True, on_delete=models.PROTECT, related_name="points_account"
+        "members.Member", primary_key=True, on_delete=models.PROTECT, related_name="points_account", verbose_name=_("member")
     )
     balance = models.BigIntegerField(_("balance"), default=0, help_text=_("sum of the lots' remaining points"))
     debt = models.BigIntegerField(_("debt"), default=0, help_text=_("points owed from refunds of spent points"))
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("points account")
@@ -184,10 +184,10 @@ class Purchase(models.Model):
     # Points a pending desk sign-up's purchase will earn when the sign-up is approved (points.services.held);
     # 0 once credited, or when the sign-up was rejected (the sale is then member-less and claimable).
     points_held = models.BigIntegerField(_("points held"), default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # The last change the consumption cube must re-read (posted, refunded, claimed, released): the nightly
     # refresh (dashboards.jobs) finds changed purchases by this column, through its index.
-    changed_at = models.DateTimeField(default=timezone_now, db_index=True)
+    changed_at = models.DateTimeField(default=timezone_now, db_index=True, verbose_name=_("changed at"))
 
     class Meta:
         verbose_name = _("purchase")
@@ -209,9 +209,9 @@ class Purchase(models.Model):
 
 
 class Refund(models.Model):
-    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("purchase"))
     refund_no = models.CharField(_("refund number"), max_length=64)
-    store = models.ForeignKey("members.Store", on_delete=models.PROTECT)
+    store = models.ForeignKey("members.Store", on_delete=models.PROTECT, verbose_name=_("store"))
     amount = models.DecimalField(_("refund amount"), max_digits=12, decimal_places=2)
     occurred_at = models.DateTimeField(_("time"))
     points_reversed = models.BigIntegerField(_("points reversed"), default=0)
@@ -228,7 +228,7 @@ class Refund(models.Model):
     coupons_not_reinstated = models.JSONField(_("coupons not reinstated"), default=list, blank=True,
                                               help_text=_("[{code, reason}] of coupons used on the order"))
     request_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("refund")
@@ -261,10 +261,10 @@ class Entry(models.Model):
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     store = models.ForeignKey("members.Store", verbose_name=_("store"), null=True, blank=True,
                               on_delete=models.PROTECT)
-    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.PROTECT, related_name="entries", verbose_name=_("purchase"))
     # Nothing filters entries by refund, staff or job run: no index (each one slows every insert).
     refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
-                               db_index=False)
+                               db_index=False, verbose_name=_("refund"))
     campaigns = models.JSONField(_("campaigns"), default=list, blank=True)
     reason = models.CharField(_("reason / source"), max_length=200, blank=True)
     source_ref = models.CharField(_("source reference"), max_length=64, blank=True,
@@ -272,8 +272,8 @@ class Entry(models.Model):
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+", db_index=False)
     job_run = models.ForeignKey("core.JobRun", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                db_index=False)
-    idem_key = models.CharField(max_length=100, unique=True, help_text="one entry per business event")
+                                db_index=False, verbose_name=_("job run"))
+    idem_key = models.CharField(max_length=100, unique=True, help_text="one entry per business event", verbose_name=_("idem key"))
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -288,8 +288,8 @@ class Entry(models.Model):
 class Lot(models.Model):
     """Points from one credit, spent first-expiring-first (PTS-3/PTS-4)."""
 
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="points_lots")
-    entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="lot")
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="points_lots", verbose_name=_("member"))
+    entry = models.OneToOneField(Entry, on_delete=models.PROTECT, related_name="lot", verbose_name=_("entry"))
     points = models.BigIntegerField(_("points"))
     remaining = models.BigIntegerField(_("remaining"))
     earned_on = models.DateField(_("earned on"))
@@ -313,9 +313,9 @@ class Lot(models.Model):
 class Consumption(models.Model):
     """Which lots a consuming entry (spend, expiry, reversal, settlement) took its points from."""
 
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="consumptions")
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions")
-    points = models.BigIntegerField()
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("entry"))
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="consumptions", verbose_name=_("lot"))
+    points = models.BigIntegerField(verbose_name=_("points"))
 
     class Meta:
         verbose_name = _("lot consumption")
@@ -326,11 +326,11 @@ class Consumption(models.Model):
 class ExpiryReminder(models.Model):
     """One reminder per member per lot-expiry date per lead time (PTS-4), never repeated."""
 
-    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+")
-    expires_on = models.DateField()
-    days_before = models.PositiveSmallIntegerField()
-    points = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    expires_on = models.DateField(verbose_name=_("expires on"))
+    days_before = models.PositiveSmallIntegerField(verbose_name=_("days before"))
+    points = models.BigIntegerField(verbose_name=_("points"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("expiry reminder")
@@ -392,8 +392,8 @@ class GiftOrder(models.Model):
                               db_index=True)
     store = models.ForeignKey("members.Store", verbose_name=_("pick-up store"), on_delete=models.PROTECT)
     request_id = models.CharField(_("client request id"), max_length=64, unique=True)
-    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    return_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("entry"))
+    return_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("return entry"))
     created_at = models.DateTimeField(_("ordered at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("staff"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
@@ -485,9 +485,9 @@ class Coupon(models.Model):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     idem_key = models.CharField(max_length=100, unique=True, null=True, blank=True,
-                                help_text="one coupon per business event")
+                                help_text="one coupon per business event", verbose_name=_("idem key"))
     entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                              help_text=_("the points paid for it"))
+                              help_text=_("the points paid for it"), verbose_name=_("entry"))
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True,
                                   on_delete=models.PROTECT, related_name="+")
@@ -531,8 +531,8 @@ class Offset(models.Model):
     points = models.BigIntegerField(_("points"))
     amount = models.DecimalField(_("cash value (yuan)"), max_digits=12, decimal_places=2)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.COMMITTED)
-    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    cancel_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("entry"))
+    cancel_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("cancel entry"))
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
@@ -626,10 +626,10 @@ class Draw(models.Model):
     request_id = models.CharField(_("client request id"), max_length=64, unique=True)
     store = models.ForeignKey("members.Store", verbose_name=_("store"), null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+")
-    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    prize_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    gift_order = models.ForeignKey(GiftOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("entry"))
+    prize_entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("prize entry"))
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("coupon"))
+    gift_order = models.ForeignKey(GiftOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("gift order"))
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -663,7 +663,7 @@ class Adjustment(models.Model):
                                     blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     reject_reason = models.CharField(_("rejection reason"), max_length=200, blank=True)
-    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(Entry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("entry"))
 
     class Meta:
         verbose_name = _("points adjustment")
@@ -802,7 +802,7 @@ class AbuseRules(models.Model):
         _("… when at least this many points are redeemed"), default=1000)
     clerk_members_per_day = models.PositiveSmallIntegerField(
         _("flag a clerk posting at the desk for more members per day than"), default=20)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("abuse flag settings")

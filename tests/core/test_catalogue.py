@@ -93,3 +93,21 @@ def test_the_parser_sees_what_msgattrib_sees():
     ).stderr
     translated = int(re.match(r"(\d+) translated", counted).group(1))
     assert len([e for e in ours if e.get("msgstr") or e.get("msgstr[0]")]) == translated
+
+
+def test_every_field_of_our_models_has_a_translated_name():
+    """The admin, forms and exports label a field by its verbose_name; Django's automatic one is English
+    ("Created by", "Change request"). Encrypted, hashed and search-token columns are never shown."""
+    from django.apps import apps
+    from django.utils.functional import Promise
+
+    ours = {p.name for p in (ROOT).iterdir() if (p / "apps.py").is_file()} - {"demo"}
+    untranslated = [
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models() if model._meta.app_label in ours
+        for field in model._meta.get_fields()
+        if getattr(field, "concrete", False) and not field.auto_created and field.name != "id"
+        and not field.name.endswith(("_enc", "_hash", "_tokens")) and not isinstance(field.verbose_name, Promise)
+    ]
+    assert len(ours) >= 12
+    assert not untranslated, f"fields without a translated verbose_name: {untranslated}"
