@@ -11,5 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/progress/", views.campaign_progress_partial, name="progress"),
     path("<int:pk>/schedule/", views.campaign_schedule_view, name="schedule"),
+    path("<int:pk>/send-now/", views.campaign_send_now_confirm, name="send_now"),
+    path("<int:pk>/test-send/", views.campaign_test_send_view, name="test_send"),
     path("<int:pk>/cancel/", views.campaign_cancel_view, name="cancel"),
 ]

@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -24,13 +25,18 @@ from members.models import Tag, Tier
 from .campaigns import (
     CAMPAIGN_CHANNELS,
     CAMPAIGN_KINDS,
+    SendConfirmationNeeded,
     campaign_cancel,
     campaign_create,
     campaign_get_for_staff,
     campaign_list_for_staff,
     campaign_preview,
     campaign_progress,
+    campaign_sample,
     campaign_schedule,
+    campaign_send_confirmation,
+    campaign_send_now,
+    campaign_send_test,
     campaign_update,
 )
 from .models import Campaign, MessageTemplate
@@ -167,12 +173,26 @@ def _detail_context(request, campaign: Campaign) -> dict:
                                         Campaign.Status.SENDING)}
 
 
+def _message_context(request, campaign: Campaign, test_form: TestSendForm | None = None) -> dict:
+    """The message rendered for a sample recipient and the "send a test to me" form (issue 16)."""
+    sample = None
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+        try:
+            sample = campaign_sample(campaign)
+        except MemberHubError as exc:
+            messages.error(request, exc.message)
+    if test_form is None:
+        test_form = TestSendForm(initial={"mobile": request.session.get(TEST_MOBILE_SESSION_KEY, "")})
+    return {"sample": sample, "test_form": test_form}
+
+
 @require_GET
 @staff_required
 def campaign_detail(request, pk: int):
     need(request.user, "messaging.view_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
-    return render(request, "messaging/campaigns/detail.html", _detail_context(request, campaign))
+    return render(request, "messaging/campaigns/detail.html",
+                  {**_detail_context(request, campaign), **_message_context(request, campaign)})
 
 
 @require_GET
@@ -189,23 +209,90 @@ class ScheduleForm(forms.Form):
                              input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
 
 
+def _confirm_page(request, campaign: Campaign, notice: str = "", status: int = 200):
+    """The confirmation of 立即发送: recipients, SMS cost and a token for exactly that count."""
+    try:
+        confirmation = campaign_send_confirmation(campaign)
+    except MemberHubError as exc:
+        messages.error(request, exc.message)
+        return redirect("campaign_desk:detail", pk=campaign.pk)
+    return render(request, "messaging/campaigns/confirm.html",
+                  {"campaign": campaign, "confirmation": confirmation, "notice": notice}, status=status)
+
+
 @require_POST
 @staff_required
 def campaign_schedule_view(request, pk: int):
+    """Schedule at a time, or send now: sending now takes two POSTs, the first (without a
+    confirmation token) answers with the confirmation page and sends nothing (issue 16)."""
     need(request.user, "messaging.send_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
     form = ScheduleForm(request.POST)
     at = form.cleaned_data["at"] if form.is_valid() else None
+    if at is None or at <= timezone.now():
+        if campaign.status != Campaign.Status.DRAFT:
+            messages.error(request, _("Only a draft campaign can be scheduled."))
+            return redirect("campaign_desk:detail", pk=pk)
+        try:
+            campaign_send_now(campaign=campaign, user=request.user, token=request.POST.get("confirm_token", ""))
+        except SendConfirmationNeeded as exc:
+            return _confirm_page(request, campaign, notice=exc.message if request.POST.get("confirm_token") else "")
+        except MemberHubError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Sending has started."))
+        return redirect("campaign_desk:detail", pk=pk)
     try:
         campaign = campaign_schedule(campaign=campaign, user=request.user, at=at)
     except MemberHubError as exc:
         messages.error(request, exc.message)
     else:
-        if at:
-            messages.success(request, _("Scheduled for %(at)s.") % {"at": campaign.scheduled_at.strftime("%Y-%m-%d %H:%M")})
-        else:
-            messages.success(request, _("Sending has started."))
+        messages.success(request, _("Scheduled for %(at)s.") % {"at": campaign.scheduled_at.strftime("%Y-%m-%d %H:%M")})
     return redirect("campaign_desk:detail", pk=pk)
+
+
+@require_GET
+@staff_required
+def campaign_send_now_confirm(request, pk: int):
+    """GET of the confirmation page (the "Send now" link works the same without JavaScript)."""
+    need(request.user, "messaging.send_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    if campaign.status != Campaign.Status.DRAFT:
+        messages.error(request, _("Only a draft campaign can be scheduled."))
+        return redirect("campaign_desk:detail", pk=pk)
+    return _confirm_page(request, campaign)
+
+
+TEST_MOBILE_SESSION_KEY = "messaging:campaign_test_mobile"
+
+
+class TestSendForm(forms.Form):
+    mobile = forms.CharField(label=gettext_lazy("My mobile number"), max_length=20,
+                             widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+
+
+@require_POST
+@staff_required
+def campaign_test_send_view(request, pk: int):
+    """"Send a test to me": the sample message to the number the staff member gives (their own;
+    staff accounts hold no mobile), remembered in their session for the next test."""
+    need(request.user, "messaging.send_campaign")
+    campaign = campaign_get_for_staff(request.user, pk)
+    form = TestSendForm(request.POST)
+    if form.is_valid():
+        try:
+            campaign_send_test(campaign=campaign, user=request.user, mobile=form.cleaned_data["mobile"])
+        except MemberHubError as exc:
+            if exc.fields:
+                _add_domain_error(form, exc)
+            else:
+                messages.error(request, exc.message)
+        else:
+            request.session[TEST_MOBILE_SESSION_KEY] = form.cleaned_data["mobile"]
+            messages.success(request, _("A test SMS is on its way to your phone."))
+            return redirect("campaign_desk:detail", pk=pk)
+    return render(request, "messaging/campaigns/detail.html",
+                  {**_detail_context(request, campaign), **_message_context(request, campaign, form)}, status=400)
 
 
 @require_POST

@@ -17,6 +17,8 @@ import datetime as dt
 import logging
 
 from celery import shared_task
+from django.core import signing
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, F, Max, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -24,19 +26,30 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.errors import Conflict, NotFound, ValidationFailed
+from core import crypto
+from core.audit import audit_record
+from core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from core.jobs import JobContext, register_job
 from evaluation.models import Segment
 from evaluation.selectors import audience_members
 from members import scope
 from members.models import Member, Store
 from members.selectors import RULE_KEYS
+from members.validation import normalize_mobile
 
 from . import frequency
 from .delivery import deliver_messages
 from .locks import campaign_lock, campaign_lock_for_planning
 from .models import Campaign, CampaignBatch, Message, MessageChannel, MessageKind, MessageTemplate, MessagingConfig
-from .services import CONSENT_KINDS, SYSTEM_PARAMS, _with_opt_out, quiet_hours_release, system_params
+from .services import (
+    CONSENT_KINDS,
+    SYSTEM_PARAMS,
+    _with_opt_out,
+    message_preview,
+    message_send_test,
+    quiet_hours_release,
+    system_params,
+)
 from .templating import placeholders, render
 
 log = logging.getLogger(__name__)
@@ -48,6 +61,9 @@ CAMPAIGN_CHANNELS = (MessageChannel.SMS, MessageChannel.EMAIL)
 AUDIENCE_KEYS = {"tags", "tiers", "stores"} | RULE_KEYS
 MEMBER_FIELDS = {"name": "name", "member_no": "member_no"}   # placeholders filled per member, in SQL
 EDITABLE = ("name", "template", "params", "audience", "segment_id", "scheduled_at")
+SEND_NOW_TOKEN_MAX_AGE = 15 * 60    # seconds a "send now" confirmation stays valid
+TEST_SEND_INTERVAL = 30             # seconds between two test SMS of one staff member
+TEST_SEND_PER_DAY = 20              # test SMS a staff member may send a day
 
 
 # ---------------------------------------------------------------- audience (reads)
@@ -163,6 +179,109 @@ def campaign_progress(campaign: Campaign, *, failed_limit: int = 50) -> dict:
     return {"by_status": [(label, by_status.get(value, 0)) for value, label in Message.Status.choices],
             "counts": by_status, "failed": failed,
             "total": sum(by_status.values())}
+
+
+def campaign_sample(campaign: Campaign) -> dict:
+    """The message as one recipient would read it (issue 16, operations): rendered by
+    messaging.services.message_preview (the renderer and opt-out rule message_send uses) for the
+    first recipient of the audience, their name masked (the page and a test SMS show no personal
+    data), with its length and SMS count (messaging.sms.sms_segments). No recipient: the
+    placeholders stay as {name}."""
+    member = _recipients(campaign).order_by("pk").only("pk", "name", "member_no").first()
+    sample = {n: f"{{{n}}}" for n in MEMBER_FIELDS} if member is None else \
+        {"name": crypto.mask_name(member.name), "member_no": member.member_no}
+    preview = message_preview(template=campaign.template, member=None, params={**(campaign.params or {}), **sample})
+    opt_out = ""
+    if campaign.template.kind == MessageKind.MARKETING and campaign.channel == MessageChannel.SMS:
+        opt_out = MessagingConfig.get().opt_out_line.strip()
+    return {**preview, "member_values": sample, "has_sample": member is not None,
+            "opt_out_line": opt_out, "is_sms": campaign.channel == MessageChannel.SMS}
+
+
+class SendConfirmationNeeded(Conflict):
+    """Send now was asked without a confirmation of the current recipient count (or with one
+    for another count / an older version of the campaign): the page asks again."""
+
+    code = "confirm_send"
+
+
+def _send_now_payload(campaign: Campaign, recipients: int) -> list:
+    return [campaign.pk, recipients, campaign.updated_at.isoformat() if campaign.updated_at else ""]
+
+
+def campaign_send_confirmation(campaign: Campaign) -> dict:
+    """What the operator confirms before 立即发送 (issue 16): the recipients (campaign_preview's
+    count, which the planner also records), the SMS cost (recipients x segments of the sample
+    message), and a signed token binding that count to this version of the campaign."""
+    preview = campaign_preview(campaign=campaign)
+    sample = campaign_sample(campaign)
+    recipients = preview["recipients"]
+    each = sample["sms"].segments if sample["is_sms"] else 0
+    token = signing.dumps(_send_now_payload(campaign, recipients), salt="messaging.campaign_send_now")
+    return {"recipients": recipients, "segments_each": each, "segments_total": recipients * each,
+            "token": token, "preview": preview, "sample": sample}
+
+
+def _token_matches(token: str, campaign: Campaign, recipients: int) -> bool:
+    try:
+        payload = signing.loads(token or "", salt="messaging.campaign_send_now", max_age=SEND_NOW_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return payload == _send_now_payload(campaign, recipients)
+
+
+@transaction.atomic
+def campaign_send_now(*, campaign: Campaign, user, token: str) -> Campaign:
+    """立即发送 only with a confirmation of the current recipient count (issue 16: 255 SMS went out
+    on one click). `token` comes from campaign_send_confirmation; when the audience or the
+    campaign changed since, SendConfirmationNeeded asks again. Audited."""
+    campaign = campaign_lock(campaign.pk)
+    if campaign.status != Campaign.Status.DRAFT:
+        raise Conflict(_("Only a draft campaign can be scheduled."), code="not_draft")
+    current = campaign_preview(campaign=campaign)["recipients"]
+    if not token:
+        raise SendConfirmationNeeded(_("Confirm the number of recipients before sending."))
+    if not _token_matches(token, campaign, current):
+        raise SendConfirmationNeeded(_("The audience or the campaign changed since you confirmed: it now goes to "
+                                       "%(n)s members. Please confirm again.") % {"n": current},
+                                     code="confirm_again")
+    campaign = campaign_schedule(campaign=campaign, user=user, at=None)
+    audit_record(actor=user, action="status", field="campaign_send_now",
+                 detail=f"campaign {campaign.pk} {campaign.name}: sent now to {current} recipients")
+    return campaign
+
+
+def _test_send_throttle(user) -> None:
+    if not cache.add(f"messaging:campaign-test:recent:{user.pk}", 1, timeout=TEST_SEND_INTERVAL):
+        raise RateLimited(_("A test was just sent; please wait %(s)s seconds.") % {"s": TEST_SEND_INTERVAL},
+                          code="too_soon")
+    day_key = f"messaging:campaign-test:day:{user.pk}:{timezone.localdate():%Y%m%d}"
+    cache.add(day_key, 0, timeout=24 * 3600)
+    if cache.incr(day_key) > TEST_SEND_PER_DAY:
+        raise RateLimited(_("You have sent %(n)s tests today; try again tomorrow.") % {"n": TEST_SEND_PER_DAY},
+                          code="daily_limit")
+
+
+@transaction.atomic
+def campaign_send_test(*, campaign: Campaign, user, mobile: str) -> Message:
+    """"Send a test to me" (issue 16): the sample message (campaign_sample, masked name) to the
+    staff member's own mobile, through messaging.services.message_send_test (same queue and
+    provider, no member, no campaign: never counted as a campaign send). Rate-limited per staff
+    member and audited with the masked number."""
+    if campaign.channel != MessageChannel.SMS:
+        raise ValidationFailed(_("Only SMS campaigns can be tested on a phone."), code="bad_channel")
+    try:
+        mobile = normalize_mobile(mobile)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="bad_mobile", fields={"mobile": [str(exc)]}) from None
+    _test_send_throttle(user)
+    sample = campaign_sample(campaign)
+    params = {**(campaign.params or {}), **sample["member_values"]}
+    message = message_send_test(template=campaign.template, mobile=mobile, text=sample["text"], params=params,
+                                label=f"campaign:{campaign.pk}:user:{user.pk}")
+    audit_record(actor=user, action="status", field="campaign_test_sms",
+                 detail=f"campaign {campaign.pk}: test SMS to {crypto.mask_mobile(mobile)}")
+    return message
 
 
 # ---------------------------------------------------------------- create / edit (services)

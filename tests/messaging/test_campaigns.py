@@ -3,6 +3,7 @@ batched idempotent sending, cancel mid-way, store scope, desk pages and admin.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -263,8 +264,12 @@ def test_desk_create_preview_send_and_progress(client, marketing_template, sms_o
         campaign = Campaign.objects.get(name="会员日")
         page = client.get(f"/desk/campaigns/{campaign.pk}/").content.decode()
         assert 'id="preview-recipients">1<' in page and 'id="preview-no-consent">1<' in page
+        confirm = client.post(f"/desk/campaigns/{campaign.pk}/schedule/", {"now": "1"})  # asks first (issue 16)
+        assert confirm.status_code == 200 and 'id="confirm-recipients">1<' in confirm.content.decode()
+        token = re.search(r'name="confirm_token" value="([^"]+)"', confirm.content.decode()).group(1)
         with django_capture_on_commit_callbacks(execute=True):
-            assert client.post(f"/desk/campaigns/{campaign.pk}/schedule/", {"now": "1"}).status_code == 302
+            assert client.post(f"/desk/campaigns/{campaign.pk}/schedule/",
+                               {"now": "1", "confirm_token": token}).status_code == 302
         assert client.get(f"/desk/campaigns/{campaign.pk}/progress/").status_code == 200
     campaign.refresh_from_db()
     assert (campaign.status, campaign.sent, campaign.scope_store_ids) == (Campaign.Status.DONE, 1, [store.pk])
