@@ -61,14 +61,16 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     page.press("#quick-search-q", "Enter")
     page.wait_for_url(re.compile(rf"/desk/members/{member.member_no}/"))
     page.wait_for_selector("#summary-balance")
+    page.wait_for_selector("#summary-complaints")
     page.wait_for_selector("#points-panel-body")
+    page.wait_for_selector("#service-history")
     summary = page.inner_text("#member-summary")
     assert "王小明" in summary and member.tier.name in summary
     assert "积分" in summary or "余额" in summary
     shot(page, "03-member")
 
     # 补录消费
-    page.click("#points-panel-body a[href$='/purchase/']")
+    page.click("#summary-actions a[href$='/purchase/']")
     page.wait_for_selector("#purchase-form")
     at = timezone.localtime() - dt.timedelta(hours=1)
     page.fill("input[name=order_no]", "POS-BROWSER-1")
@@ -94,7 +96,22 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     assert PointsAccount.objects.get(member=member).balance == 680
     assert "680" in page.inner_text("#summary-balance")
 
+    # the ledger: full width, each date on one line
+    page.wait_for_selector("#points-entries tbody tr.entry-credit")
+    page.locator("#points-entries").scroll_into_view_if_needed()
+    cell = page.locator("#points-entries tbody tr.entry-credit td").first
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", cell.inner_text().strip())
+    lines = cell.evaluate("el => { const r = document.createRange(); r.selectNodeContents(el); "
+                          "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }")
+    assert lines == 1, "the date wraps"
+    ledger = page.locator("#points-entries").bounding_box()
+    assert ledger["width"] > 1000, ledger
+    # the summary stays at the top while the page scrolls
+    assert abs(page.locator("#member-summary").bounding_box()["y"]) < 5
+    shot(page, "06-ledger")
+
     page.click("#toasts [data-dismiss=toast]")
     assert page.locator("#toasts .toast").count() == 0
     page.evaluate("window.scrollTo(0, 0)")
-    shot(page, "06-member-top")
+    page.wait_for_selector("#service-history")
+    shot(page, "07-member-top")

@@ -174,6 +174,21 @@ def test_points_summary_shows_balance_expiring_points_and_coupons(client, desk, 
     expiring = body[body.index('id="summary-expiring"'):]
     assert "<strong>1200</strong>" in expiring and "2026-12-31" in expiring
     assert response.context["coupons"] == 0
+    # the big actions are in the sticky bar, each behind its permission
+    actions = body[body.index('id="summary-actions"'):]
+    assert reverse("points_desk:purchase", args=[member.member_no]) in actions
+    assert reverse("points_desk:redeem", args=[member.member_no]) in actions
+
+
+def test_summary_actions_follow_the_permissions(client, store, member):
+    auditor = make_staff(roles.AUDITOR, store=store)
+    client.force_login(auditor)
+    response = client.get(reverse("points_desk:summary", args=[member.member_no]))
+    assert response.status_code == 200  # the auditor reads points (view_entry) but posts nothing
+    body = response.content.decode()
+    assert 'id="summary-balance"' in body
+    assert reverse("points_desk:purchase", args=[member.member_no]) not in body
+    assert reverse("points_desk:adjust", args=[member.member_no]) not in body
 
 
 def test_points_summary_of_another_stores_member_is_404(client, desk):
@@ -220,3 +235,16 @@ def test_desk_purchase_result_is_a_toast_on_the_member_page(client, desk, member
     assert 'class="msg success toast"' in toasts
     assert "680 points earned" in toasts
     assert 'data-dismiss="toast"' in toasts
+
+
+def test_adjustment_waiting_for_approval_is_a_warning_toast_on_the_member_page(client, desk, member):
+    from points.models import PointsConfig
+
+    threshold = PointsConfig.get().adjustment_approval_threshold
+    client.force_login(desk)
+    response = client.post(reverse("points_desk:adjust", args=[member.member_no]),
+                           {"points": threshold + 1, "reason": "活动补偿"}, follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("desk:member", args=[member.member_no]))
+    body = response.content.decode()
+    toasts = body[body.index('id="toasts"'):]
+    assert 'class="msg warning toast"' in toasts and "waits for" in toasts
