@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import replica
 from core.errors import MemberHubError
 from core.exports import csv_writer, safe_row
 from core.web import action_refused, need, staff_required
@@ -128,6 +129,7 @@ def _report(request, pk: int) -> dict:
 
 @require_GET
 @staff_required
+@replica.reads()  # CSI over every response: the read replica when configured
 def survey_report(request, pk: int):
     report = _report(request, pk)
     chart = {
@@ -149,6 +151,7 @@ EXPORT_HEADER = ["section", "key", "label", "answered", "satisfied", "csi_percen
 
 @require_GET
 @staff_required
+@replica.reads()
 def survey_export_csv(request, pk: int):
     report = _report(request, pk)
     buffer = io.StringIO()
@@ -163,6 +166,7 @@ def survey_export_csv(request, pk: int):
 
 @require_GET
 @staff_required
+@replica.reads()
 def survey_export_xlsx(request, pk: int):
     from openpyxl import Workbook
 

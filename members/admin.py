@@ -25,7 +25,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownF
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from core import crypto
+from core import crypto, replica
 from core.errors import MemberHubError
 from core.exports import SafeModelResource
 
@@ -316,7 +316,8 @@ class MemberAdmin(StoreScopedAdminMixin, ExportMixin, ModelAdmin):
         return request.user.has_perm("members.change_member_status")
 
     def get_export_data(self, file_format, request, queryset, **kwargs):
-        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        with replica.reads():  # the rows from the read replica when one is configured; the record below: primary
+            data = super().get_export_data(file_format, request, queryset, **kwargs)
         services.member_export_record(staff=request.user, rows=queryset.count(), source="admin",
                                       ip=request.META.get("REMOTE_ADDR") or None)
         return data

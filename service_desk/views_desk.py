@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core import replica
 from core.errors import MemberHubError, NotFound
 from core.exports import csv_writer
 from core.web import action_refused, need, staff_required
@@ -430,6 +431,7 @@ def after_sales_rate(request):
 
 
 @staff_required
+@replica.reads()  # aggregates over every complaint, and its CSV: the read replica when configured
 def compliance_report(request):
     need(request.user, "service_desk.view_compliance_report")
     form = ReportForm(request.GET or None)

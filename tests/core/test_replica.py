@@ -346,6 +346,27 @@ def test_dashboard_page_reads_from_the_replica(standby, fresh_status, client):
     assert len(on_replica.captured_queries) > 3  # the page's figures
 
 
+@on_the_standby
+def test_member_export_reads_the_replica_and_records_on_the_primary(standby, fresh_status, client):
+    """The export's rows come from the replica; its audit record (SEC-2) is written to the primary."""
+    from django.urls import reverse
+
+    from core.models import AuditLog
+    from members import roles
+    from tests.factories import MemberFactory, make_staff
+
+    store = StoreFactory(code="RPL5")
+    MemberFactory(home_store=store, name="张三丰", mobile="13600001234")
+    client.force_login(make_staff(roles.OPERATIONS_MANAGER, store=store))
+    standby.wait_replayed()
+    with CaptureQueriesContext(connections[replica.REPLICA_ALIAS]) as on_replica:
+        response = client.get(reverse("desk:search_export"), {"q": "张"})
+    assert response.status_code == 200
+    assert "136****1234" in response.content.decode("utf-8-sig")
+    assert any("members_member" in q["sql"] for q in on_replica.captured_queries)
+    assert AuditLog.objects.filter(action=AuditLog.Action.EXPORT).count() == 1  # on the primary
+
+
 # --- without a replica (no server needed)
 
 @pytest.fixture
