@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Subquery, Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from evaluation.models import RFM_CHINESE_NAMES, LifecycleStage
 from members.models import Member
@@ -143,7 +143,7 @@ def overview(*, store_ids: list[int] | None, date_from: dt.date, date_to: dt.dat
                                [[t["tier__name"], t["members"], _rate(t["members"], mix_total)] for t in tier_mix])
     charts["tier_mix"] = _chart("pie", [t["tier__name"] for t in tier_mix],
                                 [{"name": _("Members"), "data": [t["members"] for t in tier_mix]}])
-    tables["tier_moves"] = Table("tier_moves", _("Tier movements"), [_("From"), _("To"), _("Kind"), _("Members")],
+    tables["tier_moves"] = Table("tier_moves", _("Tier movements"), [pgettext("tier change", "From"), pgettext("tier change", "To"), _("Kind"), _("Members")],
                                  [[t["from_tier__name"], t["to_tier__name"], t["kind"], t["members"]]
                                   for t in tier_moves])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.errors import MemberHubError
 from core.models import AuditLog
@@ -62,7 +63,7 @@ class SearchForm(forms.Form):
 
 class BuyerLinkForm(forms.Form):
     buyer_no = forms.CharField(label=_("Buyer's member number"), max_length=20)
-    action = forms.ChoiceField(choices=[("link", _("Link")), ("unlink", _("Unlink"))], initial="link")
+    action = forms.ChoiceField(choices=[("link", pgettext_lazy("buyer", "Link")), ("unlink", _("Unlink"))], initial="link")
 
 
 class RereviewForm(forms.Form):
@@ -242,8 +243,8 @@ class AuditFilterForm(forms.Form):
     member_no = forms.CharField(label=_("Member number"), max_length=20, required=False)
     action = forms.ChoiceField(label=_("Action"), required=False,
                                choices=[("", _("All actions")), *AuditLog.Action.choices])
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=DateInput)
 
     def clean(self):
         cleaned = super().clean()

@@ -3,6 +3,7 @@ PointsConfig.ready(): purchases, the points ledger, coupons, gift orders and cas
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.member_data import MemberDataSection, member_data_register
 
@@ -63,7 +64,7 @@ def register() -> None:
                  ("balance_after", _("Balance after")), ("reason", _("Reason")))))
     member_data_register(MemberDataSection(
         key="coupons", title=_("Coupons"), order=22, rows=_coupons,
-        columns=(("issued_at", _("Issued at")), ("type", _("Coupon")), ("code", _("Code")), ("status", _("Status")),
+        columns=(("issued_at", _("Issued at")), ("type", _("Coupon")), ("code", pgettext_lazy("coupon", "Code")), ("status", _("Status")),
                  ("valid_to", _("Valid until")), ("used_at", _("Used at")))))
     member_data_register(MemberDataSection(
         key="gift_orders", title=_("Gift orders"), order=23, rows=_gift_orders,

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from members import scope
 from members.models import Store
@@ -182,7 +183,7 @@ class AfterSalesActionForm(forms.Form):
 class AfterSalesRatingForm(forms.Form):
     score = forms.TypedChoiceField(label=_("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)])
     channel = forms.ChoiceField(label=_("Given by"), choices=[("phone", _("Phone call")), ("desk", _("At the desk"))])
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=500)
+    comment = forms.CharField(label=pgettext_lazy("feedback", "Comment"), required=False, max_length=500)
 
 
 class PortalAfterSalesForm(forms.Form):
@@ -213,13 +214,13 @@ class PortalConsultationForm(forms.Form):
 class RatingForm(forms.Form):
     score = forms.TypedChoiceField(label=_("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)],
                                    widget=forms.RadioSelect)
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=500,
+    comment = forms.CharField(label=pgettext_lazy("feedback", "Comment"), required=False, max_length=500,
                               widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     by_month = forms.BooleanField(label=_("Per month"), required=False)
 
     def period(self) -> tuple[dt.date, dt.date]:

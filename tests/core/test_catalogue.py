@@ -28,25 +28,23 @@ def source_files() -> list[str]:
 
 
 def entries(po_text: str) -> list[dict]:
-    """The catalogue's entries (msgctxt, msgid, msgstr…, flags), header excluded; input from msgcat --no-wrap."""
-    found, current, key = [], {}, None
-    for line in po_text.splitlines():
-        field = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$', line)
-        if field:
-            name, value = field.groups()
-            if name == "msgctxt" or (name == "msgid" and "msgctxt" not in current and "msgid" in current) \
-                    or (name == "msgid" and "msgstr" in current):
-                found.append(current)
-                current = {}
-            current[name], key = value, name
-        elif line.startswith('"') and key:
-            current[key] += line[1:-1]
-        elif line.startswith("#,"):
-            current["flags"] = line[2:]
-        elif not line.strip():
-            key = None
-    found.append(current)
-    return [e for e in found if e.get("msgid")]
+    """The catalogue's entries (msgctxt, msgid, msgstr…, flags), header excluded. Input from msgcat
+    --no-wrap, where a blank line separates entries and comments (flags) come before their msgid."""
+    found = []
+    for block in po_text.split("\n\n"):
+        entry, key = {}, None
+        for line in block.splitlines():
+            field = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?) "(.*)"$', line)
+            if field:
+                key = field.group(1)
+                entry[key] = field.group(2)
+            elif line.startswith('"') and key:
+                entry[key] += line[1:-1]
+            elif line.startswith("#,"):
+                entry["flags"] = line[2:]
+        if entry.get("msgid"):
+            found.append(entry)
+    return found
 
 
 def extracted_catalogue(tmp_path: Path) -> list[dict]:
