@@ -12,9 +12,9 @@ class AmenitiesConfig(AppConfig):
 
         register_member_data()
 
-        from core.panels import DESK_MEMBER, Panel, panel_register
+        from core.panels import DESK_MEMBER_SERVICE, Panel, panel_register
 
         # The member 360 page (members) links to the quota desk and to reservations on the member's behalf
-        # (seed 000 热线电话平台); the panel is links only, no query.
-        panel_register(Panel(page=DESK_MEMBER, key="amenities", title=_("Quotas and reservations"),
+        # (seed 000 热线电话平台) in its 客服 panel (issue 16); the section is links only, no query.
+        panel_register(Panel(page=DESK_MEMBER_SERVICE, key="amenities", title=_("Quotas and reservations"),
                              template="amenities/desk/_panel_links.html", order=50))

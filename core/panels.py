@@ -19,6 +19,9 @@ DESK_MEMBER = "desk_member"
 # The sticky summary bar of the member 360 page (issue 16 desk workspace): each app adds its figures
 # (points: balance, expiring points, coupons; service_desk: open complaints) as a small htmx slot.
 DESK_MEMBER_SUMMARY = "desk_member_summary"
+# The 客服 panel of the member 360 page: the member's service history, one section per app (service_desk:
+# complaints, consultations, after-sales; care: visits and surveys; amenities: quotas and reservations).
+DESK_MEMBER_SERVICE = "desk_member_service"
 PORTAL_POINTS = "portal_points"
 PORTAL_HOME = "portal_home"  # the member centre (portal home): balance, expiring points, coupons, tier
 

@@ -21,7 +21,7 @@ from core.errors import MemberHubError
 from core.errors import PermissionDenied as DomainPermissionDenied
 from core.exports import csv_writer
 from core.models import AuditLog
-from core.panels import DESK_MEMBER, DESK_MEMBER_SUMMARY, panels_for
+from core.panels import DESK_MEMBER, DESK_MEMBER_SERVICE, DESK_MEMBER_SUMMARY, panels_for
 from core.web import action_refused, client_ip, need, staff_required
 
 from . import ecard, scope, selectors, services
@@ -144,6 +144,7 @@ def _member_context(request, member: Member, **forms) -> dict:
         "panels": panels_for(DESK_MEMBER),
         # The sticky summary bar: the tier here, the figures of the apps above members through core.panels.
         "summary_panels": panels_for(DESK_MEMBER_SUMMARY),
+        "service_panels": panels_for(DESK_MEMBER_SERVICE),  # the 客服 panel's sections
         "corporate": corporate,
         "qr_svg": mark_safe(ecard.qr_svg(payload)),  # generated SVG of our own payload, no user input
         "member_tags": member.member_tags.select_related("tag", "added_by").order_by("tag__name"),

@@ -23,9 +23,9 @@ class ServiceDeskConfig(AppConfig):
 
         # The member 360 page (members): the 客服 panel with the member's service history and the open
         # complaints in the summary bar, htmx slots loading from sd_desk (issue 16 desk workspace).
-        from core.panels import DESK_MEMBER, DESK_MEMBER_SUMMARY, Panel, panel_register
+        from core.panels import DESK_MEMBER_SERVICE, DESK_MEMBER_SUMMARY, Panel, panel_register
 
-        panel_register(Panel(page=DESK_MEMBER, key="service", title=_("Customer service"),
-                             template="service_desk/desk/_member_panel_slot.html", order=30, wide=True))
+        panel_register(Panel(page=DESK_MEMBER_SERVICE, key="service_desk", title="",
+                             template="service_desk/desk/_member_panel_slot.html", order=10))
         panel_register(Panel(page=DESK_MEMBER_SUMMARY, key="complaints", title=_("Complaints"),
                              template="service_desk/desk/_member_summary_slot.html", order=30))

@@ -47,6 +47,10 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     store = StoreFactory(name="南京路店")
     clerk = make_staff(roles.FRONT_DESK, store=store, username="qiantai01")
     member = MemberFactory(home_store=store, mobile="13800138000", name="王小明")
+    from service_desk import services as sd_services
+
+    complaint = sd_services.complaint_file(channel="desk", category="quality", store=store, member=member,
+                                           description="鞋子开胶了，要求退货", contact_name="王小明", staff=clerk)
 
     page.goto("/desk/login/")
     shot(page, "01-login")
@@ -66,7 +70,9 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     page.wait_for_selector("#service-history")
     summary = page.inner_text("#member-summary")
     assert "王小明" in summary and member.tier.name in summary
-    assert "积分" in summary or "余额" in summary
+    assert "余额" in summary and "未结投诉" in summary
+    assert page.inner_text("#summary-complaints strong").strip() == "1"
+    assert f"#{complaint.pk}" in page.inner_text("#service-complaints")
     shot(page, "03-member")
 
     # 补录消费
@@ -115,3 +121,5 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_selector("#service-history")
     shot(page, "07-member-top")
+    page.locator("#panel-service").scroll_into_view_if_needed()
+    shot(page, "08-service-panel")

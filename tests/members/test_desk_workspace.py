@@ -152,7 +152,12 @@ def test_member_page_has_the_sticky_summary_with_every_figure_slot(client, desk,
     assert reverse("points_desk:summary", args=[member.member_no]) in summary
     assert reverse("sd_desk:member_summary", args=[member.member_no]) in summary
     # the 客服 panel is filled by service_desk, the QR is folded away at the end
-    assert reverse("sd_desk:member_panel", args=[member.member_no]) in body
+    service = body[body.index('id="panel-service"'):]
+    service = service[:service.index("</section>")]
+    assert reverse("sd_desk:member_panel", args=[member.member_no]) in service
+    # one 客服 panel holds each app's section of the service history (core.panels DESK_MEMBER_SERVICE)
+    assert 'id="service-care"' in service and 'id="service-amenities"' in service
+    assert 'id="panel-care"' not in body and 'id="panel-amenities"' not in body
     assert "Not available yet." not in body
     assert body.index('id="panel-points"') < body.index('id="panel-ecard"')
     assert 'class="panel slot wide" id="panel-points"' in body
