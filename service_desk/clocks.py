@@ -74,7 +74,7 @@ def deadline_add(start: dt.datetime, minutes: int, *, working_days: bool,
     calendar = calendar or calendar_for(start, minutes)
     at = start.astimezone(SHANGHAI)
     left = dt.timedelta(minutes=minutes)
-    for _ in range(MAX_DAYS):
+    for _step in range(MAX_DAYS):
         day = at.date()
         if not calendar.covers(day):
             calendar = HolidayCalendar.load(day, day + dt.timedelta(days=60))

@@ -253,3 +253,21 @@ def test_adjustment_waiting_for_approval_is_a_warning_toast_on_the_member_page(c
     body = response.content.decode()
     toasts = body[body.index('id="toasts"'):]
     assert 'class="msg warning toast"' in toasts and "waits for" in toasts
+
+
+def test_service_panel_and_summaries_have_bounded_queries(client, store, member, django_assert_max_num_queries):
+    from service_desk import services as sd_services
+
+    agent = make_staff(roles.CUSTOMER_SERVICE, store=store)
+    for i in range(12):
+        sd_services.complaint_file(channel="desk", category="quality", store=store, member=member,
+                                   description=f"第{i}次投诉", contact_name="王", staff=agent)
+    client.force_login(agent)
+    client.get(reverse("desk:home"))  # warm the session
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("sd_desk:member_panel", args=[member.member_no]))
+    assert len(response.context["complaints"]) == 10
+    with django_assert_max_num_queries(8):
+        client.get(reverse("sd_desk:member_summary", args=[member.member_no]))
+    with django_assert_max_num_queries(16):  # 14 today: session, scope, points_summary, expiry, coupons
+        client.get(reverse("points_desk:summary", args=[member.member_no]))
