@@ -93,6 +93,8 @@ def points_summary_bar(request, member_no: str):
         "member": member, "summary": summary,
         "expiring": selectors.expiring_points_for_members([member.pk]).get(member.pk),
         "coupons": selectors.coupon_usable_count_for_member(member=member),
+        # what still waits for a second staff member, so "waits for approval" stays in sight
+        "pending_adjustments": selectors.adjustment_list_pending_for_member(member=member),
     })
 
 

@@ -253,6 +253,9 @@ def test_adjustment_waiting_for_approval_is_a_warning_toast_on_the_member_page(c
     body = response.content.decode()
     toasts = body[body.index('id="toasts"'):]
     assert 'class="msg warning toast"' in toasts and "waits for" in toasts
+    # and it stays in the sticky summary until decided
+    summary = client.get(reverse("points_desk:summary", args=[member.member_no])).content.decode()
+    assert 'id="summary-pending"' in summary and "<strong>1</strong>" in summary
 
 
 def test_service_panel_and_summaries_have_bounded_queries(client, store, member, django_assert_max_num_queries):
