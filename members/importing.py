@@ -30,7 +30,7 @@ from .models import ConsentLog, Member, MemberChange, MemberSettings, Store
 from .review_schedule import next_review_date
 from .selectors import current_privacy_version
 from .services import entry_tier, member_number_check_digit, member_numbers_allocate
-from .validation import clean_member_data, normalize_mobile
+from .validation import age_on, clean_member_data, normalize_mobile
 
 BATCH_SIZE = 5000
 
@@ -196,7 +196,7 @@ class _Row:
     id_hash: str | None
 
 
-def _check_row(raw: dict, *, today: dt.date) -> tuple[dict, dict, dict[str, str]]:
+def _check_row(raw: dict, *, today: dt.date, guardian_age: int) -> tuple[dict, dict, dict[str, str]]:
     """Clean one row; return (cleaned member data, import-only values, field errors)."""
     errors: dict[str, str] = {}
     data = {key: raw.get(key, "") for key in ("name", "birthday", "id_number", "province", "city",
@@ -216,6 +216,10 @@ def _check_row(raw: dict, *, today: dt.date) -> tuple[dict, dict, dict[str, str]
         errors["mobile"] = str(exc)
     if cleaned.get("id_number") and not cleaned.get("birthday") and "birthday" not in errors:
         cleaned["birthday"] = ric.get_birth_date(cleaned["id_number"])  # as clean_member_data does when not partial
+    if cleaned.get("birthday") and "birthday" not in errors and age_on(cleaned["birthday"], today) < guardian_age:
+        # PIPL art. 31: a child's account needs a guardian's consent, which a file cannot carry.
+        errors["birthday"] = _("Under %(age)s: register this member at the desk with the guardian's consent.") % {
+            "age": guardian_age}
     extra = {}
     consent = raw.get("marketing_consent", "").lower()
     if consent in YES:
@@ -243,6 +247,7 @@ def _existing(field_name: str, values: list[str]) -> set[str]:
 def _check_rows(rows: Iterable[dict], *, store_default: Store | None, actor_user, first_row: int,
                 report: ImportReport) -> list[_Row]:
     today = timezone.localdate()
+    guardian_age = MemberSettings.get().guardian_age
     errors = report.errors
     stores = {s.code: s for s in Store.objects.all()}
     allowed_ids = scope.store_ids(actor_user) if actor_user is not None else None
@@ -261,7 +266,7 @@ def _check_rows(rows: Iterable[dict], *, store_default: Store | None, actor_user
                               for c in missing)
                 return []
         report.total += 1
-        cleaned, extra, bad = _check_row(raw, today=today)
+        cleaned, extra, bad = _check_row(raw, today=today, guardian_age=guardian_age)
         store = store_default
         if extra["store_code"]:
             store = stores.get(extra["store_code"])

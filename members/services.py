@@ -42,7 +42,7 @@ from .models import (
 from .review_schedule import next_review_date
 from .selectors import current_privacy_version
 from .sms_codes import sms_code_verify
-from .validation import clean_corporate_data, clean_member_data, normalize_mobile
+from .validation import age_on, clean_corporate_data, clean_member_data, normalize_mobile
 
 
 @dataclass(frozen=True)
@@ -144,9 +144,7 @@ def member_needs_guardian(birthday: dt.date | None, *, today: dt.date | None = N
     """PIPL art. 31: a member younger than the guardian age (14) needs a guardian's consent."""
     if birthday is None:
         return False
-    today = today or timezone.localdate()
-    age = today.year - birthday.year - ((today.month, today.day) < (birthday.month, birthday.day))
-    return age < MemberSettings.get().guardian_age
+    return age_on(birthday, today or timezone.localdate()) < MemberSettings.get().guardian_age
 
 
 GUARDIAN_FIELDS = ("guardian_name", "guardian_relation", "guardian_mobile", "guardian_verified_how")
@@ -550,6 +548,9 @@ def change_request_review(*, request: ChangeRequest, reviewer, approve: bool, re
                  detail=f"{request.pk} {request.status} {reason}")
     if approve:
         cleaned = clean_member_data(payload, partial=True)
+        if member_needs_guardian(cleaned.get("birthday")) and not member.guardian_consents.exists():
+            raise Conflict(_("With this birthday the member is under 14: record the guardian's consent before "
+                             "approving the change (PIPL art. 31)."), code="guardian_required")
         _check_unique(cleaned, exclude_pk=member.pk)
         _apply_changes(member, cleaned, actor=actor, channel=request.channel, change_request=request)
     member_event_on_commit("change_request_reviewed", member_id=member.pk, request_id=request.pk)
@@ -635,11 +636,17 @@ def consent_set_id_number(*, member: Member, granted: bool, channel: str, actor:
 
 @transaction.atomic
 def guardian_consent_record(*, member: Member, guardian: dict, staff) -> GuardianConsent:
-    """The guardian's consent for a member under 14 recorded at the desk after sign-up (PIPL art. 31)."""
+    """The guardian's consent for a member under 14 recorded at the desk after sign-up, or before a pending
+    change request that corrects the birthday to a child's is approved (PIPL art. 31)."""
     scope.require_perm(staff, "members.add_guardianconsent")
     member = member_lock(member.pk)
     scope.require_member(staff, member)
-    if not member_needs_guardian(member.birthday):
+    pending_birthdays = [
+        clean_member_data({"birthday": payload["birthday"]}, partial=True).get("birthday")
+        for payload in (change_request_payload(r) for r in member.change_requests.filter(
+            status=ChangeRequest.Status.PENDING)) if payload.get("birthday")
+    ]
+    if not any(member_needs_guardian(day) for day in [member.birthday, *pending_birthdays]):
         raise ValidationFailed(_("This member is not under 14; no guardian's consent is needed."),
                                code="not_a_minor")
     return _record_guardian(member, _clean_guardian(guardian), actor=Actor.staff(staff),

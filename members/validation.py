@@ -215,3 +215,8 @@ def clean_corporate_data(data: dict) -> dict:
     if errors:
         raise ValidationFailed(_("Please correct the marked fields."), fields=errors)
     return out
+
+
+def age_on(birthday: dt.date, day: dt.date) -> int:
+    """Whole years of age on `day` (a birthday on 29 February counts from 1 March in other years)."""
+    return day.year - birthday.year - ((day.month, day.day) < (birthday.month, birthday.day))

@@ -434,3 +434,34 @@ def test_closing_the_account_logs_the_end_of_the_id_number_consent():
     member.refresh_from_db()
     assert member.id_number_enc is None and not member.id_number_consent
     assert ConsentLog.objects.filter(member=member, kind="id_number", granted=False).exists()
+
+
+def test_a_change_request_that_makes_the_member_a_child_needs_the_guardians_consent():
+    """PIPL art. 31 also when the birthday is corrected later: approval waits for the guardian."""
+    from members.services import guardian_consent_record
+
+    store = StoreFactory()
+    member = MemberFactory(home_store=store, birthday=dt.date(1990, 3, 7))
+    clerk, reviewer = make_staff(store=store), make_staff(store=store)
+    request = change_request_submit(member=member, changes={"birthday": "2018-05-01"}, actor=Actor.staff(clerk))
+    with pytest.raises(Conflict) as exc:
+        change_request_review(request=request, reviewer=reviewer, approve=True)
+    assert exc.value.code == "guardian_required"
+    assert ChangeRequest.objects.get(pk=request.pk).status == ChangeRequest.Status.PENDING  # nothing applied
+    guardian_consent_record(member=member, guardian=GUARDIAN, staff=clerk)
+    change_request_review(request=request, reviewer=reviewer, approve=True)
+    member.refresh_from_db()
+    assert member.birthday == dt.date(2018, 5, 1)
+
+
+def test_an_imported_child_is_refused_with_the_way_to_register_at_the_desk():
+    from members.importing import member_import
+
+    StoreFactory(code="SH01")
+    rows = [{"name": "小红", "mobile": "13800000021", "birthday": "2016-01-01", "store_code": "SH01",
+             "marketing_consent": "否"},
+            {"name": "大红", "mobile": "13800000022", "birthday": "1996-01-01", "store_code": "SH01",
+             "marketing_consent": "否"}]
+    report = member_import(rows=rows, store_default=None, actor_user=None, dry_run=True)
+    assert [(e.row, e.field) for e in report.errors] == [(2, "birthday")]
+    assert "服务台" in report.errors[0].message or "desk" in report.errors[0].message
