@@ -39,6 +39,13 @@ def slots_available_for_member(*, member: Member, now: dt.datetime | None = None
             .select_related("resource", "resource__store").order_by("starts_at")[:200])
 
 
+def booked_slot_ids_for_member(*, member: Member, now: dt.datetime | None = None) -> set[int]:
+    """The future slots the member holds a booking for, so the portal shows them as booked (issue 16)."""
+    now = now or timezone.now()
+    return set(Booking.objects.filter(member=member, status=Booking.Status.BOOKED, slot__starts_at__gt=now)
+               .values_list("slot_id", flat=True))
+
+
 def bookings_for_member(*, member: Member) -> QuerySet:
     return Booking.objects.filter(member=member).select_related("slot__resource__store").order_by("-slot__starts_at")
 

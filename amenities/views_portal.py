@@ -35,6 +35,7 @@ def reservations(request):
     return render(request, "amenities/portal/reservations.html", {
         "slots": selectors.slots_available_for_member(member=member),
         "bookings": selectors.bookings_for_member(member=member)[:50],
+        "booked_slot_ids": selectors.booked_slot_ids_for_member(member=member),
         "portal_section": "amenities",
     })
 

@@ -75,6 +75,24 @@ def id_param(value) -> int:
     return pk
 
 
+# The portal's bottom tab bar (首页 / 权益 / 积分商城 / 服务 / 我的): the tab each page section belongs to.
+# A section not listed here (a page that reports none) lights no tab. Sections are the `portal_section`
+# strings pages pass; keep a new page's section in this map so its tab lights up.
+PORTAL_TABS = ("home", "perks", "mall", "services", "me")
+PORTAL_TAB_OF_SECTION = {
+    "home": "home",
+    "perks": "perks", "tier": "perks", "benefits": "perks", "events": "perks", "partners": "perks",
+    "mall": "mall", "gifts": "mall", "coupons": "mall", "lottery": "mall", "points": "mall",
+    "services": "services", "service": "services", "amenities": "services", "surveys": "services",
+    "me": "me", "profile": "me", "consents": "me", "my_data": "me", "privacy": "me", "inbox": "me",
+    "purchases": "me", "claims": "me", "close": "me",
+}
+
+
+def portal_tab_of(section: str) -> str:
+    return PORTAL_TAB_OF_SECTION.get(section, "")
+
+
 def portal_render(request, template: str, section: str, context: dict | None = None, *, status: int | None = None):
     """A portal page: the logged-in member and the nav section base.html marks as current. The unread
     inbox count comes from the portal nav context processor (messaging.context_processors)."""

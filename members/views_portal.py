@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import crypto
 from core.errors import MemberHubError, RateLimited, ValidationFailed
-from core.web import current_member, member_required
+from core.panels import PORTAL_HOME, panels_for
+from core.web import current_member, member_required, portal_render
 
 from . import ecard
 from .forms_portal import (
@@ -230,7 +231,33 @@ def home(request):
     member = current_member(request)
     context = _ecard_context(member)
     context["restricted"] = member.status in RESTRICTED_STATUSES
-    return render(request, "portal/home.html", context)
+    # The member centre (issue 16): balance, expiring points, coupons and tier progress are panels the
+    # apps above fill (points, tiers) as htmx slots, so members names none of them and this page's
+    # query count does not grow with them.
+    context["panels"] = panels_for(PORTAL_HOME)
+    return portal_render(request, "portal/home.html", "home", context)
+
+
+# The hub pages of the bottom tab bar (权益 / 服务 / 我的): each lists the pages of its tab, so every
+# portal page is at most two taps from any other (tab, then link). The links are the template's.
+
+
+@require_GET
+@member_required
+def perks(request):
+    return portal_render(request, "portal/perks.html", "perks")
+
+
+@require_GET
+@member_required
+def services(request):
+    return portal_render(request, "portal/services.html", "services")
+
+
+@require_GET
+@member_required
+def me(request):
+    return portal_render(request, "portal/me.html", "me")
 
 
 @require_GET
@@ -281,7 +308,7 @@ def profile(request):
                                                   "address", "occupation", "email")]
     rows.insert(2, (field_label("gender"), member.get_gender_display()))
     rows.insert(3, (field_label("birthday"), member.birthday.isoformat() if member.birthday else ""))
-    return render(request, "portal/profile.html", {
+    return portal_render(request, "portal/profile.html", "profile", {
         "member": member, "rows": rows, "form": form, "pending": pending, "history": history,
         "rejected": rejected,
     })
@@ -332,7 +359,7 @@ def consents(request):
             return redirect("portal:consents")
         messages.error(request, _("Choose yes or no."))
     history = ConsentLog.objects.filter(member=member).order_by("-at", "-id")
-    return render(request, "portal/consents.html", {
+    return portal_render(request, "portal/consents.html", "consents", {
         "member": member, "history": history, "current_privacy_version": current_privacy_version(),
     })
 
@@ -340,7 +367,7 @@ def consents(request):
 @require_GET
 @member_required
 def my_data(request):
-    return render(request, "portal/my_data.html", {"member": current_member(request)})
+    return portal_render(request, "portal/my_data.html", "my_data")
 
 
 @require_POST
@@ -362,7 +389,8 @@ def my_data_view(request):
     """The same data as a readable Chinese page, times in Asia/Shanghai; audit-logged like the file."""
     member = current_member(request)
     data = member_data_download(member=member, ip=_ip(request), form="page")
-    response = render(request, "portal/my_data_view.html", {"member": member, "data": member_data_page(data)})
+    response = portal_render(request, "portal/my_data_view.html", "my_data",
+                             {"member": member, "data": member_data_page(data)})
     response["Cache-Control"] = "no-store"
     return response
 
@@ -380,7 +408,7 @@ def close_account(request):
         else:
             portal_logout(request)
             return redirect("portal:closed")
-    return render(request, "portal/close.html", {"member": member, "form": form})
+    return portal_render(request, "portal/close.html", "close", {"member": member, "form": form})
 
 
 @require_POST

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Min, Prefetch, QuerySet, Sum
+from django.db.models import Max, Min, Prefetch, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -69,14 +69,22 @@ def points_summary(member: Member) -> dict:
 
 def expiring_points_for_members(member_ids: list[int], *, today: dt.date | None = None,
                                 within_days: int = EXPIRING_WITHIN_DAYS) -> dict[int, dict]:
-    """{member_id: {"points", "first_expiry"}}: the live points that expire within `within_days` (the
-    points_summary window), for many members in one query (the account manager's list, SD-11)."""
+    """{member_id: {"points", "first_expiry", "last_expiry"}}: the live points that expire within
+    `within_days` (the points_summary window), for many members in one query (the account manager's
+    list, SD-11; the portal home's expiry banner, issue 16)."""
     today = today or timezone.localdate()
     rows = (Lot.objects.filter(member_id__in=list(member_ids), remaining__gt=0, expires_on__gte=today,
                                expires_on__lte=today + dt.timedelta(days=within_days))
-            .values("member_id").annotate(points=Sum("remaining"), first_expiry=Min("expires_on"))
-            .values_list("member_id", "points", "first_expiry"))
-    return {m: {"points": pts, "first_expiry": first} for m, pts, first in rows}
+            .values("member_id").annotate(points=Sum("remaining"), first_expiry=Min("expires_on"),
+                                          last_expiry=Max("expires_on"))
+            .values_list("member_id", "points", "first_expiry", "last_expiry"))
+    return {m: {"points": pts, "first_expiry": first, "last_expiry": last} for m, pts, first, last in rows}
+
+
+def coupon_usable_count_for_member(*, member: Member) -> int:
+    """How many coupons the member holds that are not used and not expired (the wallet's usable and
+    not-yet-open ones), for the portal home."""
+    return redemption.coupons_in_wallet(member=member).count()
 
 
 def entry_list_for_member(*, member: Member):

@@ -16,6 +16,7 @@ draw, so the odds are part of the offer.
 """
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django import forms
@@ -31,12 +32,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import MemberHubError
 from core.panels import PORTAL_POINTS, panels_for
+from core.templatetags.portal_format import points as points_text
 from core.web import action_refused, current_member, id_param, member_required, portal_render
 from members.models import Store
 
 from . import selectors
 from .models import Coupon, CouponType, Draw, Gift, GiftOrder, Lottery
 from .services import redemption
+from .services.ledger import spendable
 
 HISTORY_PAGE_SIZE = 20
 PURCHASES_PAGE_SIZE = 20
@@ -74,6 +77,35 @@ def points_overview(request):
     return portal_render(request, "points/portal/points.html", "points", {
         "summary": selectors.points_summary(member), "page": page, "history": history,
         "panels": panels_for(PORTAL_POINTS),
+    })
+
+
+# ---------------------------------------------------------------- the member centre (portal home, issue 16)
+
+# Points expiring within this many days put a banner on the portal home ("19,748 分明日过期 → 去兑换").
+EXPIRY_BANNER_DAYS = 30
+
+
+@require_GET
+@member_required
+def home_summary(request):
+    """htmx fragment of the portal home (core.panels PORTAL_HOME): the balance, the coupons held and a
+    banner when points expire soon (the expiring-points selector, the window EXPIRY_BANNER_DAYS)."""
+    member = current_member(request)
+    today = timezone.localdate()
+    summary = selectors.points_summary(member)
+    expiring = selectors.expiring_points_for_members([member.pk], today=today,
+                                                     within_days=EXPIRY_BANNER_DAYS).get(member.pk)
+    if expiring:
+        first, last = expiring["first_expiry"], expiring["last_expiry"]
+        if first != last:
+            expiring["when"] = "by"  # several days: the total, "by" the last of them
+        else:
+            expiring["when"] = ("today" if last == today else "tomorrow" if last == today + dt.timedelta(days=1)
+                                else "on")
+    return portal_render(request, "points/portal/_home_summary.html", "home", {
+        "summary": summary, "expiring": expiring,
+        "coupons_held": selectors.coupon_usable_count_for_member(member=member),
     })
 
 
@@ -137,6 +169,47 @@ def gifts(request):
     })
 
 
+def _confirm_page(request, section: str, *, what: str, detail: str = "", cost: int, action: str,
+                  fields: dict, back: str, refusal: str = ""):
+    """The step before points are spent (issue 16): what is bought, its cost, the points now and after.
+    The page only shows; the POST it sends goes to the action, whose service checks everything again."""
+    have = spendable(current_member(request))
+    after = have - cost
+    if not refusal and after < 0:
+        refusal = (_("Not enough points: %(need)s needed, %(have)s available.")
+                   % {"need": points_text(cost), "have": points_text(have)})
+    return portal_render(request, "points/portal/confirm.html", section, {
+        "what": what, "detail": detail, "cost": cost, "have": have, "after": after, "action": action,
+        "fields": fields, "back": back, "refusal": refusal,
+    })
+
+
+@require_GET
+@member_required
+def gift_order_confirm(request):
+    """The gift order form's first step: the confirmation before the points are spent."""
+    member = current_member(request)
+    form = GiftOrderForm(request.GET)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields and form.fields[field].label else ""
+            messages.error(request, f"{label}: {errors[0]}" if label else errors[0])
+        return redirect("points_portal:gifts")
+    gift = Gift.objects.filter(pk=form.cleaned_data["gift"]).first()
+    if gift is None:
+        messages.error(request, _("This gift is not available now."))
+        return redirect("points_portal:gifts")
+    quantity, store = form.cleaned_data["quantity"], form.cleaned_data["store"]
+    check = _for_the_member([redemption.gift_check(member=member, gift=gift, quantity=quantity)])[0]
+    return _confirm_page(
+        request, "gifts", what=f"{gift.name} × {quantity}", cost=gift.points_cost * quantity,
+        detail=_("Pick it up at %(store)s.") % {"store": store.name},
+        action=reverse("points_portal:gift_order"), back=reverse("points_portal:gifts"),
+        fields={"gift": gift.pk, "quantity": quantity, "store": store.pk,
+                "request_id": form.cleaned_data["request_id"]},
+        refusal="" if check.eligible else check.reason)
+
+
 @require_POST
 @member_required
 def gift_order(request):
@@ -162,7 +235,7 @@ def gift_order(request):
         if created:
             messages.success(request, _(
                 "Ordered: %(gift)s × %(n)s for %(points)s points. Pick it up at %(store)s."
-            ) % {"gift": gift.name, "n": order.quantity, "points": order.points, "store": order.store.name})
+            ) % {"gift": gift.name, "n": order.quantity, "points": points_text(order.points), "store": order.store.name})
         else:
             messages.info(request, _("This order was already placed."))
     return redirect("points_portal:gifts")
@@ -181,7 +254,7 @@ def gift_order_cancel(request):
     else:
         if order.points:
             messages.success(request, _("The order of %(gift)s is cancelled; %(points)s points are back.")
-                             % {"gift": order.gift.name, "points": order.points})
+                             % {"gift": order.gift.name, "points": points_text(order.points)})
         else:
             messages.success(request, _("The order of %(gift)s is cancelled.") % {"gift": order.gift.name})
     return redirect("points_portal:gifts")
@@ -223,6 +296,21 @@ def coupon_detail(request):
     return portal_render(request, "points/portal/coupon_detail.html", "coupons", {"coupon": coupon})
 
 
+@require_GET
+@member_required
+def coupon_redeem_confirm(request):
+    """The confirmation before a coupon is bought with points."""
+    form = CouponRedeemForm(request.GET)
+    ctype = CouponType.objects.filter(pk=form.cleaned_data["coupon_type"]).first() if form.is_valid() else None
+    if ctype is None or not ctype.points_cost:
+        messages.error(request, _("This coupon is not available now."))
+        return redirect("points_portal:coupons")
+    return _confirm_page(
+        request, "coupons", what=ctype.name, cost=ctype.points_cost,
+        action=reverse("points_portal:coupon_redeem"), back=reverse("points_portal:coupons"),
+        fields={"coupon_type": ctype.pk, "request_id": form.cleaned_data["request_id"]})
+
+
 @require_POST
 @member_required
 def coupon_redeem(request):
@@ -240,7 +328,7 @@ def coupon_redeem(request):
     else:
         if created:
             messages.success(request, _("%(name)s is in your wallet (code %(code)s) for %(points)s points.")
-                             % {"name": ctype.name, "code": coupon.code, "points": ctype.points_cost})
+                             % {"name": ctype.name, "code": coupon.code, "points": points_text(ctype.points_cost)})
         else:
             messages.info(request, _("This coupon was already redeemed."))
     return redirect("points_portal:coupons")
@@ -260,6 +348,19 @@ def lottery(request):
     return portal_render(request, "points/portal/lottery.html", "lottery", {
         "lotteries": rows, "draws": draws, "spendable": have,
     })
+
+
+@require_GET
+@member_required
+def lottery_draw_confirm(request):
+    """The confirmation before points are paid for a draw."""
+    lot = Lottery.objects.filter(pk=id_param(request.GET.get("lottery"))).first()
+    if lot is None:
+        raise Http404
+    return _confirm_page(
+        request, "lottery", what=lot.name, detail=_("One draw"), cost=lot.points_cost,
+        action=reverse("points_portal:lottery_draw"), back=reverse("points_portal:lottery"),
+        fields={"lottery": lot.pk, "request_id": (request.GET.get("request_id") or "")[:64]})
 
 
 @require_POST

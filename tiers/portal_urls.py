@@ -7,4 +7,5 @@ app_name = "tiers_portal"
 urlpatterns = [
     path("tier/", views.tier_status, name="status"),
     path("tier/summary/", views.tier_summary, name="summary"),
+    path("tier/progress/", views.tier_progress, name="progress"),
 ]

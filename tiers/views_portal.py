@@ -29,3 +29,17 @@ def tier_summary(request):
     """htmx fragment: the member's tier at a glance, shown on the portal points page."""
     return render(request, "tiers/portal/_summary.html",
                   {"tier_status": tier_status_for_member(member=current_member(request))})
+
+
+@require_GET
+@member_required
+def tier_progress(request):
+    """htmx fragment of the portal home (core.panels PORTAL_HOME): the tier and the way to the next one,
+    from tier_status_for_member (the thresholds and the one rolling net-paid spend the engine uses)."""
+    status = tier_status_for_member(member=current_member(request))
+    progress = None
+    if status.next_tier is not None and status.next_tier.upgrade_amount > 0:
+        # <progress> takes the threshold as max; a member past it (waiting for the engine) shows full.
+        progress = {"value": min(status.rolling_amount, status.next_tier.upgrade_amount),
+                    "max": status.next_tier.upgrade_amount}
+    return render(request, "tiers/portal/_home_progress.html", {"tier_status": status, "progress": progress})
