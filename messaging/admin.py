@@ -135,7 +135,7 @@ class ChannelPreferenceLogAdmin(ScopedReadOnlyAdmin):
     """Who turned which channel on or off (the member on the portal, or staff); append-only."""
 
     store_field = "member__home_store"
-    list_display = ("at", "member", "channel", "enabled", "actor_label")
+    list_display = ("at", "member", "channel", "enabled", "actor_display")
     list_filter = (("channel", ChoicesDropdownFilter), "enabled")
     search_fields = ("member__member_no",)
     list_select_related = ("member",)
