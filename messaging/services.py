@@ -487,20 +487,43 @@ def _notice_message_kind(kind: str) -> str:
     return MessageKind.MARKETING if kind in MARKETING_NOTICE_KINDS else MessageKind.SERVICE
 
 
+# The notices whose title and body the calling app writes (complaints, reservations, tier changes...):
+# each kind still has its own template "notice_<kind>" per channel, seeded from the generic "notice"
+# one by migration 0009, that operations edit in the admin (wording around {title} and {body}, or
+# their own text). A kind without its row uses the generic template.
+LEGACY_NOTICE_KINDS = {
+    "complaint_intake": "投诉受理", "complaint_reply": "投诉答复", "complaint_close": "投诉结案",
+    "suggestion_decision": "建议采纳结果", "after_sales_intake": "售后受理", "after_sales_closed": "售后完结",
+    "coupon_issued": "发券", "points_adjusted": "积分调整", "points_claim": "积分补录结果",
+    "points_held": "待入账积分入账", "gift_order_expired": "礼品逾期未领取", "points_expiring": "积分即将过期",
+    "reservation_booked": "预约成功", "reservation_cancelled": "预约取消", "reservation_reminder": "预约提醒",
+    "tier_change": "等级变更", "event_invitation": "会员活动邀请",
+}
+
+
+def _notice_codes(kinds: Iterable[str], channel: str) -> dict[str, str]:
+    """kind -> the template code its notice uses on `channel`: its own row when it exists, else "notice"."""
+    kinds = set(kinds)
+    own = set(MessageTemplate.objects.filter(code__in=[f"notice_{k}" for k in kinds], channel=channel)
+              .values_list("code", flat=True))
+    return {k: f"notice_{k}" if f"notice_{k}" in own else "notice" for k in kinds}
+
+
 def notify_member(*, member: Member, kind: str, ref: str, title: str, body: str, sms: bool = True) -> Notice | None:
-    """A service notice: portal inbox + SMS, once per event (kind + ref). Returns None if this event
-    was already announced to this member (idempotent under re-runs and concurrent jobs)."""
+    """A service notice: portal inbox + SMS, once per event (kind + ref), through the kind's own template
+    (see LEGACY_NOTICE_KINDS). Returns None if this event was already announced to this member
+    (idempotent under re-runs and concurrent jobs)."""
     event_key = f"{kind}:{ref}"
     params = {"title": title, "body": body}
     with transaction.atomic():
         message_kind = _notice_message_kind(kind)
-        inbox = message_send(member=member, template_code="notice", channel=MessageChannel.INBOX,
-                             event_key=event_key, params=params, kind=message_kind)
+        inbox = message_send(member=member, template_code=_notice_codes([kind], MessageChannel.INBOX)[kind],
+                             channel=MessageChannel.INBOX, event_key=event_key, params=params, kind=message_kind)
         if not inbox.created or inbox.status == Message.Status.SKIPPED:
             return None
         if sms:
-            message_send(member=member, template_code="notice", channel=MessageChannel.SMS, event_key=event_key,
-                         params=params, kind=message_kind)
+            message_send(member=member, template_code=_notice_codes([kind], MessageChannel.SMS)[kind],
+                         channel=MessageChannel.SMS, event_key=event_key, params=params, kind=message_kind)
             Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).update(sms_sent=True)
     return Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).first()
 
@@ -520,15 +543,18 @@ def notify_members_bulk(notices: list[Notice], *, sms: bool = True) -> int:
             return 0
         members = Member.objects.in_bulk({n.member_id for n in fresh})
         created = 0
-        for message_kind in {_notice_message_kind(n.kind) for n in fresh}:
+        kinds = {n.kind for n in fresh}
+        inbox_codes, sms_codes = _notice_codes(kinds, MessageChannel.INBOX), _notice_codes(kinds, MessageChannel.SMS)
+        for kind in kinds:
+            message_kind = _notice_message_kind(kind)
             recipients = [(members[n.member_id], f"{n.kind}:{n.ref}", {"title": n.title, "body": n.body})
-                          for n in fresh if _notice_message_kind(n.kind) == message_kind]
-            ids = messages_send_bulk(template_code="notice", channel=MessageChannel.INBOX, recipients=recipients,
-                                     kind=message_kind, _notice_sms_sent=sms)
+                          for n in fresh if n.kind == kind]
+            ids = messages_send_bulk(template_code=inbox_codes[kind], channel=MessageChannel.INBOX,
+                                     recipients=recipients, kind=message_kind, _notice_sms_sent=sms)
             # New notices only: a marketing one the member has no consent for is recorded, not delivered.
             created += Message.objects.filter(pk__in=ids, status=Message.Status.DELIVERED).count() if ids else 0
             if sms:
-                messages_send_bulk(template_code="notice", channel=MessageChannel.SMS, recipients=recipients,
+                messages_send_bulk(template_code=sms_codes[kind], channel=MessageChannel.SMS, recipients=recipients,
                                    kind=message_kind)
         return created
 

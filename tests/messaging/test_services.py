@@ -84,7 +84,8 @@ def test_security_codes_and_service_notices_go_at_once_at_night(sms_outbox, djan
 
 
 def test_service_notice_that_can_wait_is_held_in_quiet_hours(sms_outbox, django_capture_on_commit_callbacks):
-    MessageTemplate.objects.filter(code="notice", channel="sms").update(respects_quiet_hours=True)
+    # Each notice kind has its own template (messaging 0009); its quiet-hours choice is what counts.
+    MessageTemplate.objects.filter(code="notice_points_expiring", channel="sms").update(respects_quiet_hours=True)
     member = MemberFactory()
     with time_machine.travel(NIGHT, tick=False), django_capture_on_commit_callbacks(execute=True):
         notify_member(member=member, kind="points_expiring", ref="x", title="积分到期", body="100 分")
