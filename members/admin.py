@@ -389,6 +389,15 @@ class ChangeRequestAdmin(ScopedReadOnlyAdmin):
               "reviewed_at", "reason", "review_link")  # never payload_enc
     readonly_fields = fields
 
+    # The link to the desk's review queue only for those who may review (the auditor reads, never reviews).
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if request.user.has_perm("members.review_member") else [f for f in shown if f != "review_link"]
+
+    def get_fields(self, request, obj=None):
+        shown = super().get_fields(request, obj)
+        return shown if request.user.has_perm("members.review_member") else [f for f in shown if f != "review_link"]
+
     @admin.display(description=_("member number"), ordering="member__member_no")
     def member_no(self, obj):
         return obj.member.member_no
@@ -405,7 +414,10 @@ class ChangeRequestAdmin(ScopedReadOnlyAdmin):
 class MemberChangeAdmin(ScopedReadOnlyAdmin):
     store_field = "member__home_store"
     list_display = ("at", "member", "field_label", "old_label", "new_label", "actor_display", "channel_label")
-    list_filter = ("field", "channel")
+    list_filter = ("channel",)  # the field filter would list stored field names, not words
+    fields = ("at", "member", "field_label", "old_label", "new_label", "actor_display", "channel_label",
+              "change_request")
+    readonly_fields = fields
     search_fields = ("=member__member_no", "actor_label")
     list_select_related = ("member",)
     date_hierarchy = "at"

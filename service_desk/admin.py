@@ -104,6 +104,8 @@ class ComplaintEventAdmin(ScopedReadOnlyAdmin):
     store_field = "complaint__store"
     list_display = ("complaint", "at", "action", "from_label", "to_label", "actor_display")
     list_filter = ("action",)
+    fields = ("complaint", "at", "action", "from_label", "to_label", "actor_display", "note")
+    readonly_fields = fields
 
 
 @admin.register(Escalation)

@@ -17,7 +17,7 @@ class Command(BaseCommand):
         out("")
         out("MemberHub demo")
         out(f"  Member portal : {base}{reverse('portal:home')}")
-        out(f"  Front desk    : {base}{reverse('desk:home')}")
+        out(f"  Front desk    : {base}{reverse('desk:home')}  (staff login {base}{reverse('staff_login')})")
         out(f"  Staff admin   : {base}{reverse('admin:index')}")
         out(f"  API docs      : {base}{reverse('api-docs')}")
         out("")
