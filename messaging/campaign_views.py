@@ -73,8 +73,9 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Template"),
         queryset=MessageTemplate.objects.filter(active=True, kind__in=CAMPAIGN_KINDS, channel__in=CAMPAIGN_CHANNELS))
     params = JsonObjectField(label=gettext_lazy("Template values"), required=False,
-                             help_text=gettext_lazy("e.g. {\"text\": \"...\"}; {name} and {member_no} are filled "
-                                                    "per member."))
+                             help_text=gettext_lazy("e.g. {\"text\": \"...\"}: the same values for every recipient; "
+                                                    "{name} and {member_no} in the template's own text are filled "
+                                                    "per member, not inside these values."))
     segment = forms.TypedChoiceField(label=gettext_lazy("Evaluation segment"), required=False, coerce=int,
                                      empty_value=None)
     tags = forms.ModelMultipleChoiceField(label=gettext_lazy("Tags"), queryset=Tag.objects.all(), required=False,
