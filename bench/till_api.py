@@ -469,7 +469,7 @@ async def _open_loop(host, port, token, cards, *, rate, seconds, warmup, max_con
             sent.append(body)
         tasks.append(asyncio.create_task(one(intended, body, retry, measure=i >= warmup * rate)))
     await asyncio.gather(*tasks)
-    for reader, writer in idle:
+    for _reader, writer in idle:
         writer.close()
     return {**_percentiles(measured, seconds), "offered": rate, "statuses": statuses, **counts}
 

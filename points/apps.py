@@ -9,7 +9,6 @@ class PointsConfig(AppConfig):
     def ready(self):
         from core import figures
         from core.panels import DESK_MEMBER, DESK_MEMBER_SUMMARY, PORTAL_HOME, Panel, panel_register
-
         from members.hooks import register_member_reviewed
 
         from . import net_paid
@@ -43,7 +42,8 @@ class PointsConfig(AppConfig):
         # What every till purchase reads and operations rarely change (PointsConfig.cached, calculation.live_campaigns).
         from core import reference_cache
 
-        from .models import Campaign, PointsConfig as Config
+        from .models import Campaign
+        from .models import PointsConfig as Config
 
         reference_cache.invalidate_on_change("points_config", Config)
         reference_cache.invalidate_on_change("campaigns", Campaign)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from dateutil.relativedelta import relativedelta
 from django.db import router, transaction
-from django.db.models.constants import OnConflict
 from django.db.models import Sum
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -237,7 +237,7 @@ def safe_create(model, **kwargs):
                                        on_conflict=OnConflict.IGNORE)
     if not rows or rows[0] is None:
         return None
-    for value, field in zip(rows[0], meta.db_returning_fields, strict=True):
-        setattr(obj, field.attname, value)
+    for value, returned in zip(rows[0], meta.db_returning_fields, strict=True):
+        setattr(obj, returned.attname, value)
     obj._state.adding, obj._state.db = False, router.db_for_write(model)
     return obj
