@@ -31,6 +31,15 @@ from .models import (
 TAGS = ["service desk"]
 
 
+def _store_filter(user, code: str) -> int | None:
+    """The queue filter's store id for a store code within the caller's stores: None without a code,
+    -1 (matches nothing) for a code outside them."""
+    if not code:
+        return None
+    store = scope.stores_for(user).filter(code=code).first()
+    return store.pk if store else -1
+
+
 class ClockSerializer(serializers.Serializer):
     label = serializers.CharField()
     due = serializers.DateTimeField()
@@ -164,10 +173,7 @@ class ComplaintListCreateApi(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         values = params.validated_data
-        store_id = None
-        if values.get("store"):
-            store = scope.stores_for(request.user).filter(code=values["store"]).first()
-            store_id = store.pk if store else -1
+        store_id = _store_filter(request.user, values.get("store", ""))
         qs = selectors.complaint_queue(request.user, status=values.get("status", ""), store_id=store_id,
                                        category=values.get("category", ""),
                                        open_only=not values.get("include_closed"))
@@ -354,10 +360,7 @@ class AfterSalesListCreateApi(APIView):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         values = params.validated_data
-        store_id = None
-        if values.get("store"):
-            store = scope.stores_for(request.user).filter(code=values["store"]).first()
-            store_id = store.pk if store else -1
+        store_id = _store_filter(request.user, values.get("store", ""))
         qs = selectors.after_sales_queue(request.user, status=values.get("status", ""), kind=values.get("kind", ""),
                                          store_id=store_id).prefetch_related("handoffs")
         paginator = BoundedLimitOffsetPagination()
