@@ -15,6 +15,8 @@ from django.db.models import F, Q
 from django.utils.timezone import now as timezone_now
 from django.utils.translation import gettext_lazy as _
 
+from .gift_images import gift_image_path, validate_gift_image
+
 
 class PointsConfig(models.Model):
     """Chain-wide points parameters (one row, edited in the admin; SPEC defaults seeded)."""
@@ -356,6 +358,11 @@ class Gift(models.Model):
     per_member_limit = models.PositiveSmallIntegerField(
         _("limit per member"), null=True, blank=True,
         help_text=_("items one member may order within the validity window; empty = no limit"),
+    )
+    image = models.ImageField(
+        _("picture"), upload_to=gift_image_path, blank=True, validators=[validate_gift_image],
+        help_text=_("JPEG, PNG or WebP, at most 2 MB, 100 to 4000 px on each side; square pictures look best "
+                    "on the phone."),
     )
     valid_from = models.DateTimeField(_("orderable from"))
     valid_to = models.DateTimeField(_("orderable until"))
