@@ -481,6 +481,7 @@ class Coupon(models.Model):
         COMPENSATION = "compensation", _("Compensation")
         CAMPAIGN = "campaign", _("Campaign")
         MANUAL = "manual", _("Issued by staff")
+        MEMBERSHIP = "membership", _("Paid membership")
 
     type = models.ForeignKey(CouponType, verbose_name=_("coupon type"), on_delete=models.PROTECT,
                              related_name="coupons")
