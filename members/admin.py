@@ -39,6 +39,7 @@ from .admin_base import (
 )
 from .api_auth import device_create
 from .models import (
+    Brand,
     ChangeRequest,
     ConsentLog,
     CorporateProfile,
@@ -48,6 +49,7 @@ from .models import (
     MemberChange,
     MemberSettings,
     PrivacyPolicy,
+    ProductCategory,
     RetentionPurge,
     RetentionRule,
     SecurityIncident,
@@ -72,6 +74,21 @@ class StoreAdmin(StoreScopedAdminMixin, ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # members, staff and ledgers reference stores; deactivate instead
+
+
+@admin.register(Brand, ProductCategory)
+class CatalogueAdmin(ModelAdmin):
+    """The catalogue the desk's purchase lines choose from; the code is what lines carry, so it stays."""
+
+    list_display = ("code", "name", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # purchases and benefit rules name these codes; deactivate instead
 
 
 class StaffProfileInline(StoreScopedFKMixin, StackedInline):

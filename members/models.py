@@ -36,6 +36,39 @@ class Store(models.Model):
         return f"{self.code} {self.name}"
 
 
+class Brand(models.Model):
+    """The catalogue's brands (商品目录): what a purchase line's `brand` holds (the code) and what the desk
+    chooses from; tier discounts and points campaigns name the same codes."""
+
+    code = models.CharField(_("brand code"), max_length=64, unique=True)
+    name = models.CharField(pgettext_lazy("brand", "name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name if self.name == self.code else f"{self.name} ({self.code})"
+
+
+class ProductCategory(models.Model):
+    """The catalogue's product categories (品类): what a purchase line's `category` holds (the code)."""
+
+    code = models.CharField(_("category code"), max_length=64, unique=True)
+    name = models.CharField(pgettext_lazy("category", "name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("product category")
+        verbose_name_plural = _("product categories")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name if self.name == self.code else f"{self.name} ({self.code})"
+
+
 class StaffProfile(models.Model):
     """A staff account's store; `chain_wide` lets it see and act on every store (MEM-9)."""
 
@@ -141,6 +174,9 @@ class Member(models.Model):
     province = models.CharField(_("province"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=20, blank=True)
     district = models.CharField(_("district"), max_length=20, blank=True)
+    # GB/T 2260 code of the deepest division chosen (6 digits: 440000 province, 440300 city, 440305 district);
+    # province/city/district above hold its names (members.divisions), empty code = typed by hand or imported.
+    division_code = models.CharField(_("division code"), max_length=6, blank=True)
     address_enc = models.TextField(null=True, blank=True)
     address_masked = models.CharField(_("address"), max_length=40, blank=True)
     occupation = models.CharField(_("occupation"), max_length=50, blank=True)
