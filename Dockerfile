@@ -14,7 +14,7 @@ RUN DJANGO_SECRET_KEY=build-only-$(python -c "import secrets;print(secrets.token
     DATABASE_URL=postgres://build@localhost/build FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktMDEyMzQ1Njc4OWFiY2RlZg== \
     FIELD_HASH_KEY=build CELERY_BROKER_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput
-RUN useradd --create-home memberhub && chown -R memberhub /app
+RUN useradd --create-home memberhub && mkdir -p /app/media && chown -R memberhub /app
 USER memberhub
 EXPOSE 8000
 CMD ["gunicorn", "memberhub.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--timeout", "60"]

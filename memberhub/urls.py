@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -5,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from health_check.views import HealthCheckView
 
 from members.views_staff_auth import StaffLoginView, StaffLogoutView
+
+from .media import media_serve
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
@@ -20,6 +23,7 @@ urlpatterns = [
         name="health",
     ),
     path("messaging/", include("messaging.urls")),
+    path("wechat/", include("wechat.callback_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script from a URL, not inline: the Content-Security-Policy allows it.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
@@ -39,6 +43,7 @@ urlpatterns = [
     path("portal/benefits/", include("benefits.portal_urls")),
     path("portal/amenities/", include("amenities.portal_urls")),
     path("portal/engagement/", include("engagement.portal_urls")),
+    path("portal/wechat/", include("wechat.portal_urls")),
     # Pages of points, tiers and the inbox keep the paths they had under members' prefixes.
     path("portal/", include("points.portal_urls")),
     path("portal/", include("tiers.portal_urls")),
@@ -51,10 +56,14 @@ urlpatterns = [
     path("desk/import/", include("members.import_urls")),
     path("desk/amenities/", include("amenities.desk_urls")),
     path("desk/engagement/", include("engagement.desk_urls")),
+    path("desk/wechat/", include("wechat.desk_urls")),
     path("desk/", include("points.desk_urls")),
     path("desk/", include("tiers.desk_urls")),
     path("desk/", include("members.desk_urls")),
 ]
+if settings.SERVE_MEDIA:
+    # Gift pictures (MEDIA_ROOT); a reverse proxy may serve them instead (DJANGO_SERVE_MEDIA=false).
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", media_serve, name="media"))
 
 # Chinese error pages for the desk, the portal and the admin; the API's error body (core.web).
 handler400 = "core.web.handler400"

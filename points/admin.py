@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
@@ -71,10 +72,37 @@ class CampaignAdmin(ModelAdmin):
 
 @admin.register(Gift)
 class GiftAdmin(ModelAdmin):
-    list_display = ("name", "points_cost", "stock", "per_member_limit", "valid_from", "valid_to", "is_active")
+    """The gift form in three tabs that fit a 1366 px screen (issue 16): what the member sees (name, text,
+    picture with its preview), price and stock, and who may order it when."""
+
+    list_display = ("thumbnail", "name", "points_cost", "stock", "per_member_limit", "valid_from", "valid_to",
+                    "is_active")
+    list_display_links = ("thumbnail", "name")
     list_filter = ("is_active", "tiers")
     search_fields = ("name",)
     filter_horizontal = ("tiers",)
+    readonly_fields = ("image_preview",)
+    fieldsets = (
+        (_("What the member sees"), {"classes": ["tab"],
+                                    "fields": ("name", "description", ("image", "image_preview"))}),
+        (_("Points and stock"), {"classes": ["tab"], "fields": (("points_cost", "stock"), "per_member_limit")}),
+        (_("Who may order, and when"), {"classes": ["tab"],
+                                        "fields": (("valid_from", "valid_to"), "is_active", "tiers")}),
+    )
+
+    @admin.display(description=_("picture"))
+    def thumbnail(self, obj):
+        if not obj.image:
+            return "—"
+        return format_html('<img src="{}" alt="" width="40" height="40" style="object-fit:cover;border-radius:4px">',
+                           obj.image.url)
+
+    @admin.display(description=_("preview"))
+    def image_preview(self, obj):
+        if not obj or not obj.image:
+            return gettext("No picture yet: the portal shows the gift's initial.")
+        return format_html('<img src="{}" alt="" class="gift-preview" width="160" height="160" '
+                           'style="object-fit:cover;border-radius:8px">', obj.image.url)
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders reference gifts; deactivate instead

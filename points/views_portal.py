@@ -21,11 +21,13 @@ import secrets
 
 from django import forms
 from django.contrib import messages
+from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -169,18 +171,49 @@ def gifts(request):
     })
 
 
+# ---------------------------------------------------------------- the confirmation step, enforced (issue 16)
+
+# A spend POST carries the token its confirmation page issued: signed, bound to the member, the action,
+# what is bought (the hidden fields) and short-lived. Without a valid one the POST spends nothing and goes
+# to the confirmation page, so a direct POST (a script, a stale form, a forged link) cannot skip it.
+CONFIRM_SALT = "points.portal.confirm"
+CONFIRM_MAX_AGE = 10 * 60
+
+
+def confirm_token(*, member_id: int, action: str, fields: dict) -> str:
+    return signing.dumps({"m": member_id, "a": action, "f": {k: str(v) for k, v in sorted(fields.items())}},
+                         salt=CONFIRM_SALT, compress=True)
+
+
+def confirm_token_valid(token: str, *, member_id: int, action: str, fields: dict) -> bool:
+    try:
+        data = signing.loads(token or "", salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    except signing.BadSignature:  # also SignatureExpired
+        return False
+    return data == {"m": member_id, "a": action, "f": {k: str(v) for k, v in sorted(fields.items())}}
+
+
+def _unconfirmed(request, confirm_url_name: str, fields: dict):
+    """The spend POST came without a valid confirmation: nothing is spent, the member confirms first."""
+    messages.info(request, _("Please confirm before points are spent."))
+    return redirect(f"{reverse(confirm_url_name)}?{urlencode(fields)}")
+
+
 def _confirm_page(request, section: str, *, what: str, detail: str = "", cost: int, action: str,
                   fields: dict, back: str, refusal: str = ""):
     """The step before points are spent (issue 16): what is bought, its cost, the points now and after.
-    The page only shows; the POST it sends goes to the action, whose service checks everything again."""
-    have = spendable(current_member(request))
+    The page shows and issues the confirm token the action requires; the action's service checks
+    everything again."""
+    member = current_member(request)
+    have = spendable(member)
     after = have - cost
     if not refusal and after < 0:
         refusal = (_("Not enough points: %(need)s needed, %(have)s available.")
                    % {"need": points_text(cost), "have": points_text(have)})
+    token = "" if refusal else confirm_token(member_id=member.pk, action=action, fields=fields)
     return portal_render(request, "points/portal/confirm.html", section, {
         "what": what, "detail": detail, "cost": cost, "have": have, "after": after, "action": action,
-        "fields": fields, "back": back, "refusal": refusal,
+        "fields": {**fields, "confirm": token} if token else fields, "back": back, "refusal": refusal,
     })
 
 
@@ -224,6 +257,11 @@ def gift_order(request):
     if gift is None:
         messages.error(request, _("This gift is not available now."))
         return redirect("points_portal:gifts")
+    fields = {"gift": gift.pk, "quantity": form.cleaned_data["quantity"], "store": form.cleaned_data["store"].pk,
+              "request_id": form.cleaned_data["request_id"]}
+    if not confirm_token_valid(request.POST.get("confirm", ""), member_id=member.pk,
+                               action=reverse("points_portal:gift_order"), fields=fields):
+        return _unconfirmed(request, "points_portal:gift_order_confirm", fields)
     try:
         order, created = redemption.gift_order_place(
             member=member, gift=gift, quantity=form.cleaned_data["quantity"], store=form.cleaned_data["store"],
@@ -320,6 +358,10 @@ def coupon_redeem(request):
     if ctype is None:
         messages.error(request, _("This coupon is not available now."))
         return redirect("points_portal:coupons")
+    fields = {"coupon_type": ctype.pk, "request_id": form.cleaned_data["request_id"]}
+    if not confirm_token_valid(request.POST.get("confirm", ""), member_id=member.pk,
+                               action=reverse("points_portal:coupon_redeem"), fields=fields):
+        return _unconfirmed(request, "points_portal:coupon_redeem_confirm", fields)
     try:
         coupon, created = redemption.coupon_redeem_for_points(
             member=member, coupon_type=ctype, request_id=form.cleaned_data["request_id"])
@@ -370,9 +412,13 @@ def lottery_draw(request):
     lot = Lottery.objects.filter(pk=id_param(request.POST.get("lottery"))).first()
     if lot is None:
         raise Http404
+    request_id = (request.POST.get("request_id") or "")[:64]
+    fields = {"lottery": lot.pk, "request_id": request_id}
+    if not confirm_token_valid(request.POST.get("confirm", ""), member_id=member.pk,
+                               action=reverse("points_portal:lottery_draw"), fields=fields):
+        return _unconfirmed(request, "points_portal:lottery_draw_confirm", fields)
     try:
-        draw, created = redemption.lottery_draw(member=member, lottery=lot,
-                                                request_id=request.POST.get("request_id", ""))
+        draw, created = redemption.lottery_draw(member=member, lottery=lot, request_id=request_id)
     except MemberHubError as exc:
         return action_refused(request, exc, lottery)
     if not created:

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "health_check",
     "core",
     "members",
+    "wechat",
     "messaging",
     "points",
     "tiers",
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "engagement",
     "service_desk",
     "care",
+    "plans",
     "evaluation",
     "dashboards",
     "demo",
@@ -166,6 +168,10 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 MEDIA_URL = "/media/"
+# Uploaded files (gift pictures) are served by Django itself (memberhub.urls, with cache and nosniff headers)
+# unless a reverse proxy serves MEDIA_URL from MEDIA_ROOT; then set DJANGO_SERVE_MEDIA=false (README "Media files").
+SERVE_MEDIA = env.bool("DJANGO_SERVE_MEDIA", default=True)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
@@ -226,6 +232,17 @@ TENCENT_SMS_SECRET_KEY = env("TENCENT_SMS_SECRET_KEY", default="")
 TENCENT_SMS_SDK_APP_ID = env("TENCENT_SMS_SDK_APP_ID", default="")
 TENCENT_SMS_SIGN_NAME = env("TENCENT_SMS_SIGN_NAME", default="")
 TENCENT_SMS_REGION = env("TENCENT_SMS_REGION", default="ap-guangzhou")
+# --- WeChat Official Account (公众号, issue 18): OAuth2 web authorisation, template messages, callback URL ---
+# Empty WECHAT_APP_ID: WeChat is off (no OAuth entry, no wechat channel messages are created).
+WECHAT_APP_ID = env("WECHAT_APP_ID", default="")
+WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", default="")
+WECHAT_TOKEN = env("WECHAT_TOKEN", default="")          # the callback URL's signature token
+WECHAT_AES_KEY = env("WECHAT_AES_KEY", default="")      # EncodingAESKey (43 characters): safe mode
+WECHAT_API_BASE = env("WECHAT_API_BASE", default="https://api.weixin.qq.com")
+WECHAT_OAUTH_BASE = env("WECHAT_OAUTH_BASE", default="https://open.weixin.qq.com")
+WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=10)
+# The access token is refreshed this long before WeChat says it expires (capped at half its life).
+WECHAT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("WECHAT_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MemberHub <noreply@localhost>")
 
 # --- django-axes (staff login lock-out) ---

@@ -62,6 +62,14 @@ def hidden(html: str, name: str, scope: str = "") -> str:
     return re.search(rf'name="{name}" value="([^"]+)"', html[start:]).group(1)
 
 
+def confirmed(member, url_name: str, data: dict) -> dict:
+    """The POST data of a spend action as its confirmation page sends it: with the confirm token
+    (points.views_portal.confirm_token) bound to the member, the action and these fields."""
+    from points.views_portal import confirm_token
+
+    return {**data, "confirm": confirm_token(member_id=member.pk, action=reverse(url_name), fields=data)}
+
+
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
 
@@ -147,8 +155,8 @@ def test_gift_order_reduces_balance_and_stock_and_a_double_submit_orders_once(cl
     page = client.get(reverse("points_portal:gifts")).content.decode()
     data = {"gift": gift.pk, "quantity": "2", "store": store.pk,
             "request_id": hidden(page, "request_id", f'id="gift-{gift.pk}"')}
-    first = client.post(reverse("points_portal:gift_order"), data, follow=True)
-    second = client.post(reverse("points_portal:gift_order"), data, follow=True)
+    first = client.post(reverse("points_portal:gift_order"), confirmed(member, "points_portal:gift_order", data), follow=True)
+    second = client.post(reverse("points_portal:gift_order"), confirmed(member, "points_portal:gift_order", data), follow=True)
     gift.refresh_from_db()
     assert GiftOrder.objects.filter(member=member).count() == 1
     assert gift.stock == 3 and balance(member) == 1000
@@ -170,8 +178,8 @@ def test_gift_without_enough_points_shows_the_reason_and_an_order_shows_a_messag
     gift = make_gift(points_cost=500)
     page = client.get(reverse("points_portal:gifts")).content.decode()
     assert 'data-code="insufficient_points"' in page
-    response = client.post(reverse("points_portal:gift_order"), {
-        "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "portal-test-1"})
+    response = client.post(reverse("points_portal:gift_order"), confirmed(member, "points_portal:gift_order", {
+        "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "portal-test-1"}))
     # issue 12: a refused action re-renders its page with the message and the error's status (no 302)
     assert response.status_code in (400, 409) and f'id="gift-{gift.pk}"' in response.content.decode()
     assert messages_of(response) == [zh("Not enough points: %(need)s needed, %(have)s available.")
@@ -253,8 +261,8 @@ def test_another_members_request_id_is_refused_with_a_message(client, member):
     give(member, 1000)
     gift = make_gift()
     redemption.gift_order_place(member=other, gift=gift, quantity=1, store=StoreFactory(), request_id="shared-id")
-    response = client.post(reverse("points_portal:gift_order"), {
-        "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "shared-id"}, follow=True)
+    response = client.post(reverse("points_portal:gift_order"), confirmed(member, "points_portal:gift_order", {
+        "gift": gift.pk, "quantity": "1", "store": StoreFactory().pk, "request_id": "shared-id"}), follow=True)
     assert response.status_code in (400, 409) and messages_of(response)
     assert GiftOrder.objects.filter(member=member).count() == 0 and balance(member) == 1000
 
@@ -267,6 +275,7 @@ def test_coupon_redeem_puts_it_in_the_wallet_once(client, member):
     ctype = make_coupon_type(points_cost=1000)
     page = client.get(reverse("points_portal:coupons")).content.decode()
     data = {"coupon_type": ctype.pk, "request_id": hidden(page, "request_id", f'id="coupon-type-{ctype.pk}"')}
+    data = confirmed(member, "points_portal:coupon_redeem", data)
     client.post(reverse("points_portal:coupon_redeem"), data)
     client.post(reverse("points_portal:coupon_redeem"), data)
     coupon = Coupon.objects.get(member=member)
@@ -284,7 +293,8 @@ def test_coupon_without_enough_points_is_a_message(client, member):
     page = client.get(reverse("points_portal:coupons")).content.decode()
     not_enough = zh("Not enough points: %(need)s needed, %(have)s available.") % {"need": 1000, "have": 10}
     assert not_enough in page
-    response = client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-c1"},
+    response = client.post(reverse("points_portal:coupon_redeem"), confirmed(member, "points_portal:coupon_redeem", {
+        "coupon_type": ctype.pk, "request_id": "r-c1"}),
                            follow=True)
     assert response.status_code in (400, 409) and messages_of(response) == [not_enough]
     assert not Coupon.objects.exists() and balance(member) == 10
@@ -323,14 +333,14 @@ def test_lottery_draw_with_a_single_certain_prize(client, member):
     page = client.get(reverse("points_portal:lottery"))
     assert "100.00%" in page.content.decode()
     request_id = hidden(page.content.decode(), "request_id", f'id="lottery-{lottery.pk}"')
-    response = client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": request_id},
-                           follow=True)
+    data = confirmed(member, "points_portal:lottery_draw", {"lottery": lottery.pk, "request_id": request_id})
+    response = client.post(reverse("points_portal:lottery_draw"), data, follow=True)
     draw = Draw.objects.get(member=member)
     assert response.status_code == 200 and response.context["draw"] == draw
     assert "50积分" in response.content.decode()
     assert balance(member) == 500 - 100 + 50
     # The same form posted again does not draw twice.
-    client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": request_id})
+    client.post(reverse("points_portal:lottery_draw"), data)
     assert Draw.objects.filter(member=member).count() == 1 and balance(member) == 450
     assert draw in client.get(reverse("points_portal:lottery")).context["draws"]
 
@@ -341,7 +351,8 @@ def test_lottery_draw_without_enough_points_is_a_message(client, member):
     page = client.get(reverse("points_portal:lottery")).content.decode()
     not_enough = zh("Not enough points: %(need)s needed, %(have)s available.") % {"need": 100, "have": 0}
     assert not_enough in page
-    response = client.post(reverse("points_portal:lottery_draw"), {"lottery": lottery.pk, "request_id": "r-d1"},
+    response = client.post(reverse("points_portal:lottery_draw"), confirmed(member, "points_portal:lottery_draw", {
+        "lottery": lottery.pk, "request_id": "r-d1"}),
                            follow=True)
     assert response.status_code in (400, 409) and messages_of(response) == [not_enough]
     assert not Draw.objects.exists()
@@ -360,7 +371,8 @@ def test_another_members_draw_is_not_found(client, member):
 def test_coupon_redeemed_on_the_portal_arrives_in_the_inbox(client, member):
     give(member, 2000)
     ctype = make_coupon_type()
-    client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "r-inbox"})
+    client.post(reverse("points_portal:coupon_redeem"), confirmed(member, "points_portal:coupon_redeem", {
+        "coupon_type": ctype.pk, "request_id": "r-inbox"}))
     # One notice for one redemption (issue 15): coupon_redeemed, with the points spent, not also coupon_issued.
     assert Notice.objects.filter(member=member, kind="coupon_redeemed").exists()
     assert not Notice.objects.filter(member=member, kind="coupon_issued").exists()

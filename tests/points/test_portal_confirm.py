@@ -3,6 +3,7 @@ points and lottery draws show what is spent and the balance after; only the conf
 the service still checks it."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -51,7 +52,9 @@ def test_gift_confirmation_shows_cost_and_balance_after_and_spends_nothing(clien
     assert "确认使用 10,000 积分" in html
     assert not GiftOrder.objects.exists() and balance(member) == 12_000
     fields = _confirm_fields(html)
+    assert fields.pop("confirm")  # the signed token the action requires
     assert fields == {"gift": str(gift.pk), "quantity": "2", "store": str(store.pk), "request_id": "portal-c1"}
+    fields = _confirm_fields(html)
     response = client.post(reverse("points_portal:gift_order"), fields, follow=True)
     assert "共 10,000 积分" in response.content.decode()  # the message formats points like the pages
     order = GiftOrder.objects.get(member=member)
@@ -107,3 +110,70 @@ def test_confirm_pages_need_a_logged_in_member(client):
                  "points_portal:lottery_draw_confirm"):
         response = client.get(reverse(name))
         assert response.status_code == 302 and response["Location"] == reverse("portal:login")
+
+
+# ---------------------------------------------------------------- the step is enforced by the server
+
+
+def test_a_direct_gift_post_without_the_confirm_token_spends_nothing_and_goes_to_the_confirmation(client, member):
+    gift, store = make_gift(points_cost=5_000), StoreFactory()
+    data = {"gift": gift.pk, "quantity": "1", "store": store.pk, "request_id": "portal-direct"}
+    response = client.post(reverse("points_portal:gift_order"), data)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("points_portal:gift_order_confirm") + "?")
+    assert f"gift={gift.pk}" in response["Location"] and "request_id=portal-direct" in response["Location"]
+    assert not GiftOrder.objects.exists() and balance(member) == 12_000
+    page = client.get(response["Location"]).content.decode()
+    assert "请先确认" in page or 'id="confirm-form"' in page
+
+
+def test_a_confirm_token_for_one_quantity_does_not_buy_another(client, member):
+    gift, store = make_gift(points_cost=1_000), StoreFactory()
+    html = client.get(reverse("points_portal:gift_order_confirm"),
+                      {"gift": gift.pk, "quantity": "1", "store": store.pk, "request_id": "portal-q"}).content.decode()
+    fields = _confirm_fields(html)
+    client.post(reverse("points_portal:gift_order"), {**fields, "quantity": "5"})
+    assert not GiftOrder.objects.exists() and balance(member) == 12_000
+    other = make_gift(name="雨伞", points_cost=1_000)
+    client.post(reverse("points_portal:gift_order"), {**fields, "gift": other.pk})
+    assert not GiftOrder.objects.exists()
+    client.post(reverse("points_portal:gift_order"), fields)
+    assert GiftOrder.objects.get().quantity == 1 and balance(member) == 11_000
+
+
+def test_another_members_confirm_token_is_refused(client, member):
+    gift, store = make_gift(points_cost=1_000), StoreFactory()
+    fields = {"gift": gift.pk, "quantity": "1", "store": store.pk, "request_id": "portal-other"}
+    from points.views_portal import confirm_token
+    token = confirm_token(member_id=MemberFactory().pk, action=reverse("points_portal:gift_order"), fields=fields)
+    client.post(reverse("points_portal:gift_order"), {**fields, "confirm": token})
+    assert not GiftOrder.objects.exists() and balance(member) == 12_000
+
+
+def test_an_expired_confirm_token_sends_the_member_back_to_confirm(client, member):
+    import time_machine
+
+    gift, store = make_gift(points_cost=1_000), StoreFactory()
+    html = client.get(reverse("points_portal:gift_order_confirm"),
+                      {"gift": gift.pk, "quantity": "1", "store": store.pk, "request_id": "portal-old"}).content.decode()
+    fields = _confirm_fields(html)
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(minutes=11)):
+        response = client.post(reverse("points_portal:gift_order"), fields)
+    assert response["Location"].startswith(reverse("points_portal:gift_order_confirm"))
+    assert not GiftOrder.objects.exists() and balance(member) == 12_000
+
+
+def test_a_direct_coupon_or_draw_post_without_the_token_spends_nothing(client, member):
+    ctype = make_coupon_type(points_cost=1_000)
+    response = client.post(reverse("points_portal:coupon_redeem"), {"coupon_type": ctype.pk, "request_id": "k-direct"})
+    assert response["Location"].startswith(reverse("points_portal:coupon_redeem_confirm") + "?")
+    lot = make_lottery(points_cost=100)
+    Prize.objects.create(lottery=lot, name="谢谢参与", kind=Prize.Kind.NOTHING, weight=1)
+    response = client.post(reverse("points_portal:lottery_draw"), {"lottery": lot.pk, "request_id": "d-direct"})
+    assert response["Location"].startswith(reverse("points_portal:lottery_draw_confirm") + "?")
+    # a token issued for the coupon does not pay for the draw
+    html = client.get(reverse("points_portal:coupon_redeem_confirm"),
+                      {"coupon_type": ctype.pk, "request_id": "k-direct"}).content.decode()
+    token = _confirm_fields(html)["confirm"]
+    client.post(reverse("points_portal:lottery_draw"), {"lottery": lot.pk, "request_id": "k-direct", "confirm": token})
+    assert not Coupon.objects.exists() and not Draw.objects.exists() and balance(member) == 12_000
