@@ -94,7 +94,11 @@ def _parse_lines(lines: list[dict]) -> list[dict]:
     parsed = parse_lines(lines, errors)
     if errors:
         raise ValidationFailed(_("The basket is not valid."), fields=errors)
-    return [{"brand": line.brand, "category": line.category, "amount": line.amount} for line in parsed]
+    # A line of another kind (a membership fee, issue 18) keeps its kind and plan, and takes no discount.
+    extra = [{k: raw[k] for k in ("kind", "plan") if raw.get(k) and raw.get("kind") not in (None, "goods")}
+             for raw in lines if isinstance(raw, dict)]
+    return [{"brand": line.brand, "category": line.category, "amount": line.amount, **more}
+            for line, more in zip(parsed, extra, strict=True)]
 
 
 def _matches(tb: TierBenefit, line: dict) -> bool:
@@ -118,6 +122,8 @@ def checkout_quote(*, member: Member, store: Store, lines: list[dict], coupon_co
     problems: list[dict] = []
 
     def cut(index: int, line: dict, percent: Decimal, step: str, rule: str, detail: str) -> None:
+        if line.get("kind"):
+            return
         amount = _discount(line["amount"], percent)
         if amount > 0:
             line["amount"] -= amount
@@ -181,7 +187,7 @@ def checkout_quote(*, member: Member, store: Store, lines: list[dict], coupon_co
         if remaining <= 0:
             problem = ("nothing_to_pay", _("Nothing is left to pay with points."))
         else:
-            oq = offset_quote(member=member, bill_amount=remaining)
+            oq = offset_quote(member=member, bill_amount=remaining, at=at)
             if cap_error := offset_cap_error(oq, offset_points):
                 problem = (cap_error.code, cap_error.message)
             elif offset_points > oq.spendable:
@@ -200,8 +206,7 @@ def checkout_quote(*, member: Member, store: Store, lines: list[dict], coupon_co
     offset_bill = remaining
     to_pay = remaining - offset_amount
     # 5. tenders and points
-    posted_lines = [{"brand": line["brand"], "category": line["category"], "amount": str(line["amount"])}
-                    for line in basket]
+    posted_lines = [{**line, "amount": str(line["amount"])} for line in basket]
     tenders = []
     if to_pay > 0:
         tenders.append({"type": paying_tender, "amount": str(to_pay)})

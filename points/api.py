@@ -30,6 +30,10 @@ class LineSerializer(serializers.Serializer):
     brand = serializers.CharField(required=False, allow_blank=True, max_length=64)
     category = serializers.CharField(required=False, allow_blank=True, max_length=64)
     amount = PlainDecimalField(max_digits=12, decimal_places=2)
+    # Issue 18: a line of kind "membership_fee" buys or renews the paid plan `plan` (its code) and earns no
+    # points. Omitted = goods (and left out of the stored line, so retries of older bodies still match).
+    kind = serializers.ChoiceField(choices=["goods", "membership_fee"], required=False)
+    plan = serializers.CharField(required=False, max_length=32, help_text="plan code, for a membership_fee line")
 
 
 class TenderSerializer(serializers.Serializer):

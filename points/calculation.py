@@ -33,11 +33,48 @@ TENDER_TYPES = ELIGIBLE_TENDERS | INELIGIBLE_TENDERS
 LINE_LABEL_MAX = 64  # a line's brand or category, as the API, the desk form and the import bound it
 
 
+GOODS = "goods"  # a line's kind unless it names one an app registered (points.hooks.register_line_kind)
+
+
 @dataclass
 class Line:
     amount: Decimal
     brand: str = ""
     category: str = ""
+    kind: str = GOODS  # another kind (a membership fee, issue 18) earns no points and matches no campaign
+
+
+@dataclass
+class RateAdjustment:
+    """What an app above adds to the tier's rates (points.hooks.register_rate_adjustment), with its rule."""
+
+    extra_rate: Decimal
+    extra_cap_percent: int
+    rule: str
+    detail: str
+
+
+@dataclass
+class MemberRates:
+    points_rate: Decimal
+    offset_cap_percent: int
+    steps: list[dict] = field(default_factory=list)
+
+
+def member_rates(member: Member, at: dt.datetime | None = None) -> MemberRates:
+    """The one place a member's points rate and offset cap are decided (BEN-2, issue 18): the tier's, plus
+    each registered adjustment (a paid membership's extra rate and higher cap); the cap at most 100%.
+    calculate_points (purchase and quote) and redemption.offset_quote (quote and offset) read it."""
+    from . import hooks
+
+    rate, cap = member.tier.points_rate, member.tier.offset_cap_percent
+    steps = []
+    day = timezone.localtime(at or timezone.now()).date()
+    for adj in hooks.rate_adjustments(member=member, day=day):
+        rate += adj.extra_rate
+        cap = min(100, cap + adj.extra_cap_percent)
+        steps.append({"rule": adj.rule, "detail": adj.detail})
+    return MemberRates(points_rate=rate, offset_cap_percent=cap, steps=steps)
 
 
 @dataclass
@@ -109,12 +146,23 @@ def parse_lines(lines: list[dict], errors: dict[str, list[str]], config: PointsC
         if amount > config.max_line_amount:
             errors[f"lines[{i}].amount"] = [_("A line may be at most %(max)s yuan.") % {"max": config.max_line_amount}]
             continue
-        parsed.append(Line(amount=amount, brand=line_label(raw.get("brand")), category=line_label(raw.get("category"))))
+        kind = raw.get("kind") or GOODS
+        if kind != GOODS and kind not in _line_kinds():
+            errors[f"lines[{i}].kind"] = [_("Unknown line kind.")]
+            continue
+        parsed.append(Line(amount=amount, brand=line_label(raw.get("brand")), category=line_label(raw.get("category")),
+                           kind=kind))
     total = sum((line.amount for line in parsed), Decimal(0))
     if total > config.max_bill_amount:
         errors["lines"] = [_("A bill may be at most %(max)s yuan; this one is %(total)s.")
                            % {"max": config.max_bill_amount, "total": total}]
     return parsed
+
+
+def _line_kinds() -> frozenset[str]:
+    from . import hooks
+
+    return hooks.line_kinds()
 
 
 def parse_basket(lines: list[dict], tenders: list[dict], config: PointsConfig | None = None,
@@ -230,14 +278,21 @@ def calculate_points(
     parsed, paid = parse_basket(lines, tenders, config)
     total = sum((line.amount for line in parsed), Decimal(0))
     eligible = sum((v for k, v in paid.items() if k in ELIGIBLE_TENDERS), Decimal(0))
+    shares = paid_shares([line.amount for line in parsed], eligible)
+    # What a line of another kind (a membership fee) took of the paid money earns nothing and is not net paid.
+    eligible -= sum((share for line, share in zip(parsed, shares, strict=True) if line.kind != GOODS), Decimal(0))
     if member is None:  # a till sale without a member (PTS-11) earns nothing until it is claimed
         return Calculation(amount_total=total, amount_paid=eligible, points=0)
-    rate = member.tier.points_rate
+    rates = member_rates(member, at)
+    rate = rates.points_rate
     campaigns = active_campaigns(store=store, member=member, at=at, config=config)
-    steps = [{"rule": "PTS-1", "detail": f"paid {eligible} of {total}; tier {member.tier.code} rate {rate}"}]
+    steps = [{"rule": "PTS-1", "detail": f"paid {eligible} of {total}; tier {member.tier.code} rate {rate}"},
+             *rates.steps]
     raw = Decimal(0)
     applied: dict[int, Campaign] = {}
-    for line, share in zip(parsed, paid_shares([line.amount for line in parsed], eligible), strict=True):
+    for line, share in zip(parsed, shares, strict=True):
+        if line.kind != GOODS:
+            continue
         chosen = _choose([c for c in campaigns if _matches(c, line)])
         multiplier = Decimal(1)
         for c in chosen:
@@ -247,7 +302,8 @@ def calculate_points(
     points = int(raw.to_integral_value(rounding=ROUND_FLOOR))
     bonus = 0
     for c in _choose(campaigns):
-        if c.bonus_points and eligible >= c.min_amount and any(_matches(c, line) for line in parsed):
+        if c.bonus_points and eligible >= c.min_amount and any(_matches(c, line) for line in parsed
+                                                                  if line.kind == GOODS):
             bonus += c.bonus_points
             applied[c.pk] = c
     if bonus:

@@ -78,6 +78,8 @@ def purchase_post(
         if purchase is None:  # a concurrent retry inserted it first; its transaction has committed
             existing = Purchase.objects.get(store=store, order_no=order_no)
             return PurchaseResult(_same_or_conflict(existing, request_hash), created=False)
+        # Lines of another kind (a membership fee, issue 18): their app's handler, in this transaction.
+        hooks.lines_posted(purchase=purchase, lines=purchase.lines)
         if earned:
             # The purchase row was created just above (with points_earned set): no entry can exist yet.
             credit(

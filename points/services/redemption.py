@@ -27,7 +27,7 @@ from core.errors import Conflict, NotFound
 from members.models import Member, Store
 from messaging.notices import notice_send
 
-from ..calculation import CENT
+from ..calculation import CENT, member_rates
 from ..errors import IdempotencyConflict, InsufficientPoints, PointsError
 from ..locks import (
     coupon_lock,
@@ -470,13 +470,13 @@ def points_to_yuan(points: int, rate: int) -> Decimal:
     return (Decimal(points) / Decimal(rate)).quantize(CENT, rounding=ROUND_FLOOR)
 
 
-def offset_quote(*, member: Member, bill_amount: Decimal) -> OffsetQuote:
+def offset_quote(*, member: Member, bill_amount: Decimal, at: dt.datetime | None = None) -> OffsetQuote:
     """The most points this bill may take: min(spendable, cap% of the bill × rate)."""
     bill_amount = Decimal(str(bill_amount)).quantize(CENT)
     if bill_amount <= 0:
         raise PointsError(_("The bill amount must be positive."), fields={"bill_amount": [_("Must be positive.")]})
     config = PointsConfig.get()
-    cap_percent = member.tier.offset_cap_percent
+    cap_percent = member_rates(member, at).offset_cap_percent  # the tier's, raised by a paid plan (issue 18)
     cap_amount = (bill_amount * cap_percent / 100).quantize(CENT, rounding=ROUND_FLOOR)
     by_cap = int((cap_amount * config.offset_points_per_yuan).to_integral_value(rounding=ROUND_FLOOR))
     have = spendable(member) if member_can_redeem(member) else 0

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PlansConfig(AppConfig):
+    name = "plans"
+    verbose_name = _("Paid membership")
+
+    def ready(self):
+        from core import reference_cache
+        from points import hooks
+
+        from . import jobs  # noqa: F401  (registers the nightly jobs)
+        from .benefits import membership_rates
+        from .models import MembershipPlan
+        from .till import membership_fee_line_post
+
+        # One rate engine (points.calculation.member_rates): the plan's extra rate and offset cap on top of
+        # the tier, for the checkout quote, the till purchase and the offset alike.
+        hooks.register_rate_adjustment(membership_rates)
+        # A till line of kind "membership_fee" buys or renews the plan in the purchase's transaction.
+        hooks.register_line_kind("membership_fee", membership_fee_line_post)
+        reference_cache.invalidate_on_change("plans", MembershipPlan)
