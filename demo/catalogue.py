@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from amenities.models import Resource, Slot
 from engagement.models import Event, Partner, PartnerOffer
-from members.models import Member, Store, Tier
+from members.models import Brand, Member, ProductCategory, Store, Tier
 from points.models import CouponType, Gift, Lottery, Prize
 from tiers.models import ChangeKind, TierProposal
 
@@ -34,6 +34,10 @@ RESOURCES = [  # kind, name
     ("alteration", "服装修改"),
 ]
 SLOT_HOURS = (10, 14, 16)
+# The brands and categories of points.demo's purchases: what the desk's purchase lines choose from.
+BRANDS = [("LANCOME", "兰蔻"), ("ESTEE", "雅诗兰黛"), ("CHOW TAI FOOK", "周大福"), ("NIKE", "耐克"),
+          ("ADIDAS", "阿迪达斯"), ("ZARA", "ZARA"), ("MUJI", "无印良品"), ("APPLE", "苹果")]
+CATEGORIES = ["服装", "化妆品", "珠宝", "鞋包", "家居", "食品", "运动", "儿童"]
 
 
 def _tiers_from(rank: int) -> list[Tier]:
@@ -43,6 +47,10 @@ def _tiers_from(rank: int) -> list[Tier]:
 def seed_catalogue(stores: list[Store]) -> dict:
     now = timezone.now()
     today = timezone.localdate()
+    for code, name in BRANDS:
+        Brand.objects.get_or_create(code=code, defaults={"name": name})
+    for code in CATEGORIES:
+        ProductCategory.objects.get_or_create(code=code, defaults={"name": code})
     made = {"gifts": 0, "coupon_types": 0, "prizes": 0, "slots": 0, "events": 0, "offers": 0, "proposals": 0}
     ranks = sorted(Tier.objects.values_list("rank", flat=True))
     for name, description, cost, stock, limit in GIFTS:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("members/<str:member_no>/purchases/", views.purchase_list, name="purchases"),
     path("members/<str:member_no>/purchases/order/", views.purchase_detail, name="purchase_detail"),
     path("members/<str:member_no>/points/purchase/", views.purchase_new, name="purchase"),
+    path("members/<str:member_no>/points/purchase/preview/", views.purchase_preview, name="purchase_preview"),
     path("members/<str:member_no>/points/refund/", views.refund_new, name="refund"),
     path("members/<str:member_no>/points/redeem/", views.redeem, name="redeem"),
     path("members/<str:member_no>/points/gift-orders/", views.gift_order_new, name="gift_order"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from members import scope
-from members.models import Store
+from members.models import Brand, ProductCategory, Store
 
 from .calculation import CENT
 from .models import Entry, Gift
@@ -79,11 +79,25 @@ def _yuan(value: Decimal) -> str:
 # ---------------------------------------------------------------- offline purchase and refund
 
 
+def catalogue_choices() -> tuple[list, list]:
+    """(brand choices, category choices) of the active catalogue (members.Brand, members.ProductCategory):
+    the codes purchase lines carry, labelled with their names. Read once per form, not per line."""
+    empty = [("", "—")]
+    return ([*empty, *((b.code, str(b)) for b in Brand.objects.filter(is_active=True))],
+            [*empty, *((c.code, str(c)) for c in ProductCategory.objects.filter(is_active=True))])
+
+
 class PurchaseLineForm(forms.Form):
-    brand = forms.CharField(label=_("Brand"), max_length=64, required=False)
-    category = forms.CharField(label=_("Category"), max_length=64, required=False)
+    brand = forms.ChoiceField(label=_("Brand"), required=False)
+    category = forms.ChoiceField(label=_("Category"), required=False)
     amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
-                                required=False)
+                                required=False, widget=forms.NumberInput(attrs={"step": "0.01", "min": "0.01",
+                                                                                "data-line-amount": ""}))
+
+    def __init__(self, *args, brands=(), categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["brand"].choices = brands
+        self.fields["category"].choices = categories
 
     def clean(self):
         cleaned = super().clean()
@@ -106,8 +120,9 @@ class TenderForm(forms.Form):
         return cleaned
 
 
-LineFormSet = forms.formset_factory(PurchaseLineForm, extra=4, max_num=20, validate_max=True)
-TenderFormSet = forms.formset_factory(TenderForm, extra=3, max_num=10, validate_max=True)
+# One line and one payment to start with; the page adds more as needed (static/desk/purchase.js).
+LineFormSet = forms.formset_factory(PurchaseLineForm, extra=1, max_num=20, validate_max=True)
+TenderFormSet = forms.formset_factory(TenderForm, extra=1, max_num=10, validate_max=True)
 
 
 class OfflinePurchaseForm(StoreChoiceMixin, forms.Form):
@@ -122,7 +137,8 @@ class OfflinePurchaseForm(StoreChoiceMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["occurred_at"].initial = _now_minute
         self._setup_store(user)
-        self.lines = LineFormSet(*args, prefix="lines")
+        brands, categories = catalogue_choices()
+        self.lines = LineFormSet(*args, prefix="lines", form_kwargs={"brands": brands, "categories": categories})
         self.tenders = TenderFormSet(*args, prefix="tenders")
 
     def clean_order_no(self):
@@ -153,6 +169,19 @@ class OfflinePurchaseForm(StoreChoiceMixin, forms.Form):
     def tender_data(self) -> list[dict]:
         return [{"type": row["type"], "amount": _yuan(row["amount"])}
                 for row in self.tenders.cleaned_data if row and row.get("type")]
+
+
+class PurchasePreviewInput:
+    """What the points preview reads from a half-filled purchase form: the lines and payments that are
+    valid so far, the store and the time (now until a valid one is typed). Never raises."""
+
+    def __init__(self, form: OfflinePurchaseForm):
+        form.is_valid()  # errors of the receipt number etc. do not stop a preview
+        self.lines = form.line_data() if form.lines.is_valid() else []
+        self.tenders = form.tender_data() if form.tenders.is_valid() else []
+        cleaned = getattr(form, "cleaned_data", {})
+        self.store = cleaned.get("store") if "store" in form.fields else scope.staff_store(form.user)
+        self.occurred_at = cleaned.get("occurred_at") or timezone.now()
 
 
 class OfflineRefundForm(StoreChoiceMixin, forms.Form):

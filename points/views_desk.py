@@ -7,6 +7,8 @@ write goes through points.services, and their domain errors come back on the for
 Each action checks the permission its service needs before calling it."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -24,6 +26,7 @@ from members.models import Member
 from members.views_desk import member_for_desk
 
 from . import selectors
+from .calculation import ELIGIBLE_TENDERS, calculate_points
 from .errors import IdempotencyConflict
 from .forms_desk import (
     AdjustmentForm,
@@ -33,6 +36,7 @@ from .forms_desk import (
     HistoryFilterForm,
     OfflinePurchaseForm,
     OfflineRefundForm,
+    PurchasePreviewInput,
 )
 from .models import Adjustment, DeskPosting, GiftOrder, PointsConfig, Purchase, Refund
 from .refund_items import refund_items
@@ -192,8 +196,53 @@ def purchase_new(request, member_no: str):
                         "(%(points)s points were earned the first time)."
                     ) % {"no": purchase.order_no, "points": purchase.points_earned})
                 return redirect(member_points_url(member))
-        return render(request, "points/desk/purchase.html", {"member": member, "form": form}, status=400)
-    return render(request, "points/desk/purchase.html", {"member": member, "form": form})
+        return render(request, "points/desk/purchase.html", _purchase_context(member, form), status=400)
+    return render(request, "points/desk/purchase.html", _purchase_context(member, form))
+
+
+# The payment a preview assumes while none is entered yet: an eligible one, so the figure is what a bill
+# paid in cash, by card or by mobile payment earns (coupons, gift cards and points earn less).
+PREVIEW_ASSUMED_TENDER = "cash"
+assert PREVIEW_ASSUMED_TENDER in ELIGIBLE_TENDERS
+
+
+def purchase_preview_context(member: Member, form: OfflinePurchaseForm) -> dict:
+    """Running total and the points the posting would credit, from points.calculation.calculate_points, the
+    one calculation purchase_post credits with and the checkout quote (benefits.quote) ends with. The quote
+    itself is not called: it prices a basket before the till (tier, birthday and member-day discounts), while
+    a desk posting enters a receipt already paid, whose lines are the discounted amounts."""
+    given = PurchasePreviewInput(form)
+    total = sum((Decimal(line["amount"]) for line in given.lines), Decimal(0))
+    context = {"member": member, "total": total, "lines": len(given.lines), "assumed": False,
+               "calculation": None, "problems": []}
+    if not given.lines:
+        return context
+    tenders = given.tenders
+    if not tenders:
+        tenders = [{"type": PREVIEW_ASSUMED_TENDER, "amount": str(total)}]
+        context["assumed"] = True
+    store = given.store or member.home_store
+    try:
+        context["calculation"] = calculate_points(member=member, store=store, at=given.occurred_at,
+                                                  lines=given.lines, tenders=tenders)
+    except MemberHubError as exc:
+        context["problems"] = [m for messages_ in (exc.fields or {}).values() for m in messages_] or [exc.message]
+    return context
+
+
+@staff_required
+@require_POST
+def purchase_preview(request, member_no: str):
+    """htmx fragment of the purchase form: the running total and the points preview, as the clerk types."""
+    member = member_for_desk(request, member_no)
+    need(request.user, "points.add_purchase")
+    form = OfflinePurchaseForm(request.POST, user=request.user)
+    return render(request, "points/desk/_purchase_preview.html", purchase_preview_context(member, form))
+
+
+def _purchase_context(member: Member, form: OfflinePurchaseForm) -> dict:
+    return {"member": member, "form": form,
+            "preview": purchase_preview_context(member, form) if form.is_bound else {"member": member}}
 
 
 def _purchase_for_refund(member: Member, form: OfflineRefundForm) -> Purchase | None:

@@ -74,3 +74,13 @@ class MemberFactory(factory.django.DjangoModelFactory):
     mobile_enc = factory.LazyAttribute(lambda o: crypto.encrypt(o.mobile))
     mobile_hash = factory.LazyAttribute(lambda o: crypto.lookup_hash(o.mobile))
     mobile_masked = factory.LazyAttribute(lambda o: crypto.mask_mobile(o.mobile))
+
+
+def ensure_catalogue(brands=("LANCOME",), categories=("化妆品",)) -> None:
+    """The catalogue rows a desk purchase form's lines choose from (members.Brand, ProductCategory)."""
+    from members.models import Brand, ProductCategory
+
+    for code in brands:
+        Brand.objects.get_or_create(code=code, defaults={"name": code})
+    for code in categories:
+        ProductCategory.objects.get_or_create(code=code, defaults={"name": code})

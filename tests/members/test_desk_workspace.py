@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from members import ecard, roles
 from members.validation import normalize_mobile
-from tests.factories import MemberFactory, StoreFactory, make_staff
+from tests.factories import MemberFactory, StoreFactory, ensure_catalogue, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +225,7 @@ def test_desk_purchase_result_is_a_toast_on_the_member_page(client, desk, member
 
     from django.utils import timezone
 
+    ensure_catalogue()
     at = timezone.localtime().replace(second=0, microsecond=0) - dt.timedelta(hours=1)
     data = {
         "order_no": "WS-0001", "occurred_at": at.strftime("%Y-%m-%dT%H:%M"),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from members import roles
 from points.models import Adjustment, Entry, Gift, GiftOrder, PointsAccount, PointsConfig, Purchase
 from points.services.ledger import Source, consume, credit
-from tests.factories import MemberFactory, StoreFactory, make_staff
+from tests.factories import MemberFactory, StoreFactory, ensure_catalogue, make_staff
 from tests.points.helpers import buy
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +61,7 @@ def give(member, points: int, key: str = "seed"):
 
 
 def purchase_data(order_no: str, amount: str = "680.00", **extra) -> dict:
+    ensure_catalogue()
     at = timezone.localtime().replace(second=0, microsecond=0) - dt.timedelta(hours=1)
     data = {
         "order_no": order_no, "occurred_at": at.strftime("%Y-%m-%dT%H:%M"),
