@@ -4,12 +4,68 @@ Everything that belongs to a store is limited to the viewer's stores (MEM-9, SEC
 loans and bookings of another store stay out of reach."""
 from __future__ import annotations
 
-from django.contrib import admin
-from unfold.admin import ModelAdmin, TabularInline
+import datetime as dt
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultipleWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminTextInputWidget,
+)
+
+from core.errors import MemberHubError
 from members.admin_base import ScopedReadOnlyAdmin, StoreScopedAdminMixin
 
 from .models import Booking, GiftWrapUse, Loan, ParkingUse, QuotaPolicy, Resource, Slot
+from .slot_patterns import slots_generate
+
+WEEKDAYS = [(0, _("Mon")), (1, _("Tue")), (2, _("Wed")), (3, _("Thu")), (4, _("Fri")), (5, _("Sat")), (6, _("Sun"))]
+
+
+class SlotPatternForm(forms.Form):
+    """A weekly pattern: the dates, the weekdays, the start times of a day, and each slot's length and places."""
+
+    date_from = forms.DateField(label=_("First date"), widget=UnfoldAdminTextInputWidget(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Last date"), widget=UnfoldAdminTextInputWidget(attrs={"type": "date"}))
+    weekdays = forms.TypedMultipleChoiceField(label=_("Weekdays"), choices=WEEKDAYS, coerce=int,
+                                              widget=UnfoldAdminCheckboxSelectMultipleWidget)
+    times = forms.CharField(label=_("Start times"), widget=UnfoldAdminTextInputWidget,
+                            help_text=_("24-hour times separated by commas, e.g. 10:00, 14:00, 16:30"))
+    duration_minutes = forms.IntegerField(label=_("Length (minutes)"), min_value=5, max_value=24 * 60, initial=60,
+                                          widget=UnfoldAdminIntegerFieldWidget)
+    capacity = forms.IntegerField(label=_("Places per slot"), min_value=1, max_value=1000, initial=1,
+                                  widget=UnfoldAdminIntegerFieldWidget)
+    booking_deadline_hours = forms.IntegerField(label=_("Book up to (hours before)"), min_value=0, max_value=720,
+                                                initial=0, widget=UnfoldAdminIntegerFieldWidget)
+    cancellation_deadline_hours = forms.IntegerField(label=_("Cancel up to (hours before)"), min_value=0,
+                                                     max_value=720, initial=2, widget=UnfoldAdminIntegerFieldWidget)
+
+    def clean_times(self) -> list[dt.time]:
+        parsed = []
+        for part in self.cleaned_data["times"].replace("，", ",").replace("：", ":").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                parsed.append(dt.datetime.strptime(part, "%H:%M").time())
+            except ValueError:
+                raise forms.ValidationError(gettext("%(value)s is not a time like 14:00.") % {"value": part}) from None
+        if not parsed:
+            raise forms.ValidationError(gettext("Enter at least one start time."))
+        return parsed
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", gettext("The last date is before the first."))
+        return data
 
 
 @admin.register(QuotaPolicy)
@@ -34,6 +90,47 @@ class ResourceAdmin(StoreScopedAdminMixin, ModelAdmin):
     list_filter = ("kind", "store", "is_active")
     filter_horizontal = ("eligible_tiers",)
     inlines = [SlotInline]
+    actions = ["generate_slots"]
+
+    @admin.action(description=_("Generate slots from a weekly pattern"), permissions=["change"])
+    def generate_slots(self, request, queryset):
+        """Slots for the chosen resources from a weekly pattern; re-running it adds only what is missing."""
+        resources = list(queryset.order_by("pk"))
+        if "apply" in request.POST:
+            form = SlotPatternForm(request.POST)
+            if form.is_valid():
+                d = form.cleaned_data
+                try:
+                    result = slots_generate(
+                        resources=resources, date_from=d["date_from"], date_to=d["date_to"],
+                        weekdays=set(d["weekdays"]), times=d["times"], duration_minutes=d["duration_minutes"],
+                        capacity=d["capacity"], booking_deadline_hours=d["booking_deadline_hours"],
+                        cancellation_deadline_hours=d["cancellation_deadline_hours"])
+                except MemberHubError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    times = ", ".join(t.strftime("%H:%M") for t in sorted(d["times"]))
+                    for resource in resources:
+                        self.log_change(request, resource, gettext(
+                            "Slots generated: %(first)s to %(last)s, %(times)s, %(created)d new") % {
+                            "first": d["date_from"], "last": d["date_to"], "times": times,
+                            "created": result.created})
+                    self.message_user(request, gettext(
+                        "%(created)d slot(s) created; %(existing)d of the pattern existed already and were kept."
+                    ) % {"created": result.created, "existing": result.existing}, messages.SUCCESS)
+                    return None
+        else:
+            today = timezone.localdate()
+            form = SlotPatternForm(initial={"date_from": today + dt.timedelta(days=1),
+                                            "date_to": today + dt.timedelta(days=28),
+                                            "weekdays": [1, 2, 3, 4, 5, 6], "times": "10:00, 14:00, 16:00"})
+        return TemplateResponse(request, "amenities/admin/slot_pattern.html", {
+            **self.admin_site.each_context(request),
+            "title": gettext("Generate slots from a weekly pattern"), "opts": self.model._meta,
+            "form": form, "resources": resources, "action": request.POST.get("action"),
+            "action_checkbox_name": ACTION_CHECKBOX_NAME, "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+        })
 
 
 @admin.register(ParkingUse)

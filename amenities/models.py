@@ -158,6 +158,8 @@ class Slot(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"),
             models.CheckConstraint(condition=Q(capacity__gt=0), name="slot_capacity_positive"),
+            # One slot per resource and start: a weekly pattern re-run adds only what is missing (slot_patterns).
+            models.UniqueConstraint(fields=["resource", "starts_at"], name="slot_resource_start_unique"),
         ]
 
     def __str__(self) -> str:
