@@ -90,6 +90,34 @@ class SlaPolicy(models.Model):
         return f"{self.get_category_display()} / {self.get_severity_display()}"
 
 
+class SeverityLevel(models.Model):
+    """The default time limits of a severity (issue 16): an urgent case is answered sooner than a normal one.
+    New category × severity policies start from these hours, the admin can apply them to every category of
+    the severity at once, and a complaint whose policy row is missing is timed by them (SD-2)."""
+
+    severity = models.CharField(_("severity"), max_length=16, choices=Severity.choices, unique=True)
+    accept_hours = models.PositiveSmallIntegerField(_("accept within (hours)"))
+    reply_hours = models.PositiveSmallIntegerField(_("first reply within (hours)"))
+    close_hours = models.PositiveSmallIntegerField(_("close within (hours)"))
+    description = models.CharField(_("when to choose it"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("severity")
+        verbose_name_plural = _("severities and their default time limits")
+        ordering = ["accept_hours", "severity"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(accept_hours__gt=0) & Q(reply_hours__gte=models.F("accept_hours"))
+                & Q(close_hours__gte=models.F("reply_hours")),
+                name="severity_level_hours_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_severity_display()
+
+
 class TierSlaShortening(models.Model):
     """Optional: members of a tier get every time limit shortened by a percentage."""
 
