@@ -6,12 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from members.admin_base import ReadOnlyAdmin, ScopedReadOnlyAdmin, StoreScopedAdminMixin
 
 from . import services
+from .forms import GROUPS, SegmentRulesForm, describe
 from .models import (
     ClosenessSnapshot,
     ClosenessWeights,
@@ -121,24 +123,58 @@ class ReferralAdmin(StoreScopedAdminMixin, ModelAdmin):
 
 
 class SegmentForm(forms.ModelForm):
+    """Name and description, and the conditions as the builder's chips and ranges (not JSON)."""
+
     class Meta:
         model = Segment
-        fields = ("name", "description", "definition")
+        fields = ("name", "description")
 
-    def clean_definition(self):
-        definition = self.cleaned_data["definition"]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        initial = SegmentRulesForm.initial_from(self.instance.definition if self.instance.pk else {})
+        rules = SegmentRulesForm(user=getattr(self, "request_user", None))
+        for name, field in rules.fields.items():
+            self.fields[name] = field
+            if name in initial:
+                self.initial[name] = initial[name]
+
+    def clean(self):
+        data = super().clean()
+        rules = SegmentRulesForm(self.data, user=getattr(self, "request_user", None))
+        if not rules.is_valid():
+            for name, errors in rules.errors.items():
+                for error in errors:
+                    if name in self.fields and name not in self.errors:
+                        self.add_error(name, error)
+            return data
+        definition = rules.definition()
         errors = segment_definition_errors(definition)
         if errors:
             raise ValidationError(errors)
-        return definition
+        self.instance.definition = definition
+        return data
 
 
 @admin.register(Segment)
 class SegmentAdmin(ModelAdmin):
     form = SegmentForm
-    list_display = ("name", "description", "created_by", "updated_at")
+    list_display = ("name", "description", "conditions", "created_by", "updated_at")
     search_fields = ("name",)
     readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def get_fieldsets(self, request, obj=None):
+        groups = [(str(title), {"fields": names}) for title, names in GROUPS]
+        return [(None, {"fields": ("name", "description")}), *groups,
+                (_("Record"), {"fields": ("created_by", "created_at", "updated_at")})]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = ("name", "description")
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request_user": request.user})
+
+    @admin.display(description=_("Conditions"))
+    def conditions(self, obj):
+        return "；".join(describe(obj.definition)) or gettext("Every active member")
 
     def save_model(self, request, obj, form, change):
         saved = services.segment_save(name=obj.name, description=obj.description, definition=obj.definition,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from members.models import Member, MemberTag
 from members.selectors import RULE_KEYS, rule_queryset
@@ -137,32 +139,40 @@ def lifecycle_counts(*, store_ids: list[int] | None = None, limit: int = 30) -> 
 # ---------------------------------------------------------------- segments
 
 SEGMENT_KEYS = {"rfm_classes", "lifecycle_stages", "closeness_min_percentile", "closeness_max_percentile",
-                "tags", "tiers", "stores"}
+                "tags", "tiers", "stores", "spend_min", "spend_max"}
+_RANGES = (("closeness_min_percentile", 100), ("closeness_max_percentile", 100), ("spend_min", None),
+           ("spend_max", None))
 
 
 def segment_definition_errors(definition: dict) -> list[str]:
-    """What is wrong with a segment definition (empty = valid)."""
+    """What is wrong with a segment definition (empty = valid), in words a person can act on."""
     if not isinstance(definition, dict):
-        return ["The definition must be a JSON object."]
+        return [_("The definition must be a set of conditions (a JSON object).")]
     errors = []
     unknown = set(definition) - SEGMENT_KEYS - RULE_KEYS
     if unknown:
-        errors.append(f"Unknown keys: {', '.join(sorted(unknown))}.")
-    bad = set(_as_list(definition.get("rfm_classes", []))) - set(RfmClass.values)
+        errors.append(_("Unknown conditions: %(keys)s.") % {"keys": ", ".join(sorted(map(str, unknown)))})
+    bad = set(map(str, _as_list(definition.get("rfm_classes", [])))) - set(RfmClass.values)
     if bad:
-        errors.append(f"Unknown RFM classes: {', '.join(sorted(map(str, bad)))}.")
-    bad = set(_as_list(definition.get("lifecycle_stages", []))) - set(LifecycleStage.values)
+        errors.append(_("Unknown RFM classes: %(values)s.") % {"values": ", ".join(sorted(bad))})
+    bad = set(map(str, _as_list(definition.get("lifecycle_stages", [])))) - set(LifecycleStage.values)
     if bad:
-        errors.append(f"Unknown lifecycle stages: {', '.join(sorted(map(str, bad)))}.")
-    for key in ("closeness_min_percentile", "closeness_max_percentile"):
-        if key in definition:
-            try:
-                value = float(definition[key])
-            except (TypeError, ValueError):
-                errors.append(f"{key} must be a number from 0 to 100.")
-                continue
-            if not 0 <= value <= 100:
-                errors.append(f"{key} must be a number from 0 to 100.")
+        errors.append(_("Unknown lifecycle stages: %(values)s.") % {"values": ", ".join(sorted(bad))})
+    values = {}
+    for key, top in _RANGES:
+        if definition.get(key) is None:
+            continue
+        try:
+            values[key] = Decimal(str(definition[key]))
+        except (InvalidOperation, ValueError):
+            values[key] = None
+        if values[key] is None or not values[key].is_finite() or values[key] < 0 or (top and values[key] > top):
+            errors.append((_("%(key)s must be a number from 0 to 100.") if top else
+                           _("%(key)s must be an amount of 0 or more.")) % {"key": key})
+            values[key] = None
+    for low, high in (("closeness_min_percentile", "closeness_max_percentile"), ("spend_min", "spend_max")):
+        if values.get(low) is not None and values.get(high) is not None and values[low] > values[high]:
+            errors.append(_("%(low)s must not be above %(high)s.") % {"low": low, "high": high})
     return errors
 
 
@@ -210,6 +220,23 @@ def segment_members(segment: Segment | dict, as_of: dt.date | None = None) -> Qu
         if high is not None:
             closeness = closeness.filter(percentile__lte=high)
         qs = qs.filter(pk__in=closeness.values("member_id"))
+    low, high = definition.get("spend_min"), definition.get("spend_max")
+    if low is not None or high is not None:
+        # Spend = the amount of the RFM window (paid minus refunds) on the snapshot date; members
+        # outside the RFM population (no purchase in the window) have spent 0.
+        day = _latest(RfmSnapshot, as_of)
+        spent = RfmSnapshot.objects.filter(as_of=day)
+        if low is not None:
+            spent = spent.filter(monetary__gte=Decimal(str(low)))
+        if high is not None:
+            spent = spent.filter(monetary__lte=Decimal(str(high)))
+        if day is None:
+            qs = qs.none()
+        elif low is None or Decimal(str(low)) <= 0:
+            qs = qs.filter(Q(pk__in=spent.values("member_id"))
+                           | ~Q(pk__in=RfmSnapshot.objects.filter(as_of=day).values("member_id")))
+        else:
+            qs = qs.filter(pk__in=spent.values("member_id"))
     return qs
 
 

@@ -6,12 +6,12 @@ form reads its own writes from the primary."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from core import replica
@@ -21,6 +21,7 @@ from members import scope
 from members.models import Store, Tier
 
 from . import selectors, services
+from .forms import LIST_KEYS, SegmentRulesForm, describe, grouped
 from .models import RFM_CHINESE_NAMES, LifecycleStage, RfmClass, Segment
 
 PAGE_SIZE = 50
@@ -109,17 +110,33 @@ def lifecycle(request):
 @staff_required
 def segments(request):
     need(request.user, "evaluation.view_segment")
-    return render(request, "evaluation/segments.html", {"segments": selectors.segment_list()})
+    tier_names = dict(Tier.objects.values_list("code", "name"))
+    store_names = {code: f"{code} {name}" for code, name in Store.objects.values_list("code", "name")}
+    rows = [(s, describe(s.definition, tier_names=tier_names, store_names=store_names))
+            for s in selectors.segment_list()]
+    return render(request, "evaluation/segments.html", {"segments": rows})
 
 
-def _definition_from(request) -> tuple[dict | None, str]:
-    raw = request.POST.get("definition", "").strip() or "{}"
-    try:
-        definition = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return None, _("The definition is not valid JSON: %(error)s") % {"error": exc.msg}
-    errors = selectors.segment_definition_errors(definition)
-    return (None, " ".join(errors)) if errors else (definition, "")
+def _query_definition(request) -> dict:
+    return {k: request.GET.getlist(k) for k in LIST_KEYS if request.GET.getlist(k)}
+
+
+def _rules_form(request, segment: Segment | None = None) -> SegmentRulesForm:
+    """The builder bound to the POST, or unbound with the segment's conditions, or with conditions
+    given in the query string (a dashboard cell's "create segment": ?rfm_classes=…&tiers=…)."""
+    if request.method == "POST":
+        return SegmentRulesForm(request.POST, user=request.user)
+    if segment is not None:
+        initial = SegmentRulesForm.initial_from(segment.definition)
+    else:
+        initial = SegmentRulesForm.initial_from(_query_definition(request))
+    return SegmentRulesForm(initial=initial, user=request.user)
+
+
+def _after_save(request, segment: Segment):
+    if request.POST.get("then") == "campaign" and request.user.has_perm("messaging.add_campaign"):
+        return redirect(f"{reverse('campaign_desk:new')}?segment={segment.pk}")
+    return redirect("evaluation:segment_edit", pk=segment.pk)
 
 
 @staff_required
@@ -127,40 +144,52 @@ def segment_edit(request, pk: int | None = None):
     segment = get_object_or_404(Segment, pk=pk) if pk else None
     need(request.user, "evaluation.change_segment" if segment else "evaluation.add_segment")
     error = ""
+    form = _rules_form(request, segment)
     if request.method == "POST":
-        definition, error = _definition_from(request)
-        if definition is not None:
+        if not form.is_valid():
+            error = _("Check the conditions marked below.")
+        else:
             try:
                 segment = services.segment_save(
                     name=request.POST.get("name", ""), description=request.POST.get("description", ""),
-                    definition=definition, staff=request.user, segment=segment)
+                    definition=form.definition(), staff=request.user, segment=segment)
             except MemberHubError as exc:
                 error = exc.message + " " + " ".join(sum((exc.fields or {}).values(), []))
             else:
                 messages.success(request, _("Segment saved."))
-                return redirect("evaluation:segment_edit", pk=segment.pk)
+                return _after_save(request, segment)
     count = None
-    if segment and not error:
-        count = selectors.segment_count_for_staff(segment=segment, store_ids=scope.store_ids(request.user))
+    if request.method == "POST":
+        definition = form.definition() if form.is_valid() else None
+    else:
+        definition = segment.definition if segment else _query_definition(request)
+        if selectors.segment_definition_errors(definition):
+            definition = None
+    if definition is not None and not error:
+        with replica.reads():
+            count = selectors.segment_count_for_staff(segment=definition, store_ids=scope.store_ids(request.user))
     return render(request, "evaluation/segment_form.html", {
-        "segment": segment, "error": error, "count": count,
-        "name": request.POST.get("name", segment.name if segment else ""),
-        "description": request.POST.get("description", segment.description if segment else ""),
-        "definition": request.POST.get("definition", json.dumps(segment.definition, ensure_ascii=False, indent=1)
-                                       if segment else "{}"),
-        "rfm_classes": [(c, _class_label(c)) for c in RfmClass.values], "stages": LifecycleStage.choices,
+        "segment": segment, "error": error, "count": count, "form": form, "groups": grouped(form),
+        "name": request.POST.get("name", segment.name if segment else request.GET.get("name", "")),
+        "description": request.POST.get("description", segment.description if segment else
+                                        request.GET.get("description", "")),
+        "then": request.POST.get("then", request.GET.get("then", "")),
     })
 
 
 @staff_required
 @replica.reads()
 def segment_preview(request):
-    """htmx: how many members (of the caller's stores) the definition in the form selects now."""
+    """htmx: how many members (of the caller's stores) the conditions in the builder select now."""
     need(request.user, "evaluation.view_segment")
     if request.method != "POST":
         raise Http404
-    definition, error = _definition_from(request)
-    count = None
-    if definition is not None:
-        count = selectors.segment_count_for_staff(segment=definition, store_ids=scope.store_ids(request.user))
-    return render(request, "evaluation/_segment_count.html", {"count": count, "error": error})
+    form = SegmentRulesForm(request.POST, user=request.user)
+    count, error, summary = None, "", []
+    if form.is_valid():
+        count = selectors.segment_count_for_staff(segment=form.definition(), store_ids=scope.store_ids(request.user))
+        summary = form.chip_summary()
+    else:
+        error = " ".join(f"{form.fields[k].label if k in form.fields else ''}：{' '.join(v)}"
+                         for k, v in form.errors.items())
+    return render(request, "evaluation/_segment_count.html", {"count": count, "error": error, "summary": summary})

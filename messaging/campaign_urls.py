@@ -7,6 +7,7 @@ app_name = "campaign_desk"
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_new, name="new"),
+    path("audience-count/", views.campaign_audience_count, name="audience_count"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/edit/", views.campaign_edit, name="edit"),
     path("<int:pk>/progress/", views.campaign_progress_partial, name="progress"),

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core import replica
 from core.errors import MemberHubError
 from core.web import need, staff_required
+from evaluation.forms import Chips, describe
 from evaluation.models import Segment
 from members import scope
 from members.models import Tag, Tier
@@ -26,6 +27,7 @@ from .campaigns import (
     CAMPAIGN_CHANNELS,
     CAMPAIGN_KINDS,
     SendConfirmationNeeded,
+    audience_queryset,
     campaign_cancel,
     campaign_create,
     campaign_get_for_staff,
@@ -68,7 +70,11 @@ class JsonObjectField(forms.CharField):
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    """The campaign's message and audience. The audience is a saved segment (built with chips on the
+    segment page), narrowed by tiers / tags / home stores picked here as chips; nobody types JSON.
+    Conditions an older campaign holds beyond these (saved-filter keys) are kept as they are."""
+
+    name = forms.CharField(label=gettext_lazy("Campaign name"), max_length=100)
     template = forms.ModelChoiceField(
         label=gettext_lazy("Template"),
         queryset=MessageTemplate.objects.filter(active=True, kind__in=CAMPAIGN_KINDS, channel__in=CAMPAIGN_CHANNELS))
@@ -76,25 +82,24 @@ class CampaignForm(forms.Form):
                              help_text=gettext_lazy("e.g. {\"text\": \"...\"}: the same values for every recipient; "
                                                     "{name} and {member_no} in the template's own text are filled "
                                                     "per member, not inside these values."))
-    segment = forms.TypedChoiceField(label=gettext_lazy("Evaluation segment"), required=False, coerce=int,
-                                     empty_value=None)
-    tags = forms.ModelMultipleChoiceField(label=gettext_lazy("Tags"), queryset=Tag.objects.all(), required=False,
-                                          to_field_name="name")
+    segment = forms.TypedChoiceField(label=gettext_lazy("Segment"), required=False, coerce=int, empty_value=None,
+                                     help_text=gettext_lazy("Build segments with chips on the segment page."))
     tiers = forms.ModelMultipleChoiceField(label=gettext_lazy("Tiers"), queryset=Tier.objects.order_by("rank"),
-                                           required=False, to_field_name="code")
+                                           required=False, to_field_name="code", widget=Chips())
+    tags = forms.ModelMultipleChoiceField(label=gettext_lazy("Tags"), queryset=Tag.objects.order_by("name"),
+                                          required=False, to_field_name="name", widget=Chips())
     stores = forms.ModelMultipleChoiceField(label=gettext_lazy("Home stores"), queryset=Tier.objects.none(),
-                                            required=False, to_field_name="code")
-    rule = JsonObjectField(label=gettext_lazy("Saved filter"), required=False,
-                           help_text=gettext_lazy("e.g. {\"min_age\": 30, \"gender\": \"F\"}"))
+                                            required=False, to_field_name="code", widget=Chips())
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, extra_audience: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stores"].queryset = scope.stores_for(user)
-        self.fields["segment"].choices = [("", gettext_lazy("— none: use the fields below"))] + _segments()
+        self.fields["stores"].queryset = scope.stores_for(user).order_by("code")
+        self.fields["segment"].choices = [("", gettext_lazy("— none: tiers, tags and stores below"))] + _segments()
+        self.extra_audience = dict(extra_audience or {})
 
     def audience(self) -> dict:
         data = self.cleaned_data
-        audience = dict(data.get("rule") or {})
+        audience = dict(self.extra_audience)
         for key in ("tags", "tiers", "stores"):
             values = [getattr(o, self.fields[key].to_field_name) for o in data.get(key) or []]
             if values:
@@ -102,11 +107,12 @@ class CampaignForm(forms.Form):
         return audience
 
     @classmethod
-    def initial_for(cls, campaign: Campaign) -> dict:
+    def initial_for(cls, campaign: Campaign) -> tuple[dict, dict]:
+        """(form initial, the audience keys the form has no chips for)."""
         audience = dict(campaign.audience or {})
         lists = {k: audience.pop(k, []) for k in ("tags", "tiers", "stores")}
-        return {"name": campaign.name, "template": campaign.template_id, "params": campaign.params or {},
-                "segment": campaign.segment_id, "rule": audience, **lists}
+        return ({"name": campaign.name, "template": campaign.template_id, "params": campaign.params or {},
+                 "segment": campaign.segment_id, **lists}, audience)
 
 
 def _add_domain_error(form: forms.Form, exc: MemberHubError) -> None:
@@ -128,7 +134,10 @@ def campaign_list(request):
 @staff_required
 def campaign_new(request):
     need(request.user, "messaging.add_campaign")
-    form = CampaignForm(request.POST or None, user=request.user)
+    initial = {}
+    if request.GET.get("segment", "").isdigit():
+        initial["segment"] = int(request.GET["segment"])
+    form = CampaignForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = campaign_create(user=request.user, name=form.cleaned_data["name"],
@@ -139,7 +148,7 @@ def campaign_new(request):
         else:
             messages.success(request, _("Draft saved. Check the audience, then schedule it."))
             return redirect("campaign_desk:detail", pk=campaign.pk)
-    return render(request, "messaging/campaigns/form.html", {"form": form, "campaign": None})
+    return render(request, "messaging/campaigns/form.html", _form_context(request, form, None))
 
 
 @require_http_methods(["GET", "POST"])
@@ -147,7 +156,8 @@ def campaign_new(request):
 def campaign_edit(request, pk: int):
     need(request.user, "messaging.change_campaign")
     campaign = campaign_get_for_staff(request.user, pk)
-    form = CampaignForm(request.POST or None, user=request.user, initial=CampaignForm.initial_for(campaign))
+    initial, extra = CampaignForm.initial_for(campaign)
+    form = CampaignForm(request.POST or None, user=request.user, initial=initial, extra_audience=extra)
     if request.method == "POST" and form.is_valid():
         try:
             campaign_update(campaign=campaign, user=request.user, name=form.cleaned_data["name"],
@@ -158,7 +168,53 @@ def campaign_edit(request, pk: int):
         else:
             messages.success(request, _("Draft saved."))
             return redirect("campaign_desk:detail", pk=campaign.pk)
-    return render(request, "messaging/campaigns/form.html", {"form": form, "campaign": campaign})
+    return render(request, "messaging/campaigns/form.html", _form_context(request, form, campaign))
+
+
+AUDIENCE_FIELDS = ("segment", "tiers", "tags", "stores")
+
+
+def _audience_count(request, *, audience: dict, segment_id: int | None) -> tuple[int | None, str]:
+    """Members an audience addresses now (before consent), within the caller's stores."""
+    if not audience and not segment_id:
+        return None, ""
+    try:
+        with replica.reads():
+            return audience_queryset(audience=audience, segment_id=segment_id,
+                                     store_ids=scope.store_ids(request.user)).count(), ""
+    except MemberHubError as exc:
+        return None, exc.message
+
+
+def _form_context(request, form: CampaignForm, campaign: Campaign | None) -> dict:
+    count, error = None, ""
+    if not form.is_bound:
+        audience = {**form.extra_audience, **{k: form.initial[k] for k in ("tags", "tiers", "stores")
+                                                if form.initial.get(k)}}
+        count, error = _audience_count(request, audience=audience, segment_id=form.initial.get("segment"))
+    elif not any(k in form.errors for k in AUDIENCE_FIELDS):
+        count, error = _audience_count(request, audience=form.audience(), segment_id=form.cleaned_data.get("segment"))
+    return {"form": form, "campaign": campaign, "audience_count": count, "audience_error": error,
+            "extra_audience": describe(form.extra_audience) if form.extra_audience else []}
+
+
+@require_POST
+@staff_required
+def campaign_audience_count(request):
+    """htmx: the live audience count of the campaign form (segment ∩ tiers ∩ tags ∩ stores)."""
+    need(request.user, "messaging.view_campaign")
+    extra = {}
+    if request.POST.get("campaign", "").isdigit():  # the edit page: keep the draft's other conditions
+        extra = CampaignForm.initial_for(campaign_get_for_staff(request.user, int(request.POST["campaign"])))[1]
+    form = CampaignForm(request.POST, user=request.user, extra_audience=extra)
+    form.is_valid()
+    count, error = None, ""
+    if any(k in form.errors for k in AUDIENCE_FIELDS):
+        error = " ".join(" ".join(form.errors[k]) for k in AUDIENCE_FIELDS if k in form.errors)
+    else:
+        count, error = _audience_count(request, audience=form.audience(), segment_id=form.cleaned_data.get("segment"))
+    return render(request, "messaging/campaigns/_audience_count.html",
+                  {"audience_count": count, "audience_error": error})
 
 
 def _detail_context(request, campaign: Campaign) -> dict:

@@ -84,11 +84,11 @@ def test_desk_pages_show_only_own_store(two_stores, client):
 def test_desk_segment_save_and_preview(two_stores, client):
     s1, s2, mine, theirs, manager = two_stores
     client.force_login(manager)
-    preview = client.post("/desk/evaluation/segments/preview/", {"definition": f'{{"stores": ["{s1.code}"]}}'})
-    assert preview.status_code == 200 and "1" in preview.content.decode()
-    bad = client.post("/desk/evaluation/segments/preview/", {"definition": '{"nope": 1}'})
-    assert "nope" in bad.content.decode()
-    saved = client.post("/desk/evaluation/segments/new/", {"name": "Mine", "definition": "{}"})
+    preview = client.post("/desk/evaluation/segments/preview/", {"stores": [s1.code]})
+    assert preview.status_code == 200 and preview.context["count"] == 1
+    bad = client.post("/desk/evaluation/segments/preview/", {"stores": [s2.code]})  # not in the caller's scope
+    assert bad.context["count"] is None and bad.context["error"]
+    saved = client.post("/desk/evaluation/segments/new/", {"name": "Mine"})
     assert saved.status_code == 302
     front_desk = make_staff(roles.FRONT_DESK, store=s1)
     client.force_login(front_desk)
