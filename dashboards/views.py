@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from core import replica
 from core.web import need, staff_required
+from plans.selectors import plan_figures
 
 from . import selectors, service_figures
 from .exports import table_response
@@ -32,6 +33,7 @@ def overview(request):
     form, start, end, data = _overview_data(request)
     return render(request, "dashboards/overview.html", {
         "form": form, "date_from": start, "date_to": end, "data": data, "query": request.GET.urlencode(),
+        "plan_figures": plan_figures(since=start, until=end),  # plans/dashboards/_overview_panel.html
     })
 
 

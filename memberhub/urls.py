@@ -47,6 +47,7 @@ urlpatterns = [
     # Pages of points, tiers and the inbox keep the paths they had under members' prefixes.
     path("portal/", include("points.portal_urls")),
     path("portal/", include("tiers.portal_urls")),
+    path("portal/", include("plans.portal_urls")),
     path("portal/", include("messaging.portal_urls")),
     path("portal/", include("members.portal_urls")),
     path("desk/dashboards/", include("dashboards.urls")),
@@ -59,6 +60,7 @@ urlpatterns = [
     path("desk/wechat/", include("wechat.desk_urls")),
     path("desk/", include("points.desk_urls")),
     path("desk/", include("tiers.desk_urls")),
+    path("desk/", include("plans.desk_urls")),
     path("desk/", include("members.desk_urls")),
 ]
 if settings.SERVE_MEDIA:

@@ -8,6 +8,7 @@ class PlansConfig(AppConfig):
 
     def ready(self):
         from core import reference_cache
+        from core.panels import DESK_MEMBER, PORTAL_HOME, Panel, panel_register
         from points import hooks
 
         from . import jobs  # noqa: F401  (registers the nightly jobs)
@@ -21,3 +22,9 @@ class PlansConfig(AppConfig):
         # A till line of kind "membership_fee" buys or renews the plan in the purchase's transaction.
         hooks.register_line_kind("membership_fee", membership_fee_line_post)
         reference_cache.invalidate_on_change("plans", MembershipPlan)
+
+        # The member 360 page (members) and the member centre (portal home) show the plan as htmx slots.
+        panel_register(Panel(page=DESK_MEMBER, key="plan", title=_("Paid membership"),
+                             template="plans/desk/_panel_slot.html", order=25))
+        panel_register(Panel(page=PORTAL_HOME, key="plan", title=_("My paid membership"),
+                             template="plans/portal/_home_slot.html", order=25))

@@ -35,7 +35,7 @@ class MembershipPlan(models.Model):
         help_text=_("added to the tier's points per yuan, e.g. 0.5"))
     offset_cap_increase = models.PositiveSmallIntegerField(
         _("offset cap increase (percentage points)"), default=0,
-        help_text=_("added to the tier's cap on the share of a bill paid with points (at most 100% in all)"))
+        help_text=_("added to the tier's cap on the share of a bill paid with points (at most 100 percent in all)"))
     free_parking_hours = models.PositiveSmallIntegerField(_("free parking hours per visit"), default=0)
     joining_coupon_type = models.ForeignKey(
         "points.CouponType", verbose_name=_("coupon on joining"), null=True, blank=True, on_delete=models.PROTECT,
