@@ -4,11 +4,13 @@ message log (read-only; failed messages can be retried through the service), inb
 limited to the viewer's stores by the member's home store; rows without a member are chain-wide."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
@@ -18,7 +20,15 @@ from core.errors import MemberHubError
 from members.admin_base import ScopedReadOnlyAdmin
 from members.models import Member
 
-from .models import ChannelPreferenceLog, Holiday, InboundMessage, Message, MessageTemplate, MessagingConfig
+from .models import (
+    ChannelPreferenceLog,
+    Holiday,
+    InboundMessage,
+    Message,
+    MessageTemplate,
+    MessagingConfig,
+    _default_rate_limits,
+)
 from .services import message_preview, message_retry
 
 
@@ -141,10 +151,55 @@ class ChannelPreferenceLogAdmin(ScopedReadOnlyAdmin):
     list_select_related = ("member",)
 
 
+# The SMS providers the rate limits are set for (messaging.providers), with their names in the form.
+RATE_LIMIT_PROVIDERS = {"aliyun": _("Aliyun SMS"), "tencent": _("Tencent Cloud SMS")}
+
+
+def _rate_field(label):
+    return forms.IntegerField(
+        label=format_lazy("{}{}", label, _(": messages per second")), required=False, min_value=1, max_value=100_000,
+        help_text=_("Empty: not limited. The provider refuses messages above its contracted rate."))
+
+
+class MessagingConfigForm(forms.ModelForm):
+    """The settings, with the rate limits as one number field per SMS provider instead of JSON
+    (issue 16). Empty = that provider is not limited; limits of other providers already stored are kept."""
+
+    rate_aliyun = _rate_field(RATE_LIMIT_PROVIDERS["aliyun"])
+    rate_tencent = _rate_field(RATE_LIMIT_PROVIDERS["tencent"])
+
+    class Meta:
+        model = MessagingConfig
+        fields = [f.name for f in MessagingConfig._meta.concrete_fields
+                  if f.editable and f.name not in ("id", "rate_limits")]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limits = dict(self.instance.rate_limits or {}) if self.instance.pk else _default_rate_limits()
+        for name in RATE_LIMIT_PROVIDERS:
+            self.initial.setdefault(f"rate_{name}", limits.get(name))
+
+    def save(self, commit=True):
+        limits = {k: v for k, v in (self.instance.rate_limits or {}).items() if k not in RATE_LIMIT_PROVIDERS}
+        for name in RATE_LIMIT_PROVIDERS:
+            value = self.cleaned_data.get(f"rate_{name}")
+            if value:
+                limits[name] = value
+        self.instance.rate_limits = limits
+        return super().save(commit=commit)
+
+
 @admin.register(MessagingConfig)
 class MessagingConfigAdmin(ModelAdmin):
+    form = MessagingConfigForm
     list_display = ("__str__", "quiet_hours_enabled", "quiet_start", "quiet_end", "marketing_cap",
-                    "marketing_cap_days", "points_earned_notice", "max_attempts", "backoff_base_seconds", "rate_limits")
+                    "marketing_cap_days", "points_earned_notice", "max_attempts", "backoff_base_seconds",
+                    "rate_limits_display")
+
+    @admin.display(description=_("rate limits (messages per second per provider)"))
+    def rate_limits_display(self, obj):
+        limits = obj.rate_limits or {}
+        return "；".join(f"{RATE_LIMIT_PROVIDERS.get(k, k)} {v}" for k, v in sorted(limits.items())) or "—"
 
     def has_add_permission(self, request):
         return not MessagingConfig.objects.exists() and super().has_add_permission(request)
