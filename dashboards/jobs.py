@@ -213,95 +213,115 @@ def dashboard_daily(ctx: JobContext) -> dict:
 
 # ---------------------------------------------------------------- consumption_cube
 
-# The cube is kept in two layers. ConsumptionFact holds, per period, member and store, the cube cells
-# that member adds to (a JSON array of [dimension, bucket, orders, amount]) with the member's tier and
-# tags; ConsumptionCube is their sum (members = how many fact rows reach the cell). A full build of a
-# period fills both from the purchases; the nightly refresh replaces the facts of the members whose
-# purchases, refunds or attributes changed since its watermark and moves the cube by the difference,
-# so a day's refresh costs that day's members' purchases of the period, not a year's purchases.
+# The cube is kept in three layers. ConsumptionFact holds, per period, member and store, the member's
+# total there (orders, amount), their attributes (tier, tags, province, city, gender, age band) and
+# the purchase-level cells as a JSON object {"dimension:bucket": [orders, amount]} (weekday, hour, brand,
+# category); ConsumptionCube is their sum (members = how many fact rows reach the cell);
+# ConsumptionCounted says, per period and purchase, for whom and with what amount the purchase is in
+# the facts. A full build of a period fills all three from the purchases.
 #
-# What changed is found by points_purchase.changed_at (indexed; purchase_post, refund_post, a claim and a
-# held sign-up's release set it) and by the members' own updated_at and tags. Every statement of the
-# refresh reaches the touched rows through an index: the touched members are passed as
-# `= ANY(ARRAY(SELECT …))`, which the planner turns into index probes of (member_id, occurred_at) and of
-# the facts' (period, member_id, store_id) instead of a hash join over the period's whole table (the
-# cause of the 23 s measured at 1M purchases before: a seq scan of the year's facts and purchases).
+# The nightly refresh is a delta merge: each purchase changed since the watermark (posted, refunded,
+# claimed, released: points_purchase.changed_at, indexed) contributes −(its counted state) +(its state
+# now) to its member's fact in its month and year; the counted state is then replaced, so re-reading a
+# purchase (the margin, a re-run after a crash) adds nothing. Only the facts those purchases reach are
+# read and rewritten, and the cube moves by the difference of just the cells that changed in them:
+# the member-level cells and the cells of the changed keys. A member whose tier, tags, region, gender
+# or age band changed moves as a whole (all the fact's old cells out, all the new ones in). So a day's
+# refresh costs the day's changed purchases and the facts they touch, not anyone's year.
 
 # Amount of one purchase, net of refunds: the one definition of net paid (points.net_paid).
 _CUBE_NET_AMOUNT = NET_PAID_SQL  # points.net_paid: the purchase's current refunds deducted
 
 # A change is re-read this long after it was written: a transaction still open when the watermark moves
 # commits a changed_at (or updated_at) older than the mark, so the mark stays an hour behind the clock.
-# Re-reading a member is harmless (their facts are replaced, not added to).
+# Re-reading is harmless (ConsumptionCounted holds what is already counted).
 CUBE_REFRESH_MARGIN = dt.timedelta(hours=1)
 
+# A member's attributes as a fact keeps them (alias m; the age band at the period's last day).
+_MEMBER_ATTRS = f"""m.tier_id AS tier_id,
+       COALESCE((SELECT array_agg(mt.tag_id ORDER BY mt.tag_id) FROM members_membertag mt WHERE mt.member_id = m.id),
+                '{{}}'::bigint[]) AS tag_ids,
+       m.province AS province, m.city AS city, m.gender AS gender,
+       {_band_sql("date_part('year', age(%(last_day)s::date, m.birthday))", AGE_BANDS)} AS age_band"""
+
+
+def _purchase_cells_sql(source: str) -> str:
+    """(member_id, store_id, key, orders, amount) of the purchase-level cells of the rows of `source`
+    (purchase_id, member_id, store_id, sign, amount, local_at, lines), each purchase once per key, times
+    its sign. Brand and category come from the till lines with a line's own amount (partial refunds are
+    not spread over lines); lines that are not an array, or amounts that are not numbers, count as nothing."""
+    return f"""
+    SELECT s.member_id, s.store_id, 'weekday:' || extract(isodow FROM s.local_at)::int AS key, s.sign AS orders,
+           s.sign * s.amount AS amount
+    FROM {source} s
+    UNION ALL
+    SELECT s.member_id, s.store_id, 'hour:' || extract(hour FROM s.local_at)::int, s.sign, s.sign * s.amount
+    FROM {source} s
+    UNION ALL
+    SELECT s.member_id, s.store_id, d.key, s.sign, s.sign * SUM(l.amount)
+    FROM {source} s
+    CROSS JOIN LATERAL (
+        SELECT left(COALESCE(e.value ->> 'brand', ''), 64) AS brand, left(COALESCE(e.value ->> 'category', ''), 64) AS category,
+               CASE WHEN e.value ->> 'amount' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (e.value ->> 'amount')::numeric
+                    ELSE 0 END AS amount
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.lines) = 'array' THEN s.lines ELSE '[]'::jsonb END) e) l
+    CROSS JOIN LATERAL (VALUES ('brand:' || l.brand), ('category:' || l.category)) AS d (key)
+    GROUP BY s.purchase_id, s.sign, s.member_id, s.store_id, d.key"""
+
+
 _CUBE_FACTS = f"""
-INSERT INTO dashboards_consumptionfact (period, member_id, store_id, tier_id, tag_ids, cells)
 WITH purchases AS MATERIALIZED (
-    SELECT p.id, p.member_id, p.store_id, {_CUBE_NET_AMOUNT} AS amount, timezone(%(tz)s, p.occurred_at) AS local_at,
-           p.lines
+    SELECT p.id AS purchase_id, p.member_id, p.store_id, 1 AS sign, {_CUBE_NET_AMOUNT} AS amount,
+           timezone(%(tz)s, p.occurred_at) AS local_at, p.lines
     FROM points_purchase p
     WHERE p.occurred_at >= %(start)s AND p.occurred_at < %(end)s AND p.amount_refunded < p.amount_total
-          {{member_filter}}
+          AND p.member_id IS NOT NULL
+), counted AS (
+    INSERT INTO dashboards_consumptioncounted (period, purchase_id, member_id, amount)
+    SELECT %(period)s, purchase_id, member_id, amount FROM purchases
 ), per_member AS (
     SELECT member_id, store_id, COUNT(*) AS orders, SUM(amount) AS amount FROM purchases GROUP BY member_id, store_id
 ), cells AS (
-    SELECT f.member_id, f.store_id, d.dimension, d.bucket, f.orders, f.amount
-    FROM per_member f JOIN members_member m ON m.id = f.member_id
-    CROSS JOIN LATERAL (SELECT date_part('year', age(%(last_day)s::date, m.birthday)) AS age) a
-    CROSS JOIN LATERAL (VALUES
-        ('total', 'all'), ('province', m.province), ('city', m.city), ('gender', m.gender),
-        ('age_band', {_band_sql("a.age", AGE_BANDS)}),
-        ('frequency_band', {_band_sql("f.orders", FREQUENCY_BANDS)}),
-        ('amount_band', {_band_sql("f.amount", AMOUNT_BANDS)})
-    ) AS d (dimension, bucket)
-    UNION ALL
-    SELECT f.member_id, f.store_id, d.dimension, d.bucket, COUNT(*), SUM(f.amount)
-    FROM purchases f
-    CROSS JOIN LATERAL (VALUES ('weekday', extract(isodow FROM f.local_at)::int::text),
-                               ('hour', extract(hour FROM f.local_at)::int::text)) AS d (dimension, bucket)
-    GROUP BY f.member_id, f.store_id, d.dimension, d.bucket
-    UNION ALL
-    -- Brand and category preference from the till lines; a line's own amount (partial refunds are not
-    -- spread over lines). Lines that are not an array, or amounts that are not numbers, count as nothing.
-    SELECT f.member_id, f.store_id, d.dimension, d.bucket, COUNT(DISTINCT f.id), SUM(f.amount)
-    FROM (SELECT p.id, p.member_id, p.store_id,
-                 left(COALESCE(l.value ->> 'brand', ''), 64) AS brand,
-                 left(COALESCE(l.value ->> 'category', ''), 64) AS category,
-                 CASE WHEN l.value ->> 'amount' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (l.value ->> 'amount')::numeric
-                      ELSE 0 END AS amount
-          FROM purchases p
-          CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(p.lines) = 'array' THEN p.lines
-                                                       ELSE '[]'::jsonb END) AS l (value)) f
-    CROSS JOIN LATERAL (VALUES ('brand', f.brand), ('category', f.category)) AS d (dimension, bucket)
-    GROUP BY f.member_id, f.store_id, d.dimension, d.bucket
+    SELECT member_id, store_id, jsonb_object_agg(key, jsonb_build_array(orders, amount)) AS cells
+    FROM (SELECT member_id, store_id, key, SUM(orders) AS orders, SUM(amount) AS amount
+          FROM ({_purchase_cells_sql("purchases")}) c
+          GROUP BY member_id, store_id, key) c
+    GROUP BY member_id, store_id
 )
--- Cells gathered per member and store first, then one member row each (not one per cell).
-SELECT %(period)s, c.member_id, c.store_id, m.tier_id,
-       COALESCE((SELECT array_agg(mt.tag_id ORDER BY mt.tag_id) FROM members_membertag mt WHERE mt.member_id = m.id),
-                '{{{{}}}}'),
-       c.cells
-FROM (SELECT member_id, store_id, jsonb_agg(jsonb_build_array(dimension, bucket, orders, amount)) AS cells
-      FROM cells GROUP BY member_id, store_id) c
-JOIN members_member m ON m.id = c.member_id
+INSERT INTO dashboards_consumptionfact
+    (period, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount, cells)
+SELECT %(period)s, f.member_id, f.store_id, {_MEMBER_ATTRS}, f.orders, f.amount, COALESCE(c.cells, '{{}}'::jsonb)
+FROM per_member f JOIN members_member m ON m.id = f.member_id
+LEFT JOIN cells c ON c.member_id = f.member_id AND c.store_id = f.store_id
 """
 
-# The cube cells of fact rows, each fact once for "every member" (tag NULL) and once per tag.
-_CUBE_CELLS_OF_FACTS = """
-SELECT f.period, f.store_id, f.tier_id, t.tag_id, c.value ->> 0 AS dimension, c.value ->> 1 AS bucket,
-       {sign} COUNT(*) AS members, {sign} SUM((c.value ->> 2)::int) AS orders,
-       {sign} SUM((c.value ->> 3)::numeric) AS amount
-FROM dashboards_consumptionfact f
-CROSS JOIN LATERAL jsonb_array_elements(f.cells) AS c (value)
+
+def _cube_rows_sql(source: str) -> str:
+    """Cube cells of fact-shaped rows (period, store_id, tier_id, tag_ids, province, city, gender,
+    age_band, orders, amount, cells, sign): the member-level cells from the totals and attributes, the
+    purchase-level cells from `cells`, each row once for "every member" (tag NULL) and once per tag,
+    a row counting `sign` members."""
+    return f"""
+SELECT f.period, f.store_id, f.tier_id, t.tag_id, c.dimension, c.bucket, SUM(f.sign) AS members,
+       SUM(f.sign * c.orders) AS orders, SUM(f.sign * c.amount) AS amount
+FROM ({source}) f
+CROSS JOIN LATERAL (
+    SELECT v.dimension, v.bucket, f.orders, f.amount
+    FROM (VALUES ('total', 'all'), ('province', f.province), ('city', f.city), ('gender', f.gender),
+                 ('age_band', f.age_band), ('frequency_band', {_band_sql("f.orders", FREQUENCY_BANDS)}),
+                 ('amount_band', {_band_sql("f.amount", AMOUNT_BANDS)})) AS v (dimension, bucket)
+    UNION ALL
+    SELECT split_part(e.key, ':', 1), substr(e.key, strpos(e.key, ':') + 1), (e.value ->> 0)::int,
+           (e.value ->> 1)::numeric
+    FROM jsonb_each(f.cells) e
+) AS c (dimension, bucket, orders, amount)
 CROSS JOIN LATERAL (SELECT NULL::bigint AS tag_id UNION ALL SELECT unnest(f.tag_ids)) t
-WHERE f.period = %(period)s {member_filter}
-GROUP BY f.period, f.store_id, f.tier_id, t.tag_id, c.value ->> 0, c.value ->> 1
-"""
+GROUP BY f.period, f.store_id, f.tier_id, t.tag_id, c.dimension, c.bucket"""
+
 
 # Enough memory to aggregate a year's cells in hash tables rather than sorting them on disk.
 _CUBE_WORK_MEM = "SET LOCAL work_mem = '256MB'"
 _CUBE_COLUMNS = "(period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount)"
-_TOUCHED = "AND {alias}.member_id = ANY(ARRAY(SELECT member_id FROM cube_touched WHERE period = %(period)s))"
 
 
 def periods_of(day: dt.date) -> list[tuple[str, dt.date, dt.date]]:
@@ -340,7 +360,8 @@ def _lock_period(cursor, period: str, now: dt.datetime) -> bool:
 def consumption_cube_for(period: str, first: dt.date | None = None, last: dt.date | None = None, *,
                          now: dt.datetime | None = None) -> int:
     """Rebuild the cube of one period from its purchases (local dates in the month or year); returns
-    the number of cube cells."""
+    the number of cube cells. The facts and the counted purchases are written by one statement, so
+    they agree with each other whatever is posted meanwhile (the next refresh folds that in)."""
     now = now or timezone.now()
     params = _period_params(period)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -348,62 +369,160 @@ def consumption_cube_for(period: str, first: dt.date | None = None, last: dt.dat
         cursor.execute(_CUBE_WORK_MEM)
         cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s", [period])
         cursor.execute("DELETE FROM dashboards_consumptionfact WHERE period = %s", [period])
-        cursor.execute(_CUBE_FACTS.format(member_filter=""), params)
-        cursor.execute(f"INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS} "
-                       + _CUBE_CELLS_OF_FACTS.format(sign="", member_filter=""), params)
+        cursor.execute("DELETE FROM dashboards_consumptioncounted WHERE period = %s", [period])
+        cursor.execute(_CUBE_FACTS, params)
+        cursor.execute(f"INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS} " + _cube_rows_sql(
+            "SELECT f.*, 1 AS sign FROM dashboards_consumptionfact f WHERE f.period = %(period)s"), params)
         rows = cursor.rowcount
         cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s, full_built_at = %s WHERE period = %s",
                        [now, now, period])
     return rows
 
 
+# Per period: each changed purchase of the period whose counted state differs from its state now, as
+# −1 × (counted member, amount) and +1 × (member, amount now); a purchase not counted (member-less,
+# fully refunded) has no row on that side.
+_CUBE_PURCHASE_CHANGES = """
+CREATE TEMPORARY TABLE cube_pchange ON COMMIT DROP AS
+SELECT x.purchase_id, x.member_id, x.store_id, x.sign, x.amount, x.local_at, x.lines
+FROM cube_tp t
+LEFT JOIN dashboards_consumptioncounted c ON c.period = %(period)s AND c.purchase_id = t.purchase_id
+CROSS JOIN LATERAL (
+    SELECT t.purchase_id, c.member_id, t.store_id, -1 AS sign, c.amount, t.local_at, t.lines WHERE c.member_id IS NOT NULL
+    UNION ALL
+    SELECT t.purchase_id, t.member_id, t.store_id, 1, t.amount, t.local_at, t.lines WHERE t.member_id IS NOT NULL
+) x
+WHERE (t.month = %(period)s OR t.year = %(period)s)
+  AND (c.member_id IS DISTINCT FROM t.member_id OR c.amount IS DISTINCT FROM t.amount)
+"""
+
+# Per period: every fact the changes reach (and every fact of a member whose attributes changed),
+# with its old state, its new state, and the old and new values of the keys that changed.
+# `whole` marks the facts that move as a whole: new, emptied, or whose attributes changed.
+_CUBE_FACT_CHANGES = f"""
+CREATE TEMPORARY TABLE cube_fchange ON COMMIT DROP AS
+WITH totals AS (
+    SELECT member_id, store_id, SUM(sign) AS orders, SUM(sign * amount) AS amount
+    FROM cube_pchange GROUP BY member_id, store_id
+), keys AS (
+    SELECT member_id, store_id, jsonb_object_agg(key, jsonb_build_array(orders, amount)) AS delta
+    FROM (SELECT member_id, store_id, key, SUM(orders) AS orders, SUM(amount) AS amount
+          FROM ({_purchase_cells_sql("cube_pchange")}) c
+          GROUP BY member_id, store_id, key) c
+    GROUP BY member_id, store_id
+), affected AS (
+    SELECT member_id, store_id FROM totals
+    UNION
+    SELECT f.member_id, f.store_id FROM dashboards_consumptionfact f
+    WHERE f.period = %(period)s AND f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm))
+), states AS (
+    SELECT a.member_id, a.store_id, f.id AS fact_id, f.tier_id AS old_tier_id, f.tag_ids AS old_tag_ids,
+           f.province AS old_province, f.city AS old_city, f.gender AS old_gender, f.age_band AS old_age_band,
+           f.orders AS old_orders, f.amount AS old_amount, COALESCE(f.cells, '{{}}'::jsonb) AS old_cells,
+           {_MEMBER_ATTRS},
+           COALESCE(f.orders, 0) + COALESCE(t.orders, 0) AS orders,
+           COALESCE(f.amount, 0) + COALESCE(t.amount, 0) AS amount,
+           COALESCE(k.delta, '{{}}'::jsonb) AS delta, t.member_id IS NOT NULL AS purchases_changed
+    FROM affected a
+    JOIN members_member m ON m.id = a.member_id
+    LEFT JOIN dashboards_consumptionfact f ON f.period = %(period)s AND f.member_id = a.member_id
+                                           AND f.store_id = a.store_id
+    LEFT JOIN totals t ON t.member_id = a.member_id AND t.store_id = a.store_id
+    LEFT JOIN keys k ON k.member_id = a.member_id AND k.store_id = a.store_id
+)
+SELECT s.*, n.old_kv, n.new_kv, (s.old_cells - n.emptied) || n.new_kv AS cells,
+       s.fact_id IS NULL OR s.orders <= 0
+       OR (s.old_tier_id, s.old_tag_ids, s.old_province, s.old_city, s.old_gender, s.old_age_band)
+          IS DISTINCT FROM (s.tier_id, s.tag_ids, s.province, s.city, s.gender, s.age_band) AS whole
+FROM states s
+CROSS JOIN LATERAL (
+    SELECT COALESCE(jsonb_object_agg(d.key, s.old_cells -> d.key) FILTER (WHERE s.old_cells ? d.key), '{{}}') AS old_kv,
+           COALESCE(jsonb_object_agg(d.key, jsonb_build_array(v.orders, v.amount)) FILTER (WHERE v.orders > 0),
+                    '{{}}') AS new_kv,
+           COALESCE(array_agg(d.key) FILTER (WHERE v.orders <= 0), '{{}}') AS emptied
+    FROM jsonb_each(s.delta) d
+    CROSS JOIN LATERAL (SELECT COALESCE((s.old_cells -> d.key ->> 0)::int, 0) + (d.value ->> 0)::int AS orders,
+                               COALESCE((s.old_cells -> d.key ->> 1)::numeric, 0) + (d.value ->> 1)::numeric AS amount) v
+) n
+WHERE s.purchases_changed
+   OR (s.old_tier_id, s.old_tag_ids, s.old_province, s.old_city, s.old_gender, s.old_age_band)
+      IS DISTINCT FROM (s.tier_id, s.tag_ids, s.province, s.city, s.gender, s.age_band)
+"""
+
+# The two sides of each changed fact for the cube: the old state out (−1), the new one in (+1), with
+# all cells when the fact moves as a whole, else only the changed keys (the others cancel out).
+_CUBE_SIDES = """
+SELECT %(period)s AS period, store_id, old_tier_id AS tier_id, old_tag_ids AS tag_ids, old_province AS province,
+       old_city AS city, old_gender AS gender, old_age_band AS age_band, old_orders AS orders, old_amount AS amount,
+       CASE WHEN whole THEN old_cells ELSE old_kv END AS cells, -1 AS sign
+FROM cube_fchange WHERE fact_id IS NOT NULL
+UNION ALL
+SELECT %(period)s, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount,
+       CASE WHEN whole THEN cells ELSE new_kv END, 1
+FROM cube_fchange WHERE orders > 0"""
+
+
 def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
-    """Move one computed period's cube from the old facts of the members in cube_touched to their new
-    ones. Returns how many members' facts were replaced."""
+    """Fold the changed purchases (cube_tp) and changed members (cube_tm) into one computed period:
+    its counted purchases, its facts and its cube. Returns how many facts changed."""
     params = _period_params(period)
-    cursor.execute("DROP TABLE IF EXISTS cube_delta")
-    cursor.execute("CREATE TEMPORARY TABLE cube_delta ON COMMIT DROP AS "
-                   + _CUBE_CELLS_OF_FACTS.format(sign="-", member_filter=_TOUCHED.format(alias="f")), params)
-    cursor.execute("DELETE FROM dashboards_consumptionfact f WHERE f.period = %(period)s "
-                   + _TOUCHED.format(alias="f"), params)
-    cursor.execute(_CUBE_FACTS.format(member_filter=_TOUCHED.format(alias="p")), params)
-    cursor.execute("SELECT COUNT(*) FROM cube_touched WHERE period = %s", [period])
-    (members,) = cursor.fetchone()
-    cursor.execute("INSERT INTO cube_delta " + _CUBE_CELLS_OF_FACTS.format(
-        sign="", member_filter=_TOUCHED.format(alias="f")), params)
-    cursor.execute(f"""
-        INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS}
-        SELECT period, store_id, tier_id, tag_id, dimension, bucket, SUM(members), SUM(orders), SUM(amount)
-        FROM cube_delta GROUP BY period, store_id, tier_id, tag_id, dimension, bucket
-        HAVING SUM(members) <> 0 OR SUM(orders) <> 0 OR SUM(amount) <> 0
-        ON CONFLICT ON CONSTRAINT consumption_cube_cell_once DO UPDATE
-        SET members = dashboards_consumptioncube.members + EXCLUDED.members,
-            orders = dashboards_consumptioncube.orders + EXCLUDED.orders,
-            amount = dashboards_consumptioncube.amount + EXCLUDED.amount""")
-    # A cell no member reaches any more is gone, as in a full build.
-    cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s AND members <= 0", [period])
-    cursor.execute("DROP TABLE cube_delta")
+    for table in ("cube_pchange", "cube_fchange"):
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(_CUBE_PURCHASE_CHANGES, params)
+    cursor.execute("ANALYZE cube_pchange")
+    cursor.execute(_CUBE_FACT_CHANGES, params)
+    facts = cursor.rowcount
+    if facts:
+        cursor.execute("""DELETE FROM dashboards_consumptioncounted c USING cube_pchange x
+                          WHERE c.period = %(period)s AND c.purchase_id = x.purchase_id AND x.sign = -1""", params)
+        cursor.execute("""INSERT INTO dashboards_consumptioncounted (period, purchase_id, member_id, amount)
+                          SELECT %(period)s, purchase_id, member_id, amount FROM cube_pchange WHERE sign = 1""", params)
+        cursor.execute(f"""
+            INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS}
+            SELECT period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount
+            FROM ({_cube_rows_sql(_CUBE_SIDES)}) d
+            WHERE members <> 0 OR orders <> 0 OR amount <> 0
+            ON CONFLICT ON CONSTRAINT consumption_cube_cell_once DO UPDATE
+            SET members = dashboards_consumptioncube.members + EXCLUDED.members,
+                orders = dashboards_consumptioncube.orders + EXCLUDED.orders,
+                amount = dashboards_consumptioncube.amount + EXCLUDED.amount""", params)
+        # A cell no member reaches any more is gone, as in a full build.
+        cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s AND members <= 0", [period])
+        cursor.execute("""DELETE FROM dashboards_consumptionfact f USING cube_fchange c
+                          WHERE f.id = c.fact_id AND c.orders <= 0""")
+        cursor.execute("""
+            INSERT INTO dashboards_consumptionfact
+                (period, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount, cells)
+            SELECT %(period)s, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount,
+                   cells
+            FROM cube_fchange WHERE orders > 0
+            ON CONFLICT ON CONSTRAINT consumption_fact_once DO UPDATE
+            SET tier_id = EXCLUDED.tier_id, tag_ids = EXCLUDED.tag_ids, province = EXCLUDED.province,
+                city = EXCLUDED.city, gender = EXCLUDED.gender, age_band = EXCLUDED.age_band,
+                orders = EXCLUDED.orders, amount = EXCLUDED.amount, cells = EXCLUDED.cells""", params)
+    for table in ("cube_pchange", "cube_fchange"):
+        cursor.execute(f"DROP TABLE {table}")
     cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s WHERE period = %s", [now, period])
-    return members
+    return facts
 
 
-# (period, member) pairs whose facts are stale: purchases changed since the mark (posted, refunded —
-# a refund refreshes the month and year of the purchase it returns —, claimed by a member), and members
-# whose tier, region, birthday, status or tags changed, in the periods where they have facts (this also
-# catches a purchase taken away from a member: a rejected sign-up's held sales). A removed tag is not
-# seen here; the backfill command rebuilds whole periods.
-_CUBE_TOUCHED = """
-CREATE TEMPORARY TABLE cube_touched ON COMMIT DROP AS
-SELECT DISTINCT per.period, p.member_id
+# What changed since the mark: purchases by changed_at (posted, refunded — a refund refreshes the month
+# and year of the purchase it returns —, claimed by a member, released from a rejected sign-up), with
+# their state now (member NULL when not counted: member-less or fully refunded); and members whose
+# tier, region, gender, birthday or tags changed. A removed tag is not seen here (it leaves no row);
+# the backfill command rebuilds whole periods.
+_CUBE_TOUCHED_PURCHASES = f"""
+CREATE TEMPORARY TABLE cube_tp ON COMMIT DROP AS
+SELECT p.id AS purchase_id, CASE WHEN p.amount_refunded < p.amount_total THEN p.member_id END AS member_id,
+       p.store_id, {_CUBE_NET_AMOUNT} AS amount, timezone(%(tz)s, p.occurred_at) AS local_at, p.lines,
+       to_char(timezone(%(tz)s, p.occurred_at), 'YYYY-MM') AS month, to_char(timezone(%(tz)s, p.occurred_at), 'YYYY') AS year
 FROM points_purchase p
-CROSS JOIN LATERAL (VALUES (to_char(timezone(%(tz)s, p.occurred_at), 'YYYY-MM')),
-                           (to_char(timezone(%(tz)s, p.occurred_at), 'YYYY'))) AS per (period)
-WHERE p.changed_at >= %(since)s AND p.member_id IS NOT NULL
-UNION
-SELECT f.period, f.member_id
-FROM dashboards_consumptionfact f
-WHERE f.member_id = ANY(ARRAY(SELECT id FROM members_member WHERE updated_at >= %(since)s
-                              UNION SELECT member_id FROM members_membertag WHERE added_at >= %(since)s))
+WHERE p.changed_at >= %(since)s
+"""
+_CUBE_TOUCHED_MEMBERS = """
+CREATE TEMPORARY TABLE cube_tm ON COMMIT DROP AS
+SELECT id AS member_id FROM members_member WHERE updated_at >= %(since)s
+UNION SELECT member_id FROM members_membertag WHERE added_at >= %(since)s
 """
 
 
@@ -416,8 +535,9 @@ def _cube_mark_init(cursor, now: dt.datetime) -> None:
 
 def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) -> dict:
     """The nightly refresh, in one transaction with its watermark (a crash leaves both as they were):
-    every computed period with stale facts is moved by the difference; the month and year of `day` are
-    built in full if they never were; a first run (no watermark yet) builds those two and starts it."""
+    every computed period with changed purchases or members is moved by the difference; the month and
+    year of `day` are built in full if they never were; a first run (no watermark yet) builds those two
+    and starts it."""
     now = now or timezone.now()
     cutoff = now - CUBE_REFRESH_MARGIN
     result = {"periods_refreshed": [], "periods_built": [], "members_refreshed": 0, "periods_not_computed": []}
@@ -434,11 +554,15 @@ def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) ->
             return result
         (since,) = mark
         cursor.execute(_CUBE_WORK_MEM)
-        cursor.execute("DROP TABLE IF EXISTS cube_touched")
-        cursor.execute(_CUBE_TOUCHED, {"since": since, "tz": settings.TIME_ZONE})
-        cursor.execute("CREATE INDEX ON cube_touched (period, member_id)")
-        cursor.execute("ANALYZE cube_touched")
-        cursor.execute("SELECT DISTINCT t.period FROM cube_touched t ORDER BY 1")
+        for table in ("cube_tp", "cube_tm"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(_CUBE_TOUCHED_PURCHASES, {"since": since, "tz": settings.TIME_ZONE})
+        cursor.execute(_CUBE_TOUCHED_MEMBERS, {"since": since})
+        cursor.execute("ANALYZE cube_tp")
+        cursor.execute("ANALYZE cube_tm")
+        cursor.execute("""SELECT month FROM cube_tp UNION SELECT year FROM cube_tp
+                          UNION SELECT f.period FROM dashboards_consumptionfact f
+                          WHERE f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm))""")
         touched = [period for (period,) in cursor.fetchall()]
         cursor.execute("SELECT period FROM dashboards_consumptionperiod WHERE period = ANY(%s)", [touched + own])
         computed = {period for (period,) in cursor.fetchall()}
@@ -453,7 +577,8 @@ def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) ->
                 _lock_period(cursor, period, now)
                 result["members_refreshed"] += _cube_apply_touched(cursor, period, now)
                 result["periods_refreshed"].append(period)
-        cursor.execute("DROP TABLE cube_touched")
+        for table in ("cube_tp", "cube_tm"):
+            cursor.execute(f"DROP TABLE {table}")
         cursor.execute("""UPDATE dashboards_consumptionrefreshmark SET changes_since = %s, updated_at = %s
                           WHERE name = 'consumption_cube'""", [max(since, cutoff), now])
     return result

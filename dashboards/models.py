@@ -135,24 +135,46 @@ class ConsumptionPeriod(models.Model):
 
 
 class ConsumptionFact(models.Model):
-    """What one member bought in one store in one period, as the cube cells it adds to: `cells` is a
-    JSON array of [dimension, bucket, orders, amount], `tag_ids` the member's tags and `tier` the tier
-    when it was computed. The cube is the sum of these rows (a member counts 1 in each cell), so the
-    nightly refresh replaces the rows of the members whose purchases changed and moves the cube by the
-    difference instead of rebuilding a year."""
+    """What one member bought in one store in one period, with the member's attributes when it was
+    computed. `orders` and `amount` are the member's total there (the total, province, city, gender and
+    age band cells and the two per-member bands follow from them and the attributes); `cells` holds the
+    purchase-level cells as a JSON object {"dimension:bucket": [orders, amount]} (weekday, hour, brand,
+    category). The cube is the sum of these rows (a member counts 1 in each cell they reach), so the
+    nightly refresh folds a day's changed purchases into the touched rows and moves the cube by the
+    difference, without re-reading anyone's period."""
 
     period = models.CharField(max_length=7, verbose_name=_("period"))
     member_id = models.BigIntegerField(verbose_name=_("member id"))
     store_id = models.BigIntegerField(verbose_name=_("store id"))
     tier_id = models.BigIntegerField(verbose_name=_("tier id"))
     tag_ids = ArrayField(models.BigIntegerField(), default=list, verbose_name=_("tag ids"))
-    cells = models.JSONField(default=list, verbose_name=_("cells"))
+    province = models.CharField(max_length=20, blank=True, verbose_name=_("province"))
+    city = models.CharField(max_length=20, blank=True, verbose_name=_("city"))
+    gender = models.CharField(max_length=1, blank=True, verbose_name=_("gender"))
+    age_band = models.CharField(max_length=8, blank=True, verbose_name=_("age band"))
+    orders = models.IntegerField(default=0, verbose_name=_("orders"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0, verbose_name=_("amount"))
+    cells = models.JSONField(default=dict, verbose_name=_("cells"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "member_id", "store_id"],
                                                name="consumption_fact_once")]
         # The refresh finds a changed member's rows in every period.
         indexes = [models.Index(fields=["member_id"], name="consumption_fact_member")]
+
+
+class ConsumptionCounted(models.Model):
+    """How each purchase is counted in a computed period's facts: for whom and with what net paid
+    amount (no row = not counted: no member, or fully refunded). The nightly refresh takes a changed
+    purchase's old contribution from here and its new one from the purchase, and writes the new one
+    back, so a re-run (or a purchase re-read within the refresh margin) adds nothing twice, and a
+    purchase that changed member (a claim, a released held sale) leaves the old member's fact."""
+
+    pk = models.CompositePrimaryKey("period", "purchase_id")
+    period = models.CharField(max_length=7, verbose_name=_("period"))
+    purchase_id = models.BigIntegerField(verbose_name=_("purchase id"))
+    member_id = models.BigIntegerField(verbose_name=_("member id"))
+    amount = models.DecimalField(max_digits=14, decimal_places=2, verbose_name=_("amount"))
 
 
 class ConsumptionRefreshMark(models.Model):
