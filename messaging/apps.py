@@ -26,3 +26,10 @@ class MessagingConfig(AppConfig):
         from .member_rights import register as register_member_rights
 
         register_member_rights()
+
+        # WeChat template-message receipts arrive at the wechat app's callback URL (issue 18).
+        from wechat.events import register_event_handler
+
+        from .providers.wechat import wechat_receipt
+
+        register_event_handler("TEMPLATESENDJOBFINISH", wechat_receipt)

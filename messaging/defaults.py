@@ -93,3 +93,16 @@ DEFAULT_TEMPLATES[("survey_invitation", "inbox")] = (
     "marketing", "问卷邀请（站内信）", "问卷邀请：{title}", "诚邀您参与{title}，帮助我们改进服务：{link}（{until}前有效）", [])
 DEFAULT_TEMPLATES[("survey_invitation", "email")] = (
     "marketing", "问卷邀请（邮件）", "问卷邀请：{title}", "诚邀您参与{title}，帮助我们改进服务：{link}（{until}前有效）", [])
+
+# ---------------------------------------------------------------- WeChat template messages (issue 18)
+# A WeChat template message has no free text: WeChat fills the template chosen in the Official Account
+# (its id goes in provider_template_code) from named data fields. provider_param_names maps each data
+# field to a value: "field=placeholder", where "subject" and "text" are the message's rendered subject
+# and text. The defaults fit the classic industry templates ({{first.DATA}} {{keyword1.DATA}});
+# operations set the template id and the fields of the templates they picked. Without a template id the
+# WeChat message is recorded as not sent (messaging.services._row).
+WECHAT_DEFAULT_FIELDS = ["first=subject", "keyword1=text"]
+DEFAULT_TEMPLATES[("notice", "wechat")] = ("service", "通知（微信）", "{title}", "{body}", WECHAT_DEFAULT_FIELDS)
+for _kind, (_name, _quiet, _subject, _body, _sms) in NOTICE_KIND_TEXTS.items():
+    DEFAULT_TEMPLATES[(notice_template_code(_kind), "wechat")] = (
+        "service", f"{_name}（微信）", _subject, _sms, WECHAT_DEFAULT_FIELDS)

@@ -129,6 +129,10 @@ def _send_one(message: Message, backend) -> tuple[str, str]:
         except OSError as exc:
             raise SmsSendError(f"mail server: {exc}", retryable=True, code="smtp") from None
         return "email", f"email-{message.pk}"
+    if message.channel == MessageChannel.WECHAT:
+        from .providers.wechat import PROVIDER, send_template
+
+        return PROVIDER, send_template(message)
     # Inbox messages are normally delivered when created; one that reached the queue is put there now.
     kind, _sep, ref = message.event_key.partition(":")
     Notice.objects.get_or_create(member_id=message.member_id, kind=kind[:32], ref=ref[:100],

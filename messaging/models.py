@@ -50,6 +50,13 @@ class MessageChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("E-mail")
     INBOX = "inbox", _("Portal inbox")
+    # WeChat Official Account template messages (issue 18): service notices to members who linked WeChat.
+    WECHAT = "wechat", _("WeChat")
+
+
+# Campaigns (marketing, greetings) are not sent as WeChat template messages: WeChat allows those for
+# service notices only.
+CAMPAIGN_CHANNELS = [c for c in MessageChannel.choices if c[0] != MessageChannel.WECHAT]
 
 
 class MessageTemplate(models.Model):
@@ -273,7 +280,7 @@ class Campaign(models.Model):
     template = models.ForeignKey(MessageTemplate, verbose_name=_("template"), on_delete=models.PROTECT,
                                  related_name="campaigns",
                                  limit_choices_to={"kind__in": [MessageKind.MARKETING, MessageKind.GREETING]})
-    channel = models.CharField(_("channel"), max_length=8, choices=MessageChannel.choices,
+    channel = models.CharField(_("channel"), max_length=8, choices=CAMPAIGN_CHANNELS,
                                default=MessageChannel.SMS)
     params = models.JSONField(_("template parameters"), default=dict, blank=True,
                               help_text=_("Values of the template's placeholders other than {name} and {member_no}."))
@@ -354,6 +361,7 @@ class ChannelPreference(models.Model):
                                   primary_key=True, related_name="channel_preference")
     sms = models.BooleanField(_("SMS"), default=True)
     email = models.BooleanField(_("E-mail"), default=True)
+    wechat = models.BooleanField(_("WeChat"), default=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -361,7 +369,7 @@ class ChannelPreference(models.Model):
         verbose_name_plural = _("channel preferences")
 
     def __str__(self) -> str:
-        return f"{self.member_id}: sms={self.sms} email={self.email}"
+        return f"{self.member_id}: sms={self.sms} email={self.email} wechat={self.wechat}"
 
 
 class ChannelPreferenceLog(ActorLabelled, models.Model):

@@ -9,7 +9,8 @@ edit changes the next notice. A missing row falls back to the built-in copy in m
 (the message is recorded as skipped with the reason).
 
 Channels: the portal inbox always, SMS and e-mail unless the member turned them off
-(ChannelPreference) and they can be reached there; quiet hours as the template says (the daily
+(ChannelPreference) and they can be reached there, a WeChat template message to members who linked
+WeChat (issue 18) unless they turned it off; quiet hours as the template says (the daily
 points summary waits, the others go at once). Once per event: the event key "<kind>:<ref>" is
 the message log's UNIQUE (event, member, channel), so a repeated call or a re-run job sends nothing
 twice. Callers in the apps above messaging import this module; member lifecycle events (members
@@ -25,13 +26,13 @@ from members.models import Member
 
 from .defaults import DEFAULT_TEMPLATES, NOTICE_KIND_TEXTS, notice_template_code
 from .models import Message, MessageChannel, MessageKind, MessageTemplate, Notice
-from .services import _after_insert, _context, _insert, _row, _with_member_rules, template_get
+from .services import _after_insert, _context, _insert, _row, _with_member_rules, template_get, wechat_bound_ids
 from .templating import TemplateParamMissing
 
 log = logging.getLogger(__name__)
 
 NOTICE_KINDS = tuple(NOTICE_KIND_TEXTS)
-NOTICE_CHANNELS = (MessageChannel.INBOX, MessageChannel.SMS, MessageChannel.EMAIL)
+NOTICE_CHANNELS = (MessageChannel.INBOX, MessageChannel.SMS, MessageChannel.EMAIL, MessageChannel.WECHAT)
 TEMPLATE_OFF_ERROR = "The notice template for this channel is switched off."
 
 
@@ -67,17 +68,24 @@ def notices_send(*, kind: str, items: Iterable[tuple[Member, str, dict]], closur
     new_events: set[tuple[int, str]] = set()
     with transaction.atomic():
         members = Member.objects.in_bulk([m.pk for m, _ref, _p in items])  # status and contact as they are now
+        bound = wechat_bound_ids(list(members))
         for channel in NOTICE_CHANNELS:
+            channel_items = items
+            if channel == MessageChannel.WECHAT:
+                # Only members who linked WeChat get a WeChat row (issue 18).
+                channel_items = [item for item in items if item[0].pk in bound]
+                if not channel_items or kind == "account_closed":
+                    continue
             template = _template(kind, channel)
             ctx = _context(template.code, channel, MessageKind.SERVICE, template=template)
             if kind == "account_closed":
                 ctx.closure, ctx.closure_mobile_enc = True, closure_mobile_enc
                 if channel != MessageChannel.SMS:
                     continue   # an anonymised account has no inbox or e-mail to reach
-            keys = [f"{kind}:{ref}"[:150] for _m, ref, _p in items]
+            keys = [f"{kind}:{ref}"[:150] for _m, ref, _p in channel_items]
             _with_member_rules(ctx, list(members), keys)
             rows = []
-            for (member, _ref, params), key in zip(items, keys, strict=True):
+            for (member, _ref, params), key in zip(channel_items, keys, strict=True):
                 try:
                     row = _row(ctx, member=members[member.pk], event_key=key, params=params)
                 except TemplateParamMissing as exc:

@@ -108,8 +108,11 @@ def _waits_for_quiet_hours(kind: str, template: MessageTemplate) -> bool:
 # announces the birthday offer; a greeting is not needed to provide the membership) — MEM-6, issue 15.
 CONSENT_KINDS = (MessageKind.MARKETING, MessageKind.GREETING)
 # Pushed channels the member can turn off (ChannelPreference); the inbox is where they read messages.
-PREFERENCE_CHANNELS = (MessageChannel.SMS, MessageChannel.EMAIL)
+PREFERENCE_CHANNELS = (MessageChannel.SMS, MessageChannel.EMAIL, MessageChannel.WECHAT)
 CHANNEL_OFF_ERROR = "The member turned this channel off."
+WECHAT_NOT_BOUND_ERROR = "The member has not linked WeChat."
+WECHAT_SERVICE_ONLY_ERROR = "WeChat template messages carry service notices only."
+WECHAT_NO_TEMPLATE_ERROR = "The WeChat template has no template id (set it in the admin)."
 
 
 def channel_off_member_ids(member_ids, channel: str) -> set[int]:
@@ -136,6 +139,13 @@ def _skip_reason(member: Member, kind: str, channel: str, ctx: _Context | None =
         return "No mobile number."
     if channel == MessageChannel.EMAIL and not member.email:
         return "No e-mail address."
+    if channel == MessageChannel.WECHAT:
+        if kind != MessageKind.SERVICE:
+            return WECHAT_SERVICE_ONLY_ERROR
+        if ctx is None or member.pk not in ctx.wechat_bound:
+            return WECHAT_NOT_BOUND_ERROR
+        if not ctx.template.provider_template_code:
+            return WECHAT_NO_TEMPLATE_ERROR
     if ctx is not None and member.pk in ctx.capped:
         return frequency.CAP_ERROR
     return ""
@@ -156,6 +166,7 @@ class _Context:
     closure: bool = False
     closure_mobile_enc: str = ""
     system_params: dict | None = None
+    wechat_bound: frozenset = frozenset()
 
 
 def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, text: str | None = None,
@@ -170,7 +181,7 @@ def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, 
         "channel": ctx.channel, "kind": ctx.kind, "template_id": ctx.template.pk, "event_key": event_key[:150],
         "subject": subject, "text": text, "secret_enc": "", "campaign_id": ctx.campaign_id,
         # Only what the provider template needs is kept (the text already holds the rest).
-        "params": {n: str(values.get(n, "")) for n in (ctx.template.provider_param_names or [])},
+        "params": _provider_params(ctx, values, subject=subject, text=text),
         "status": Message.Status.QUEUED, "provider": "", "provider_id": "", "error": "", "attempts": 0,
         "next_attempt_at": ctx.now, "scheduled_for": None, "created_at": ctx.now, "claimed_at": None,
         "sent_at": None, "delivered_at": None,
@@ -188,6 +199,21 @@ def _row(ctx: _Context, *, member: Member | None, event_key: str, params: dict, 
     elif ctx.release and _waits_for_quiet_hours(ctx.kind, ctx.template):
         row.update(scheduled_for=ctx.release, next_attempt_at=ctx.release)
     return row
+
+
+def _provider_params(ctx: _Context, values: dict, *, subject: str, text: str) -> dict:
+    """The provider template's parameters. WeChat's are "field=placeholder" (messaging.defaults), where
+    "subject" and "text" are the message's own rendered subject and text."""
+    names = ctx.template.provider_param_names or []
+    if ctx.channel != MessageChannel.WECHAT:
+        return {n: str(values.get(n, "")) for n in names}
+    own = {"subject": subject, "text": text}
+    params = {}
+    for name in names:
+        field, _sep, source = str(name).partition("=")
+        source = source or field
+        params[field] = str(values[source] if source in values else own.get(source, ""))
+    return params
 
 
 def _insert(rows: list[dict]) -> list[tuple]:
@@ -278,6 +304,10 @@ def _with_member_rules(ctx: _Context, member_ids: list[int], event_keys: list[st
     """The set-wise facts the rows need: who turned the channel off, who is at the marketing cap
     (taking the cap lock first, so concurrent senders decide one after the other)."""
     ctx.channel_off = frozenset(channel_off_member_ids(member_ids, ctx.channel))
+    if ctx.channel == MessageChannel.WECHAT:
+        from wechat.selectors import bound_member_ids
+
+        ctx.wechat_bound = frozenset(bound_member_ids(member_ids))
     if frequency.cap_applies(ctx.kind, ctx.config):
         frequency.cap_lock()
         ctx.capped = frozenset(frequency.members_at_cap(member_ids, event_keys=event_keys, now=ctx.now,
@@ -525,7 +555,18 @@ def notify_member(*, member: Member, kind: str, ref: str, title: str, body: str,
             message_send(member=member, template_code=_notice_codes([kind], MessageChannel.SMS)[kind],
                          channel=MessageChannel.SMS, event_key=event_key, params=params, kind=message_kind)
             Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).update(sms_sent=True)
+        if message_kind == MessageKind.SERVICE and wechat_bound_ids([member.pk]):
+            message_send(member=member, template_code=_notice_codes([kind], MessageChannel.WECHAT)[kind],
+                         channel=MessageChannel.WECHAT, event_key=event_key, params=params, kind=message_kind)
     return Notice.objects.filter(member=member, kind=kind[:32], ref=ref[:100]).first()
+
+
+def wechat_bound_ids(member_ids) -> set[int]:
+    """Members (of these) who linked WeChat (issue 18): only they get a WeChat row for a notice; for
+    everyone else the channel does not exist, so no "not sent" row is written per notice."""
+    from wechat.selectors import bound_member_ids
+
+    return bound_member_ids(member_ids)
 
 
 def notify_members_bulk(notices: list[Notice], *, sms: bool = True) -> int:
@@ -556,6 +597,12 @@ def notify_members_bulk(notices: list[Notice], *, sms: bool = True) -> int:
             if sms:
                 messages_send_bulk(template_code=sms_codes[kind], channel=MessageChannel.SMS, recipients=recipients,
                                    kind=message_kind)
+            bound = wechat_bound_ids({m.pk for m, _key, _params in recipients}) if message_kind == MessageKind.SERVICE \
+                else set()
+            if bound:
+                messages_send_bulk(template_code=_notice_codes([kind], MessageChannel.WECHAT)[kind],
+                                   channel=MessageChannel.WECHAT, kind=message_kind,
+                                   recipients=[r for r in recipients if r[0].pk in bound])
         return created
 
 
@@ -571,19 +618,21 @@ def notice_mark_read(*, member: Member, notice_ids: list[int] | None = None) -> 
 
 
 @transaction.atomic
-def channel_preference_set(*, member: Member, sms: bool, email: bool, actor) -> ChannelPreference:
-    """The member's choice of pushed channels (seed 000 信息通知 短信、邮件; issue 15). Each change is
+def channel_preference_set(*, member: Member, sms: bool, email: bool, actor,
+                           wechat: bool | None = None) -> ChannelPreference:
+    """The member's choice of pushed channels (seed 000 信息通知 短信、邮件; issue 15; WeChat, issue 18). Each change is
     logged (ChannelPreferenceLog: channel, on/off, who); choosing what is already set records nothing.
     `actor` is a staff user or a label ("member" on the portal). The inbox always stays on; security
     codes ignore the choice."""
-    if not isinstance(sms, bool) or not isinstance(email, bool):
+    if not isinstance(sms, bool) or not isinstance(email, bool) or not isinstance(wechat, bool | None):
         raise ValidationFailed(_("Choose on or off for each channel."), code="bad_preference")
     ChannelPreference.objects.get_or_create(member_id=member.pk)
     pref = channel_preference_lock(member.pk)
     staff = actor if hasattr(actor, "get_username") else None
     label = actor.get_username() if staff else str(actor)[:150]
-    changes = [(channel, value) for channel, value in (("sms", sms), ("email", email))
-               if getattr(pref, channel) != value]
+    # WeChat (issue 18) is left as it is when not given (pages that do not show it).
+    chosen = (("sms", sms), ("email", email)) + ((("wechat", wechat),) if wechat is not None else ())
+    changes = [(channel, value) for channel, value in chosen if getattr(pref, channel) != value]
     if changes:
         for channel, value in changes:
             setattr(pref, channel, value)

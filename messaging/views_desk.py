@@ -26,7 +26,8 @@ def member_channels(request, member_no: str):
     if request.method == "POST":
         need(request.user, PERM_CONSENT)
         channel_preference_set(member=member, sms=request.POST.get("sms") == "on",
-                               email=request.POST.get("email") == "on", actor=request.user)
+                               email=request.POST.get("email") == "on", actor=request.user,
+                               wechat=(request.POST.get("wechat") == "on") if "wechat_shown" in request.POST else None)
         messages.success(request, _("The member's choice of channels is saved."))
         return redirect("messaging_desk:member_channels", member_no=member.member_no)
     log = ChannelPreferenceLog.objects.filter(member=member).order_by("-at", "-id")[:LOG_ROWS]

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.web import current_member, id_param, member_required, portal_render
+from wechat.selectors import binding_active_for_member
 
 from .models import Notice
 from .selectors import notice_list_for_member
@@ -53,8 +54,10 @@ def channels(request):
     member = current_member(request)
     if request.method == "POST":
         channel_preference_set(member=member, sms=request.POST.get("sms") == "on",
-                               email=request.POST.get("email") == "on", actor="member")
+                               email=request.POST.get("email") == "on", actor="member",
+                               wechat=(request.POST.get("wechat") == "on") if "wechat_shown" in request.POST else None)
         messages.success(request, _("Your choice of channels is saved."))
         return redirect("messaging_portal:channels")
     return portal_render(request, "messaging/portal/channels.html", "inbox",
-                        {"preference": channel_preference_get(member=member)})
+                        {"preference": channel_preference_get(member=member),
+                         "wechat_bound": binding_active_for_member(member_id=member.pk) is not None})
