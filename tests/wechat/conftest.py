@@ -215,3 +215,10 @@ def wechat_templates(db):
     MessageTemplate.objects.filter(channel="wechat", code="notice_points_earned").update(
         provider_template_code="TPL_POINTS", provider_param_names=["first=subject", "keyword1=date",
                                                                    "keyword2=points", "keyword3=balance"])
+
+
+@pytest.fixture
+def config(db):
+    from messaging.models import MessagingConfig
+
+    return MessagingConfig.get()
