@@ -30,21 +30,46 @@ from core.errors import ValidationFailed
 from core.figures import event_attendance_figure
 
 from .models import ClosenessWeights
-from .rfm import JOB_WORK_MEM, default_as_of, local_midnight, purchases_sql
+from .purchase_summary import as_of_window_sql, purchase_summary_refresh, window_params
+from .rfm import (
+    JOB_WORK_MEM,
+    SOURCE_PURCHASES,
+    SOURCE_SUMMARY,
+    check_source,
+    default_as_of,
+    local_midnight,
+    purchases_sql,
+)
 
 YEAR_DAYS = 365
 
 # Built when a job first runs: purchases_sql reads the net-paid definition points registers in ready().
-@cache
-def _snapshot_sql() -> str:
-    return f"""
-WITH cur AS (
+def _years_sql(source: str) -> str:
+    """The cur (this year: amount, frequency) and prev (previous year: amount) CTEs, refunds by %(end)s."""
+    if source == SOURCE_PURCHASES:
+        return f"""
+cur AS (
     SELECT p.member_id, SUM(p.net) AS amount, COUNT(*) AS frequency
     FROM ({purchases_sql("start", "end")}) p GROUP BY p.member_id
 ), prev AS (
     SELECT p.member_id, SUM(p.net) AS amount
     FROM ({purchases_sql("prev_start", "start")}) p GROUP BY p.member_id
-), campaign_purchases AS (
+)"""
+    return f"""
+cur AS (
+    SELECT s.member_id, SUM(s.net) AS amount, SUM(s.orders) AS frequency
+    FROM ({as_of_window_sql("cur", start="start", stop="end")}) s GROUP BY s.member_id HAVING SUM(s.orders) > 0
+), prev AS (
+    SELECT s.member_id, SUM(s.net) AS amount
+    FROM ({as_of_window_sql("prev", start="prev_start", stop="start")}) s GROUP BY s.member_id
+    HAVING SUM(s.orders) > 0
+)"""
+
+
+@cache
+def _snapshot_sql(source: str) -> str:
+    return f"""
+WITH {_years_sql(source)}, campaign_purchases AS (
     SELECT p.member_id, COUNT(DISTINCT p.id) AS n
     FROM points_campaign c
     JOIN points_purchase p ON p.occurred_at >= GREATEST(c.starts_at, %(start)s)
@@ -108,9 +133,13 @@ class ClosenessResult:
     seconds: float
 
 
-def closeness_compute(*, as_of: dt.date | None = None, weights: ClosenessWeights | None = None) -> ClosenessResult:
-    """Compute and store the closeness snapshot of `as_of`, replacing any earlier one of that date."""
+def closeness_compute(*, as_of: dt.date | None = None, weights: ClosenessWeights | None = None,
+                      source: str = SOURCE_SUMMARY) -> ClosenessResult:
+    """Compute and store the closeness snapshot of `as_of`, replacing any earlier one of that date.
+    The two years' amounts and frequency come from the purchase summary (refreshed first) unless
+    `source="purchases"`."""
     as_of = as_of or default_as_of()
+    check_source(source)
     weights = weights or ClosenessWeights.get()
     w = {"w_amount": float(weights.amount), "w_change": float(weights.amount_change),
          "w_frequency": float(weights.frequency), "w_response": float(weights.response),
@@ -122,9 +151,14 @@ def closeness_compute(*, as_of: dt.date | None = None, weights: ClosenessWeights
     start = local_midnight(as_of - dt.timedelta(days=YEAR_DAYS - 1))
     prev_start = local_midnight(as_of - dt.timedelta(days=2 * YEAR_DAYS - 1))
     started = time.perf_counter()
+    if source == SOURCE_SUMMARY:
+        purchase_summary_refresh()
+    params = {"day": as_of, "start": start, "end": end, "prev_start": prev_start, **w,
+              **window_params("cur", as_of - dt.timedelta(days=YEAR_DAYS - 1), as_of),
+              **window_params("prev", as_of - dt.timedelta(days=2 * YEAR_DAYS - 1), as_of - dt.timedelta(days=YEAR_DAYS))}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
         cursor.execute("DELETE FROM evaluation_closenesssnapshot WHERE as_of = %s", [as_of])
-        cursor.execute(_snapshot_sql(), {"day": as_of, "start": start, "end": end, "prev_start": prev_start, **w})
+        cursor.execute(_snapshot_sql(source), params)
         members = cursor.rowcount
     return ClosenessResult(as_of=as_of, members=members, seconds=time.perf_counter() - started)

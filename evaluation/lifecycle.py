@@ -21,15 +21,36 @@ from functools import cache
 from django.db import connection, transaction
 
 from .models import LifecycleRule, LifecycleStage, RfmClass, RfmRun
-from .rfm import JOB_WORK_MEM, default_as_of, local_midnight, purchases_sql, rfm_compute
+from .purchase_summary import as_of_window_sql, purchase_summary_refresh, window_params
+from .rfm import (
+    JOB_WORK_MEM,
+    SOURCE_PURCHASES,
+    SOURCE_SUMMARY,
+    check_source,
+    default_as_of,
+    local_midnight,
+    purchases_sql,
+    rfm_compute,
+)
 
 
-# Built when a job first runs: purchases_sql reads the net-paid definition points registers in ready().
-@cache
-def _snapshot_sql() -> str:
+# Built when a job first runs: the SQL reads the net-paid definition points registers in ready().
+def _last_sql(source: str) -> str:
+    """Per member, the local date of the last purchase in (D − B, D], refunds by %(end)s."""
+    if source == SOURCE_PURCHASES:
+        return f"""
+    SELECT p.member_id, (MAX(p.occurred_at) AT TIME ZONE 'Asia/Shanghai')::date AS day
+    FROM ({purchases_sql("lapsed_start", "end")}) p GROUP BY p.member_id"""
     return f"""
-WITH last AS (
-    SELECT p.member_id, (MAX(p.occurred_at) AT TIME ZONE 'Asia/Shanghai')::date AS day FROM ({purchases_sql("lapsed_start", "end")}) p GROUP BY p.member_id
+    SELECT s.member_id, MAX(s.last_day) AS day
+    FROM ({as_of_window_sql("lapsed", start="lapsed_start", stop="end")}) s
+    GROUP BY s.member_id HAVING SUM(s.orders) > 0"""
+
+
+@cache
+def _snapshot_sql(source: str) -> str:
+    return f"""
+WITH last AS ({_last_sql(source)}
 ), rfm AS (
     SELECT s.member_id, s.rfm_class,
            CUME_DIST() OVER (ORDER BY s.monetary DESC) AS top_share
@@ -60,18 +81,24 @@ class LifecycleResult:
     seconds: float
 
 
-def lifecycle_compute(*, as_of: dt.date | None = None, rule: LifecycleRule | None = None) -> LifecycleResult:
-    """Compute and store the lifecycle snapshot of `as_of`, replacing any earlier one of that date."""
+def lifecycle_compute(*, as_of: dt.date | None = None, rule: LifecycleRule | None = None,
+                      source: str = SOURCE_SUMMARY) -> LifecycleResult:
+    """Compute and store the lifecycle snapshot of `as_of`, replacing any earlier one of that date.
+    The last purchase dates come from the purchase summary (refreshed first) unless `source="purchases"`."""
     as_of = as_of or default_as_of()
     rule = rule or LifecycleRule.get()
+    check_source(source)
     if not RfmRun.objects.filter(as_of=as_of).exists():
-        rfm_compute(as_of=as_of)
+        rfm_compute(as_of=as_of, source=source)
+    elif source == SOURCE_SUMMARY:
+        purchase_summary_refresh()
     params = {
         "day": as_of,
         "end": local_midnight(as_of + dt.timedelta(days=1)),
         "new_start": local_midnight(as_of - dt.timedelta(days=rule.new_days - 1)) if rule.new_days else
         local_midnight(as_of + dt.timedelta(days=1)),
         "lapsed_start": local_midnight(as_of - dt.timedelta(days=rule.lapsed_days - 1)),
+        **window_params("lapsed", as_of - dt.timedelta(days=rule.lapsed_days - 1), as_of),
         "active_days": rule.active_days,
         "by_class": rule.high_value_by_class,
         "top_share": float(rule.high_value_top_percent) / 100,
@@ -80,6 +107,6 @@ def lifecycle_compute(*, as_of: dt.date | None = None, rule: LifecycleRule | Non
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
         cursor.execute("DELETE FROM evaluation_lifecyclesnapshot WHERE as_of = %s", [as_of])
-        cursor.execute(_snapshot_sql(), params)
+        cursor.execute(_snapshot_sql(source), params)
         members = cursor.rowcount
     return LifecycleResult(as_of=as_of, members=members, seconds=time.perf_counter() - started)

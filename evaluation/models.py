@@ -298,3 +298,61 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PurchaseDay(models.Model):
+    """What one member bought on one local (Asia/Shanghai) date, summed from points_purchase with the
+    purchases' current refunds (evaluation.purchase_summary keeps it up to date by Purchase.changed_at).
+    Derived data: rebuilt from the purchases at any time, so the member key has no constraint (as the
+    snapshots). A day with no counted order has no row.
+
+    - orders: purchases that are not refunded in full (RFM's "purchase"; a bill of 0 counts);
+    - billed_orders: purchases with refunded < bill (the tier engine's visit test; a bill of 0 does not);
+    - net_paid: Σ net paid (points.net_paid), fully refunded purchases adding 0."""
+
+    pk = models.CompositePrimaryKey("member", "day")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.DO_NOTHING,
+                               db_index=False, db_constraint=False, related_name="+")
+    day = models.DateField(_("date"))
+    orders = models.IntegerField(_("orders"))
+    billed_orders = models.IntegerField(_("orders with a bill left"))
+    net_paid = models.DecimalField(_("net paid"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("member purchase day")
+        verbose_name_plural = _("member purchase days")
+        indexes = [models.Index(fields=["day"], name="purchase_day_by_day")]
+
+
+class PurchaseMonth(models.Model):
+    """The member's PurchaseDay rows of one local month (`month` = its first day), summed: the nightly
+    jobs read whole months here and only the partial months at a window's two ends from PurchaseDay."""
+
+    pk = models.CompositePrimaryKey("member", "month")
+    member = models.ForeignKey("members.Member", verbose_name=_("member"), on_delete=models.DO_NOTHING,
+                               db_index=False, db_constraint=False, related_name="+")
+    month = models.DateField(_("month"))
+    orders = models.IntegerField(_("orders"))
+    billed_orders = models.IntegerField(_("orders with a bill left"))
+    net_paid = models.DecimalField(_("net paid"), max_digits=14, decimal_places=2)
+    visit_days = models.IntegerField(_("days with a billed order"))
+    first_day = models.DateField(_("first purchase date"))
+    last_day = models.DateField(_("last purchase date"))
+
+    class Meta:
+        verbose_name = _("member purchase month")
+        verbose_name_plural = _("member purchase months")
+
+
+class PurchaseSummaryMark(models.Model):
+    """Where the incremental refresh of PurchaseDay/PurchaseMonth got to (one row). `changes_since` NULL:
+    never built, the next refresh builds the summary from all purchases."""
+
+    name = models.CharField(max_length=32, unique=True)
+    changes_since = models.DateTimeField(null=True)
+    built_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("purchase summary watermark")
+        verbose_name_plural = _("purchase summary watermarks")

@@ -17,7 +17,9 @@ Definitions, for as-of date D and window W days (defaults: yesterday, 365):
   models.RFM_CLASS_BY_FLAGS.
 
 The whole computation is one INSERT ... SELECT in one transaction, after deleting that date's rows:
-a re-run replaces the snapshot, and readers never see half of one.
+a re-run replaces the snapshot, and readers never see half of one. It reads the per-member purchase
+summary (evaluation.purchase_summary, refreshed first), not the purchases; `source="purchases"` reads
+the purchases themselves, the reference the summary is tested equal to.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from core.errors import ValidationFailed
 from core.figures import net_paid_figure
 
 from .models import RFM_CLASS_BY_FLAGS, RfmRun
+from .purchase_summary import as_of_window_sql, purchase_summary_refresh, window_params
 
 DEFAULT_WINDOW_DAYS = 365
 # Memory for the hash aggregate and the three window sorts of a million members; the default 4 MB
@@ -76,17 +79,40 @@ def purchases_sql(start: str = "start", end: str = "end") -> str:
 """
 
 
-# ROUND(..., 9) before CEIL: 5 × CUME_DIST is computed in floating point, and a product that is a
-# whole number in exact arithmetic (5 × 3/5) must not become 3.0000000000000004 and score 4.
-@cache
-def _snapshot_sql() -> str:
-    return f"""
-WITH agg AS (
+# Where the nightly jobs read purchases from: the per-member summary (evaluation.purchase_summary, the
+# default) or the purchases themselves (the reference the tests and benches hold the summary equal to).
+SOURCE_SUMMARY = "summary"
+SOURCE_PURCHASES = "purchases"
+SOURCES = (SOURCE_SUMMARY, SOURCE_PURCHASES)
+
+
+def _agg_sql(source: str) -> str:
+    """Per member: recency_days, frequency, monetary over the window, refunds made by %(end)s."""
+    if source == SOURCE_PURCHASES:
+        return f"""
     SELECT p.member_id,
            %(day)s::date - (MAX(p.occurred_at) AT TIME ZONE 'Asia/Shanghai')::date AS recency_days,
            COUNT(*) AS frequency, SUM(p.net) AS monetary
     FROM ({purchases_sql()}) p
-    GROUP BY p.member_id
+    GROUP BY p.member_id"""
+    return f"""
+    SELECT s.member_id, %(day)s::date - MAX(s.last_day) AS recency_days,
+           SUM(s.orders) AS frequency, SUM(s.net) AS monetary
+    FROM ({as_of_window_sql("w", start="start", stop="end")}) s
+    GROUP BY s.member_id HAVING SUM(s.orders) > 0"""
+
+
+def check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise ValueError(f"unknown purchase source {source!r}")
+
+
+# ROUND(..., 9) before CEIL: 5 × CUME_DIST is computed in floating point, and a product that is a
+# whole number in exact arithmetic (5 × 3/5) must not become 3.0000000000000004 and score 4.
+@cache
+def _snapshot_sql(source: str) -> str:
+    return f"""
+WITH agg AS ({_agg_sql(source)}
 ), scored AS (
     SELECT a.*,
            CEIL(ROUND((5 * CUME_DIST() OVER (ORDER BY a.recency_days DESC))::numeric, 9)) AS r_score,
@@ -122,17 +148,24 @@ def default_as_of() -> dt.date:
     return timezone.localdate() - dt.timedelta(days=1)
 
 
-def rfm_compute(*, as_of: dt.date | None = None, window_days: int = DEFAULT_WINDOW_DAYS) -> RfmResult:
-    """Compute and store the RFM snapshot of `as_of`, replacing any earlier one of that date."""
+def rfm_compute(*, as_of: dt.date | None = None, window_days: int = DEFAULT_WINDOW_DAYS,
+                source: str = SOURCE_SUMMARY) -> RfmResult:
+    """Compute and store the RFM snapshot of `as_of`, replacing any earlier one of that date. With the
+    summary (the default) it is brought up to date first: a no-op when another job of the night did."""
     as_of = as_of or default_as_of()
     if window_days < 1 or window_days > 3660:
         raise ValidationFailed("The window must be between 1 and 3660 days.", code="rfm_window")
+    check_source(source)
     start, end = window_bounds(as_of, window_days)
     started = time.perf_counter()
+    if source == SOURCE_SUMMARY:
+        purchase_summary_refresh()
+    params = {"day": as_of, "window": window_days, "start": start, "end": end,
+              **window_params("w", as_of - dt.timedelta(days=window_days - 1), as_of)}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
         cursor.execute("DELETE FROM evaluation_rfmsnapshot WHERE as_of = %s", [as_of])
-        cursor.execute(_snapshot_sql(), {"day": as_of, "window": window_days, "start": start, "end": end})
+        cursor.execute(_snapshot_sql(source), params)
         cursor.execute(_RUN_SQL, [as_of])
         population, mean_r, mean_f, mean_m = cursor.fetchone()
         seconds = time.perf_counter() - started

@@ -6,6 +6,11 @@ Amount = Σ net paid (points.net_paid, the one definition: amount_paid × (1 −
 amount_total) to the cent; refunds reduce what was actually paid in proportion, as they reverse points
 in proportion, PTS-5). Visits = distinct local days with at least one purchase
 that is not fully refunded.
+
+One member's figures (a page, the immediate upgrade at the till) are read from the purchases; the
+nightly evaluation of every member reads them from the per-member purchase summary
+(evaluation.purchase_summary: whole months and two edges of days instead of every purchase), which
+tests/tiers hold equal to the purchase scan.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from evaluation.purchase_summary import purchase_summary_refresh, window_params, window_sql
 from members import scope
 from members.models import Member, Tier
 from points.net_paid import NET_PAID_SQL
@@ -43,6 +49,50 @@ def window_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 class Rolling:
     amount: Decimal
     visits: int
+
+
+# Where the nightly evaluation reads the rolling figures of many members: the per-member purchase summary
+# (evaluation.purchase_summary, the default), or the purchases (the reference it is tested equal to).
+SOURCE_SUMMARY = "summary"
+SOURCE_PURCHASES = "purchases"
+
+
+def rolling_window_params(day: dt.date) -> dict:
+    """Parameters of `rolling_stats_sql` for business day `day` (with window_bounds' start and end)."""
+    start, end = window_bounds(day)
+    return {"start": start, "end": end,
+            **window_params("tw", day - dt.timedelta(days=WINDOW_DAYS - 1), day)}
+
+
+def rolling_stats_sql(*, source: str, purchase_filter: str, summary_filter: str) -> str:
+    """SQL: (member_id, amount, visits) of the rolling window for many members, current refunds (the
+    same figures as tier_rolling_for_member). `purchase_filter` is a condition on `p.member_id` (read
+    from points_purchase), `summary_filter` the same on `s.member_id` (read from the summary)."""
+    if source == SOURCE_PURCHASES:
+        return f"""
+    SELECT p.member_id, SUM({NET_PAID_SQL}) AS amount,
+           COUNT(DISTINCT {VISIT_DAY_SQL}) FILTER (WHERE p.amount_refunded < p.amount_total) AS visits
+    FROM points_purchase p
+    WHERE {purchase_filter} AND p.occurred_at >= %(start)s AND p.occurred_at < %(end)s
+    GROUP BY p.member_id"""
+    if source != SOURCE_SUMMARY:
+        raise ValueError(f"unknown purchase source {source!r}")
+    return f"""
+    SELECT s.member_id, SUM(s.net) AS amount, SUM(s.visit_days) AS visits
+    FROM ({window_sql("tw", member_filter=summary_filter)}) s
+    GROUP BY s.member_id"""
+
+
+def tier_rolling_by_member(*, day: dt.date, source: str = SOURCE_SUMMARY) -> dict[int, Rolling]:
+    """The rolling figures of every member with some amount or visits in the window (summary refreshed
+    first); a member missing has 0 and 0, as the evaluation's COALESCE reads it."""
+    if source == SOURCE_SUMMARY:
+        purchase_summary_refresh()
+    with connection.cursor() as cursor:
+        cursor.execute(rolling_stats_sql(source=source, purchase_filter="p.member_id IS NOT NULL",
+                                         summary_filter="s.member_id IS NOT NULL"), rolling_window_params(day))
+        return {member_id: Rolling(amount=Decimal(amount).quantize(Decimal("0.01")), visits=int(visits))
+                for member_id, amount, visits in cursor.fetchall() if amount or visits}
 
 
 def tier_rolling_for_member(*, member: Member, day: dt.date) -> Rolling:

@@ -31,16 +31,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, NotFound, ValidationFailed
+from evaluation.purchase_summary import purchase_summary_refresh
 from members import scope
 from members.locks import member_lock
 from members.models import Member, Tier
 from messaging.models import Notice
 from messaging.services import notify_member, notify_members_bulk
-from points.net_paid import NET_PAID_SQL
 
 from .locks import tier_proposal_lock
 from .models import ChangeKind, TierChange, TierProposal
-from .selectors import VISIT_DAY_SQL, tier_list, tier_rolling_for_member, window_bounds
+from .selectors import SOURCE_SUMMARY, rolling_stats_sql, rolling_window_params, tier_list, tier_rolling_for_member
 
 BATCH_MEMBERS = 20_000
 NOTICE_KIND = "tier_change"
@@ -260,12 +260,7 @@ def tier_proposals_decide(*, proposal_ids: Iterable[int], staff, approve: bool, 
 # ---------------------------------------------------------------- nightly evaluation (set-wise)
 
 _DECIDE = """
-WITH stats AS (
-    SELECT p.member_id, SUM({net}) AS amount,
-           COUNT(DISTINCT {visit_day}) FILTER (WHERE p.amount_refunded < p.amount_total) AS visits
-    FROM points_purchase p
-    WHERE {purchase_filter} AND p.occurred_at >= %(start)s AND p.occurred_at < %(end)s
-    GROUP BY p.member_id
+WITH stats AS ({stats}
 ), m AS (
     SELECT m.id, m.tier_id, t.rank, t.retention_amount, m.tier_since, m.tier_protected_until,
            COALESCE(s.amount, 0) AS amount, COALESCE(s.visits, 0) AS visits,
@@ -303,13 +298,27 @@ WHERE NOT (tt.confirmation = 'manual' AND EXISTS (
 ORDER BY d.member_id
 """
 
-_RANGE = ("p.member_id >= %(lo)s AND p.member_id < %(hi)s", "m.id >= %(lo)s AND m.id < %(hi)s")
-_IDS = ("p.member_id = ANY(%(ids)s)", "m.id = ANY(%(ids)s)")
+_RANGE = ("p.member_id >= %(lo)s AND p.member_id < %(hi)s", "m.id >= %(lo)s AND m.id < %(hi)s",
+          "s.member_id >= %(lo)s AND s.member_id < %(hi)s")
+_IDS = ("p.member_id = ANY(%(ids)s)", "m.id = ANY(%(ids)s)", "s.member_id = ANY(%(ids)s)")
+_ALL = ("p.member_id IS NOT NULL", "TRUE", "s.member_id IS NOT NULL")
 
 
-def _decide_sql(filters: tuple[str, str]) -> str:
-    return _DECIDE.format(net=NET_PAID_SQL, visit_day=VISIT_DAY_SQL, purchase_filter=filters[0],
-                          member_filter=filters[1])
+def _decide_sql(filters: tuple[str, str, str], source: str = SOURCE_SUMMARY) -> str:
+    stats = rolling_stats_sql(source=source, purchase_filter=filters[0], summary_filter=filters[2])
+    return _DECIDE.format(stats=stats, member_filter=filters[1])
+
+
+def tier_evaluation_candidates(*, day: dt.date, source: str = SOURCE_SUMMARY) -> list[tuple]:
+    """What the nightly evaluation of `day` would decide for every member, without applying it:
+    (member, from tier, to tier, kind, amount, visits, confirmation) by member id."""
+    if source == SOURCE_SUMMARY:
+        purchase_summary_refresh()
+    md, md_alt = _evaluation_month_days(day)
+    with connection.cursor() as cursor:
+        cursor.execute(_decide_sql(_ALL, source), {"day": day, "md": md, "md_alt": md_alt,
+                                                   **rolling_window_params(day)})
+        return cursor.fetchall()
 
 
 _APPLY = """
@@ -360,15 +369,15 @@ def _columns(rows: list[tuple]) -> dict:
     }
 
 
-def _evaluate_batch(cursor, params: dict, tier_names: dict[int, str], counts: dict) -> None:
+def _evaluate_batch(cursor, params: dict, tier_names: dict[int, str], counts: dict, source: str) -> None:
     """One transaction: find candidates (read-only scan), lock just those members in id order,
     decide again under the lock (a till may have upgraded one meanwhile), then apply set-wise."""
-    cursor.execute(_decide_sql(_RANGE), params)
+    cursor.execute(_decide_sql(_RANGE, source), params)
     candidates = [row[0] for row in cursor.fetchall()]
     if not candidates:
         return
     cursor.execute("SELECT id FROM members_member WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [candidates])
-    cursor.execute(_decide_sql(_IDS), {**params, "ids": candidates})
+    cursor.execute(_decide_sql(_IDS, source), {**params, "ids": candidates})
     rows = cursor.fetchall()
     auto = [r for r in rows if r[6] == Tier.Confirmation.AUTOMATIC]
     manual = [r for r in rows if r[6] == Tier.Confirmation.MANUAL]
@@ -391,13 +400,15 @@ def _evaluate_batch(cursor, params: dict, tier_names: dict[int, str], counts: di
 
 def tiers_evaluate(
     *, day: dt.date, job_run_id: int | None = None, progress: Callable[[int, int], None] | None = None,
-    batch_size: int = BATCH_MEMBERS,
+    batch_size: int = BATCH_MEMBERS, source: str = SOURCE_SUMMARY,
 ) -> dict:
     """Evaluate every active member for the closed business day `day`; changes are effective the
     next day. Idempotent: a re-run finds the members already moved (and protected), the TierChange
-    natural key and the one-pending-proposal rule catch anything else."""
+    natural key and the one-pending-proposal rule catch anything else. The rolling figures come from
+    the per-member purchase summary, brought up to date first (`source="purchases"`: from the purchases)."""
     effective = day + dt.timedelta(days=1)
-    start, end = window_bounds(day)
+    if source == SOURCE_SUMMARY:
+        purchase_summary_refresh()
     md, md_alt = _evaluation_month_days(day)
     tier_names = {t.pk: t.name for t in tier_list()}
     counts = {"upgrades": 0, "downgrades": 0, "proposals": 0, "notices": 0, "batches": 0}
@@ -407,13 +418,13 @@ def tiers_evaluate(
     if not hi:
         return counts
     starts = range(lo, hi + 1, batch_size)
-    base = {"day": day, "effective": effective, "start": start, "end": end, "md": md, "md_alt": md_alt,
+    base = {"day": day, "effective": effective, **rolling_window_params(day), "md": md, "md_alt": md_alt,
             "run": job_run_id, "up_reason": _("Nightly evaluation: upgrade threshold reached"),
             "down_reason": _("Yearly evaluation: below the retention threshold"), "now": timezone.now()}
     for i, batch_start in enumerate(starts, 1):
         params = {**base, "lo": batch_start, "hi": batch_start + batch_size}
         with transaction.atomic(), connection.cursor() as cursor:
-            _evaluate_batch(cursor, params, tier_names, counts)
+            _evaluate_batch(cursor, params, tier_names, counts, source)
         counts["batches"] += 1
         if progress:
             progress(i, len(starts))
