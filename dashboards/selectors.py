@@ -15,7 +15,7 @@ from django.db.models import Q, Subquery, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from evaluation.models import RFM_CHINESE_NAMES, LifecycleStage
+from evaluation.models import RFM_CHINESE_NAMES, LifecycleStage, RfmClass, RfmSnapshot
 from members.models import Member
 from points.models import PointsConfig
 
@@ -93,7 +93,11 @@ def overview(*, store_ids: list[int] | None, date_from: dt.date, date_to: dt.dat
     rfm_moves = list(RfmMovement.objects.filter(_store_q(store_ids), as_of=Subquery(latest_rfm))
                      .values("previous_as_of", "from_class", "to_class").annotate(members=Sum("members"))
                      .order_by("from_class", "to_class"))
-    lifecycle = list(LifecycleStats.objects.filter(_store_q(store_ids), as_of__gte=date_from, as_of__lte=date_to)
+    rfm_cells = list(RfmStats.objects.filter(_store_q(store_ids), as_of=Subquery(latest_rfm))
+                     .values("as_of", "rfm_class", "tier__code", "tier__name", "tier__rank")
+                     .annotate(members=Sum("members")).order_by("tier__rank", "rfm_class"))
+    lifecycle_dates = _lifecycle_dates(store_ids, date_to)
+    lifecycle = list(LifecycleStats.objects.filter(_store_q(store_ids), as_of__in=lifecycle_dates)
                      .values("as_of", "stage").annotate(members=Sum("members")).order_by("as_of", "stage"))
     service = list(DailyServiceStats.objects.filter(in_period).values("store__code", "store__name").annotate(
         **{name: Sum(name) for name in _SERVICE_SUMS}).order_by("store__code"))
@@ -169,18 +173,87 @@ def overview(*, store_ids: list[int] | None, date_from: dt.date, date_to: dt.dat
     stage_names = _stage_labels()
     tables["lifecycle"] = Table("lifecycle", _("Lifecycle stages"), [_("As of"), _("Stage"), _("Members")],
                                 [[r["as_of"], stage_names.get(r["stage"], r["stage"]), r["members"]] for r in lifecycle])
+    # Lifecycle over time (issue 16): one stacked column per snapshot date (the last one of each month
+    # when the snapshots span more than a month), every stage a series in the stages' order.
     stage_dates = sorted({r["as_of"] for r in lifecycle})
-    by_stage: dict[str, dict] = {}
+    by_stage: dict[str, dict] = {stage: {} for stage in LifecycleStage.values}
     for r in lifecycle:
         by_stage.setdefault(r["stage"], {})[r["as_of"]] = r["members"]
     charts["lifecycle"] = _chart("bar", [d.isoformat() for d in stage_dates], [
         {"name": stage_names.get(stage, stage), "data": [values.get(d, 0) for d in stage_dates]}
-        for stage, values in by_stage.items()], stack=True)
+        for stage, values in by_stage.items() if values], stack=True)
+
+    charts["rfm_heatmap"], heatmap = _rfm_heatmap(rfm_cells, rfm_names)
+    charts["rfm_sankey"] = _rfm_sankey(rfm_moves, rfm_names, outside)
 
     tables["service"], charts["service"] = _service_table(service)
     return {"tables": tables, "charts": charts, "as_of": as_of, "liability_yuan": liability_yuan,
             "redemption_rate": redemption_rate, "totals": totals, "last": last, "offset_rate": offset_rate,
-            "service_sources": service_sources()}
+            "service_sources": service_sources(), "rfm_as_of": rfm_as_of, "heatmap": heatmap,
+            "previous": _previous_period(store_ids, date_from, date_to)}
+
+
+def _previous_period(store_ids: list[int] | None, date_from: dt.date, date_to: dt.date) -> dict:
+    """The same figures for the period of the same length just before (the arrows ▲▼), one query."""
+    length = (date_to - date_from).days + 1
+    end = date_from - dt.timedelta(days=1)
+    start = end - dt.timedelta(days=length - 1)
+    rows = DailyStoreStats.objects.filter(_store_q(store_ids), date__gte=start, date__lte=end)
+    sums = rows.aggregate(
+        members_new=Sum("members_new"), purchases=Sum("purchases"), amount=Sum("amount"),
+        points_issued=Sum("points_issued"), points_redeemed=Sum("points_redeemed"),
+        members_total=Sum("members_total", filter=Q(date=end)), members_active=Sum("members_active", filter=Q(date=end)),
+    )
+    sums["redemption_rate"] = _rate(sums["points_redeemed"] or 0, sums["points_issued"] or 0)
+    return {"date_from": start, "date_to": end, **sums}
+
+
+def _lifecycle_dates(store_ids: list[int] | None, date_to: dt.date, *, months: int = 12) -> list[dt.date]:
+    """The lifecycle snapshot dates the chart shows up to `date_to`: every one when they span at most a
+    month, else the last of each month, for the latest `months` months."""
+    dates = list(LifecycleStats.objects.filter(_store_q(store_ids), as_of__lte=date_to).order_by()
+                 .values_list("as_of", flat=True).distinct().order_by("-as_of")[:400])
+    if not dates or (dates[0] - dates[-1]).days <= 31:
+        return sorted(dates[:31])
+    last_of_month: dict[tuple[int, int], dt.date] = {}
+    for day in dates:  # newest first: the first seen per month is its last snapshot
+        last_of_month.setdefault((day.year, day.month), day)
+    return sorted(last_of_month.values())[-months:]
+
+
+def _rfm_heatmap(cells: list[dict], rfm_names: dict[str, str]) -> tuple[dict, dict]:
+    """RFM class × tier of the latest snapshot (members, from RfmStats): the ECharts spec and the
+    table the page draws with a link per cell to its members (drill-down)."""
+    classes = list(RfmClass.values)
+    tiers: list[tuple[str, str]] = []
+    for c in cells:
+        if (c["tier__code"], c["tier__name"]) not in tiers:
+            tiers.append((c["tier__code"], c["tier__name"]))
+    counts = {(c["rfm_class"], c["tier__code"]): c["members"] for c in cells}
+    as_of = cells[0]["as_of"].isoformat() if cells else None
+    data = [[ti, ci, counts.get((cls, code), 0)] for ci, cls in enumerate(classes) for ti, (code, _n) in enumerate(tiers)]
+    spec = _chart("heatmap", [name for _c, name in tiers], [{"name": _("Members"), "data": data}],
+                  rows=[RFM_CHINESE_NAMES[RfmClass(c)] for c in classes], row_keys=classes,
+                  column_keys=[code for code, _n in tiers], as_of=as_of)
+    rows = [{"rfm_class": cls, "name": RFM_CHINESE_NAMES[RfmClass(cls)],
+             "cells": [{"tier": code, "members": counts.get((cls, code), 0)} for code, _n in tiers]}
+            for cls in classes]
+    top = max(counts.values(), default=0)
+    return spec, {"as_of": as_of, "tiers": tiers, "rows": rows, "max": top}
+
+
+def _rfm_sankey(moves: list[dict], rfm_names: dict[str, str], outside: str) -> dict:
+    """Class movement between the two latest snapshots as a Sankey: the previous classes on the left,
+    the classes now on the right (members who stayed are the flows to the same class)."""
+    def name(value, side):
+        label = rfm_names.get(value, value) if value else outside
+        return f"{side}：{label.split(' · ')[0]}"
+
+    before, now = pgettext("rfm movement", "Before"), pgettext("rfm movement", "Now")
+    links = [{"source": name(r["from_class"], before), "target": name(r["to_class"], now), "value": r["members"]}
+             for r in moves if r["members"]]
+    nodes = sorted({link["source"] for link in links}) + sorted({link["target"] for link in links})
+    return {"kind": "sankey", "categories": nodes, "series": [], "links": links}
 
 
 _SERVICE_SUMS = ["complaints_received", "complaints_accepted", "accepted_on_time", "complaints_replied",
@@ -295,3 +368,16 @@ def consumption_periods(today: dt.date, *, months: int = 24, years: int = 3) -> 
     choices += [(str(today.year - i), str(today.year - i)) for i in range(years)]
     return choices
 
+
+
+# ---------------------------------------------------------------- RFM heatmap drill-down
+
+
+def rfm_cell_members(*, as_of: dt.date, rfm_class: str, tier_code: str, store_ids: list[int] | None):
+    """The members of one heatmap cell: their RFM snapshot rows of `as_of` (class and tier as of that
+    day, as RfmStats counts them), largest amount first, with member, store and tier in the same query."""
+    qs = (RfmSnapshot.objects.filter(as_of=as_of, rfm_class=rfm_class, tier__code=tier_code)
+          .select_related("member", "store", "tier").order_by("-monetary", "member_id"))
+    if store_ids is not None:
+        qs = qs.filter(store_id__in=store_ids)
+    return qs

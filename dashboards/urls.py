@@ -8,6 +8,7 @@ app_name = "dashboards"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("export/<slug:table>.<str:fmt>", views.overview_export, name="overview_export"),
+    path("rfm-cell/", views.rfm_cell, name="rfm_cell"),
     path("consumption/", views.consumption, name="consumption"),
     path("consumption/export/<slug:dimension>.<str:fmt>", views.consumption_export, name="consumption_export"),
     path("staff/", views.staff, name="staff"),

@@ -316,7 +316,10 @@ def seed_service(demo: Demo) -> dict:
     from service_desk.demo import seed_complaints
 
     ids = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("pk").values_list("pk", flat=True))
-    return {**seed_complaints(ids, seed=demo.seed), **seed_care(ids, seed=demo.seed)}
+    # The demo member keeps the current survey to answer (the member persona's first-run task, issue 16).
+    demo_member = Member.objects.filter(mobile_hash=crypto.lookup_hash(DEMO_MEMBER_MOBILE)).values_list("pk", flat=True)
+    others = [pk for pk in ids if pk not in set(demo_member)]
+    return {**seed_complaints(ids, seed=demo.seed), **seed_care(others, seed=demo.seed)}
 
 
 class Command(BaseCommand):
@@ -364,14 +367,15 @@ class Command(BaseCommand):
             f"+ demo member {DEMO_MEMBER_MOBILE}, {len(pending)} pending sign-ups, "
             f"{1 if change else 0} pending change request, {history['purchases']} purchases with points, "
             f"{service.get('complaints', 0)} complaints, {service.get('visits_created', 0)} visits, {service.get('survey_answers', 0)} survey answers "
-            f"{catalogue['gifts']} gifts, {catalogue['slots']} bookable slots, {catalogue['proposals']} tier proposals "
+            f"{catalogue['gifts']} gifts ({catalogue['gift_images']} pictures), {catalogue['slots']} bookable slots, {catalogue['proposals']} tier proposals "
             f"in {elapsed:.1f} s "
             f"({', '.join(timings)})."
         )
 
 
 def _evaluation_and_dashboards() -> dict:
-    """RFM for yesterday and 30 days before (so movement shows), closeness and lifecycle for yesterday."""
+    """RFM for yesterday and 30 days before (so movement shows), closeness for yesterday, lifecycle for
+    yesterday and every 30 days back to 150 days before (so the stages show over time)."""
     from evaluation.closeness import closeness_compute
     from evaluation.lifecycle import lifecycle_compute
     from evaluation.rfm import rfm_compute
@@ -380,7 +384,10 @@ def _evaluation_and_dashboards() -> dict:
     rfm_compute(as_of=yesterday - dt.timedelta(days=30))
     rfm_compute(as_of=yesterday)
     closeness_compute(as_of=yesterday)
-    lifecycle_compute(as_of=yesterday)
+    # Lifecycle every 30 days back to five months ago, so the dashboard shows the stages over time
+    # (issue 16); each date brings its RFM snapshot, older than the 30-day one movement compares with.
+    for back in (150, 120, 90, 60, 30, 0):
+        lifecycle_compute(as_of=yesterday - dt.timedelta(days=back))
     # Dashboards: the last 30 days of daily figures, this month's and year's cube, the RFM summaries.
     from dashboards.jobs import consumption_cube_for, dashboard_daily_for, dashboard_evaluation_for, periods_of
 
@@ -388,5 +395,5 @@ def _evaluation_and_dashboards() -> dict:
         dashboard_daily_for(timezone.localdate() - dt.timedelta(days=back))
     for period, first, last in periods_of(yesterday):
         consumption_cube_for(period, first, last)
-    dashboard_evaluation_for(yesterday - dt.timedelta(days=31), yesterday)
+    dashboard_evaluation_for(yesterday - dt.timedelta(days=151), yesterday)
     return {"rfm_dates": 2}
