@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 
@@ -30,6 +31,7 @@ from .models import (
     EscalationContact,
     FaqArticle,
     FollowUpCall,
+    SeverityLevel,
     SlaPolicy,
     StaffNotice,
     TierSlaShortening,
@@ -48,6 +50,30 @@ class SlaPolicyAdmin(ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(SeverityLevel)
+class SeverityLevelAdmin(ModelAdmin):
+    """Each severity's default time limits (issue 16): edited here, applied to every category's policy of the
+    severity by the action; a complaint whose category policy is missing is timed by them."""
+
+    list_display = ("severity", "accept_hours", "reply_hours", "close_hours", "description", "updated_at")
+    list_editable = ("accept_hours", "reply_hours", "close_hours", "description")
+    fields = ("severity", "accept_hours", "reply_hours", "close_hours", "description")
+    readonly_fields = ("severity",)
+    actions = ["apply_to_policies"]
+
+    def has_add_permission(self, request):  # the three severities are seeded; only their hours change
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Apply these hours to every category of the severity"), permissions=["change"])
+    def apply_to_policies(self, request, queryset):
+        changed = sum(services.severity_defaults_apply(level=level) for level in queryset)
+        self.message_user(request, gettext("%(n)d category time limit(s) now use their severity's hours.")
+                          % {"n": changed}, messages.SUCCESS)
 
 
 @admin.register(TierSlaShortening)

@@ -35,6 +35,7 @@ from .models import (
     FaqArticle,
     FollowUpCall,
     Severity,
+    SeverityLevel,
     SlaPolicy,
     TierSlaShortening,
 )
@@ -87,7 +88,9 @@ def complaint_deadlines(*, category: str, severity: str, member: Member | None, 
     """Deadlines from the category × severity policy, shortened by the member's tier percentage, on
     the policy's clock: elapsed hours, or working days only (SD-9, service_desk.clocks)."""
     policy = SlaPolicy.objects.filter(category=category, severity=severity).first()
-    hours = (policy.accept_hours, policy.reply_hours, policy.close_hours) if policy else DEFAULT_HOURS
+    level = None if policy else SeverityLevel.objects.filter(severity=severity).first()
+    source = policy or level  # the category's own limits, else the severity's defaults (issue 16)
+    hours = (source.accept_hours, source.reply_hours, source.close_hours) if source else DEFAULT_HOURS
     percent = 0
     if member is not None:
         percent = TierSlaShortening.objects.filter(tier_id=member.tier_id).values_list("percent", flat=True).first() or 0
@@ -527,3 +530,15 @@ def escalation_contact_save(*, user, mobile: str | None = None, email: str = "",
     if regional_stores is not None:
         contact.regional_stores.set(regional_stores)
     return contact
+
+
+# ---------------------------------------------------------------- severities' default limits (issue 16)
+
+
+@transaction.atomic
+def severity_defaults_apply(*, level: SeverityLevel) -> int:
+    """Give every category's policy of this severity the severity's default hours (admin action); returns
+    how many policies changed. Complaints already filed keep the deadlines they were given."""
+    return (SlaPolicy.objects.filter(severity=level.severity)
+            .exclude(accept_hours=level.accept_hours, reply_hours=level.reply_hours, close_hours=level.close_hours)
+            .update(accept_hours=level.accept_hours, reply_hours=level.reply_hours, close_hours=level.close_hours))

@@ -13,3 +13,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Gift pictures that tests and seed_demo runs write stay out of the working tree's media/ (gitignored tmp/).
+MEDIA_ROOT = str(BASE_DIR / "tmp" / "test-media")  # noqa: F405

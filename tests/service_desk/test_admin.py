@@ -48,3 +48,39 @@ def test_after_sales_and_escalation_admin(admin_client, store, agent, manager):
     contact = EscalationContact.objects.get(user=manager)
     assert contact.mobile_masked.startswith("138") and "13800138000" not in contact.mobile_enc
     assert list(contact.regional_stores.all()) == [store]
+
+
+# ---------------------------------------------------------------- severities' default time limits (issue 16)
+
+
+def test_severities_are_seeded_with_different_default_hours_and_shorten_the_seeded_policies():
+    from service_desk.models import SeverityLevel, SlaPolicy
+
+    hours = {lv.severity: (lv.accept_hours, lv.reply_hours, lv.close_hours) for lv in SeverityLevel.objects.all()}
+    assert hours == {"normal": (24, 48, 72), "serious": (8, 24, 48), "urgent": (2, 8, 24)}
+    urgent = SlaPolicy.objects.filter(severity="urgent")
+    assert urgent.exists() and all((p.accept_hours, p.close_hours) == (2, 24) for p in urgent)
+
+
+def test_a_severity_edited_in_the_admin_applies_to_its_policies_and_times_a_policy_less_complaint(client):
+    import datetime as dt
+
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from service_desk.models import SeverityLevel, SlaPolicy
+    from service_desk.services import complaint_deadlines
+
+    client.force_login(User.objects.create_superuser("root2", "root2@example.com", "correct-horse-42"))
+    level = SeverityLevel.objects.get(severity="serious")
+    page = client.get(f"/admin/service_desk/severitylevel/{level.pk}/change/")
+    assert page.status_code == 200
+    response = client.post(f"/admin/service_desk/severitylevel/{level.pk}/change/", {
+        "accept_hours": "6", "reply_hours": "12", "close_hours": "36", "description": "当日处理"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    client.post("/admin/service_desk/severitylevel/", {"action": "apply_to_policies", "_selected_action": [level.pk]})
+    assert set(SlaPolicy.objects.filter(severity="serious").values_list("close_hours", flat=True)) == {36}
+    SlaPolicy.objects.filter(category="other", severity="serious").delete()
+    received = timezone.now()
+    deadlines = complaint_deadlines(category="other", severity="serious", member=None, received_at=received)
+    assert deadlines.close_due - received == dt.timedelta(hours=36)
