@@ -12,3 +12,7 @@ class WechatConfig(AppConfig):
 
         panel_register(Panel(page=DESK_MEMBER, key="wechat", title=_("WeChat"),
                              template="wechat/desk/_panel_slot.html", order=95))
+
+        from .member_rights import register
+
+        register()

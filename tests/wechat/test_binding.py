@@ -178,3 +178,19 @@ def test_binding_a_new_wechat_account_ends_the_old_binding(wechat):
 def test_entry_is_404_when_wechat_is_not_configured(client, settings):
     settings.WECHAT_APP_ID = ""
     assert client.get("/portal/wechat/").status_code == 404
+
+
+def test_closing_the_account_ends_the_binding_and_the_download_lists_it(wechat, django_capture_on_commit_callbacks):
+    from core.member_data import member_data_sections
+    from members.services import member_close
+
+    member = MemberFactory()
+    with transaction.atomic():
+        wechat_bind(member=member, openid="o-closing", actor=Actor.member())
+    section = next(s for s in member_data_sections() if s.key == "wechat")
+    assert [r["openid"] for r in section.rows(member)] == ["o-closing"]
+    with django_capture_on_commit_callbacks(execute=True):
+        member_close(member=member, actor=Actor.member())
+    binding = WechatBinding.objects.get(member=member)
+    assert binding.unbound_at is not None and binding.unbound_via == "system"
+    assert [d.split(" ")[0] for _a, d in _audit(member)] == ["bind", "unbind"]
