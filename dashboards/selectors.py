@@ -64,7 +64,8 @@ _DAILY_SUMS = ["members_new", "members_total", "members_active", "buyers", "purc
 
 
 def _rfm_labels() -> dict[str, str]:
-    return {str(k.value): f"{v} · {k.label}" for k, v in RFM_CHINESE_NAMES.items()}
+    # In Chinese the label is the class name itself: say it once (the screenshot showed 重要价值 · 重要价值).
+    return {str(k.value): v if str(k.label) == v else f"{v} · {k.label}" for k, v in RFM_CHINESE_NAMES.items()}
 
 
 def _stage_labels() -> dict[str, str]:

@@ -53,10 +53,17 @@ def date_presets(request, url_name: str, today: dt.date | None = None) -> list[d
     return out
 
 
+def _show_period(form, start: dt.date, end: dt.date) -> None:
+    """The date inputs show the period the page shows (empty inputs read mm/dd/yyyy in the screenshot)."""
+    if not form.is_bound:
+        form.initial.update({"date_from": start.isoformat(), "date_to": end.isoformat()})  # type=date wants ISO
+
+
 def _overview_data(request):
     need(request.user, PERM_VIEW)
     form = OverviewFilterForm(request.user, request.GET or None)
     start, end = form.period()
+    _show_period(form, start, end)
     data = selectors.overview(store_ids=form.store_ids(), date_from=start, date_to=end)
     return form, start, end, data
 
@@ -116,6 +123,7 @@ def _staff_data(request):
     need(request.user, PERM_VIEW)
     form = OverviewFilterForm(request.user, request.GET or None)
     start, end = form.period()
+    _show_period(form, start, end)
     data = service_figures.staff_service_figures(store_ids=form.store_ids(), date_from=start, date_to=end)
     return form, start, end, data
 

@@ -69,19 +69,28 @@ class JsonObjectField(forms.CharField):
         return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
 
 
+class TemplateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name}（{obj.get_channel_display()} · {obj.get_kind_display()}）"
+
+
 class CampaignForm(forms.Form):
     """The campaign's message and audience. The audience is a saved segment (built with chips on the
     segment page), narrowed by tiers / tags / home stores picked here as chips; nobody types JSON.
     Conditions an older campaign holds beyond these (saved-filter keys) are kept as they are."""
 
     name = forms.CharField(label=gettext_lazy("Campaign name"), max_length=100)
-    template = forms.ModelChoiceField(
+    template = TemplateChoiceField(
         label=gettext_lazy("Template"),
-        queryset=MessageTemplate.objects.filter(active=True, kind__in=CAMPAIGN_KINDS, channel__in=CAMPAIGN_CHANNELS))
-    params = JsonObjectField(label=gettext_lazy("Template values"), required=False,
-                             help_text=gettext_lazy("e.g. {\"text\": \"...\"}: the same values for every recipient; "
-                                                    "{name} and {member_no} in the template's own text are filled "
-                                                    "per member, not inside these values."))
+        queryset=MessageTemplate.objects.filter(active=True, kind__in=CAMPAIGN_KINDS, channel__in=CAMPAIGN_CHANNELS)
+        .order_by("kind", "name"))
+    text = forms.CharField(label=gettext_lazy("Message text"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=gettext_lazy("Fills {text} in the template, the same for every recipient; "
+                                                  "{name} and {member_no} in the template are filled per member."))
+    params = JsonObjectField(label=gettext_lazy("Other template values (advanced)"), required=False,
+                             help_text=gettext_lazy("Only for templates with placeholders other than {text}, "
+                                                    "e.g. {\"title\": \"...\"}."))
     segment = forms.TypedChoiceField(label=gettext_lazy("Segment"), required=False, coerce=int, empty_value=None,
                                      help_text=gettext_lazy("Build segments with chips on the segment page."))
     tiers = forms.ModelMultipleChoiceField(label=gettext_lazy("Tiers"), queryset=Tier.objects.order_by("rank"),
@@ -97,6 +106,13 @@ class CampaignForm(forms.Form):
         self.fields["segment"].choices = [("", gettext_lazy("— none: tiers, tags and stores below"))] + _segments()
         self.extra_audience = dict(extra_audience or {})
 
+    def template_params(self) -> dict:
+        """The template values: the message text as {text}, plus any other values given."""
+        params = dict(self.cleaned_data.get("params") or {})
+        if self.cleaned_data.get("text"):
+            params["text"] = self.cleaned_data["text"]
+        return params
+
     def audience(self) -> dict:
         data = self.cleaned_data
         audience = dict(self.extra_audience)
@@ -111,7 +127,9 @@ class CampaignForm(forms.Form):
         """(form initial, the audience keys the form has no chips for)."""
         audience = dict(campaign.audience or {})
         lists = {k: audience.pop(k, []) for k in ("tags", "tiers", "stores")}
-        return ({"name": campaign.name, "template": campaign.template_id, "params": campaign.params or {},
+        params = dict(campaign.params or {})
+        text = params.pop("text", "")
+        return ({"name": campaign.name, "template": campaign.template_id, "text": text, "params": params,
                  "segment": campaign.segment_id, **lists}, audience)
 
 
@@ -142,7 +160,7 @@ def campaign_new(request):
         try:
             campaign = campaign_create(user=request.user, name=form.cleaned_data["name"],
                                        template=form.cleaned_data["template"], audience=form.audience(),
-                                       segment_id=form.cleaned_data["segment"], params=form.cleaned_data["params"])
+                                       segment_id=form.cleaned_data["segment"], params=form.template_params())
         except MemberHubError as exc:
             _add_domain_error(form, exc)
         else:
@@ -162,7 +180,7 @@ def campaign_edit(request, pk: int):
         try:
             campaign_update(campaign=campaign, user=request.user, name=form.cleaned_data["name"],
                             template=form.cleaned_data["template"], audience=form.audience(),
-                            segment_id=form.cleaned_data["segment"], params=form.cleaned_data["params"])
+                            segment_id=form.cleaned_data["segment"], params=form.template_params())
         except MemberHubError as exc:
             _add_domain_error(form, exc)
         else:
@@ -226,6 +244,9 @@ def _detail_context(request, campaign: Campaign) -> dict:
         except MemberHubError as exc:
             messages.error(request, exc.message)
     return {"campaign": campaign, "preview": preview, "progress": campaign_progress(campaign),
+            "segment_name": (Segment.objects.filter(pk=campaign.segment_id).values_list("name", flat=True).first()
+                             if campaign.segment_id else None),
+            "audience_words": describe(campaign.audience or {}),
             "live": campaign.status in (Campaign.Status.SCHEDULED, Campaign.Status.PLANNING,
                                         Campaign.Status.SENDING)}
 

@@ -29,11 +29,12 @@
       tooltip: {position: "top", formatter: function (p) {
         return spec.rows[p.value[1]] + " · " + spec.categories[p.value[0]] + "<br>" + compact(p.value[2]);
       }},
-      grid: {left: 90, right: 20, top: 10, bottom: 60},
+      grid: {left: 90, right: 20, top: 10, bottom: 80},
       xAxis: {type: "category", data: spec.categories, splitArea: {show: true}},
       yAxis: {type: "category", data: spec.rows, inverse: true, splitArea: {show: true}},
       visualMap: {min: 0, max: top, calculable: true, orient: "horizontal", left: "center", bottom: 0,
-                  itemHeight: 120, formatter: function (v) { return compact(Math.round(v)); }},
+                  itemHeight: 120, inRange: {color: ["#f8fafc", "#fde68a", "#f97316", "#b91c1c"]},
+                  formatter: function (v) { return compact(Math.round(v)); }},
       series: [{name: spec.series[0] && spec.series[0].name, type: "heatmap", data: data,
                 label: {show: true, formatter: function (p) { return compact(p.value[2]); }},
                 emphasis: {itemStyle: {shadowBlur: 8, shadowColor: "rgba(0,0,0,.3)"}}, cursor: "pointer"}]
@@ -46,7 +47,8 @@
         return p.dataType === "edge" ? p.data.source + " → " + p.data.target + "：" + compact(p.data.value)
                                      : p.name + "：" + compact(p.value);
       }},
-      series: [{type: "sankey", left: 10, right: 110, top: 10, bottom: 10, nodeGap: 6, draggable: false,
+      series: [{type: "sankey", left: 10, right: 130, top: 10, bottom: 10, nodeGap: 14, draggable: false,
+                layoutIterations: 64,
                 emphasis: {focus: "adjacency"}, lineStyle: {color: "gradient", curveness: 0.5, opacity: 0.35},
                 label: {fontSize: 11},
                 data: spec.categories.map(function (c) { return {name: c}; }), links: spec.links}]

@@ -44,10 +44,14 @@ def test_new_campaign_from_a_segment_shows_its_count(client, template):
     assert live.status_code == 200 and live.context["audience_count"] == 1
     none = client.post("/desk/campaigns/audience-count/", {"tiers": ["gold"]})
     assert none.context["audience_count"] == 0
+    assert f"{template.name}（" in body  # templates by their name, not their code
     response = client.post("/desk/campaigns/new/", {"name": "女神节", "template": template.pk,
-                                                    "params": '{"text": "女神节快乐"}', "segment": str(segment.pk)})
+                                                    "text": "女神节快乐", "segment": str(segment.pk)})
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert Campaign.objects.get(name="女神节").segment_id == segment.pk
+    campaign = Campaign.objects.get(name="女神节")
+    assert campaign.segment_id == segment.pk and campaign.params == {"text": "女神节快乐"}
+    detail = client.get(f"/desk/campaigns/{campaign.pk}/").content.decode()
+    assert "女士" in detail and "#" + str(segment.pk) not in detail  # the segment by its name
 
 
 def test_edit_keeps_conditions_the_form_has_no_chips_for(client, template):

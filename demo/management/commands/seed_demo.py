@@ -388,10 +388,10 @@ def _evaluation_and_dashboards() -> dict:
     # (issue 16); each date brings its RFM snapshot, older than the 30-day one movement compares with.
     for back in (150, 120, 90, 60, 30, 0):
         lifecycle_compute(as_of=yesterday - dt.timedelta(days=back))
-    # Dashboards: the last 30 days of daily figures, this month's and year's cube, the RFM summaries.
+    # Dashboards: the last 60 days of daily figures, this month's and year's cube, the RFM summaries.
     from dashboards.jobs import consumption_cube_for, dashboard_daily_for, dashboard_evaluation_for, periods_of
 
-    for back in range(30, 0, -1):
+    for back in range(60, 0, -1):  # 60 days: the last 30 and the 30 before them for the ▲▼ comparison
         dashboard_daily_for(timezone.localdate() - dt.timedelta(days=back))
     for period, first, last in periods_of(yesterday):
         consumption_cube_for(period, first, last)
