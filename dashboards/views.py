@@ -28,7 +28,8 @@ PERM_VIEW = "dashboards.view_dashboard"
 FORMATS = ("csv", "xlsx")
 
 
-def date_presets(request, url_name: str, today: dt.date | None = None) -> list[dict]:
+def date_presets(request, url_name: str, today: dt.date | None = None,
+                 shown: tuple[dt.date, dt.date] | None = None) -> list[dict]:
     """今天 / 近7天 / 近30天 / 本月 / 上月 / 本年 as links keeping the other filters (issue 16). The
     figures are built nightly, so the "last N days" end yesterday; today has figures once built."""
     today = today or timezone.localdate()
@@ -44,7 +45,8 @@ def date_presets(request, url_name: str, today: dt.date | None = None) -> list[d
         (_("This year"), today.replace(month=1, day=1), today),
     ]
     keep = request.GET.copy()
-    chosen = (request.GET.get("date_from"), request.GET.get("date_to"))
+    chosen = ((shown[0].isoformat(), shown[1].isoformat()) if shown
+              else (request.GET.get("date_from"), request.GET.get("date_to")))
     out = []
     for label, start, end in ranges:
         keep["date_from"], keep["date_to"] = start.isoformat(), end.isoformat()
@@ -75,7 +77,7 @@ def overview(request):
     store = form.valid_data().get("store")
     return render(request, "dashboards/overview.html", {
         "form": form, "date_from": start, "date_to": end, "data": data, "query": request.GET.urlencode(),
-        "presets": date_presets(request, "dashboards:overview"), "store_param": store.pk if store else "",
+        "presets": date_presets(request, "dashboards:overview", shown=(start, end)), "store_param": store.pk if store else "",
         "plan_figures": plan_figures(since=start, until=end),  # plans/dashboards/_overview_panel.html
     })
 
@@ -135,7 +137,7 @@ def staff(request):
     form, start, end, data = _staff_data(request)
     return render(request, "dashboards/staff.html", {
         "form": form, "date_from": start, "date_to": end, "data": data, "query": request.GET.urlencode(),
-        "presets": date_presets(request, "dashboards:staff"), "computed_at": timezone.now(),
+        "presets": date_presets(request, "dashboards:staff", shown=(start, end)), "computed_at": timezone.now(),
     })
 
 
