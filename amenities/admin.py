@@ -9,6 +9,7 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import models
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -17,6 +18,7 @@ from unfold.admin import ModelAdmin, TabularInline
 from unfold.widgets import (
     UnfoldAdminCheckboxSelectMultipleWidget,
     UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminSplitDateTimeVerticalWidget,
     UnfoldAdminTextInputWidget,
 )
 
@@ -78,9 +80,14 @@ class QuotaPolicyAdmin(ModelAdmin):
 
 
 class SlotInline(TabularInline):
+    """The resource's slots, 20 a page (a weekly pattern makes hundreds), the date above the time so the five
+    columns fit a 1366 px screen (seen in the admin screenshot: the split widgets made the page scroll sideways)."""
+
     model = Slot
     extra = 1
+    per_page = 20
     fields = ("starts_at", "ends_at", "capacity", "booking_deadline_hours", "cancellation_deadline_hours")
+    formfield_overrides = {models.DateTimeField: {"widget": UnfoldAdminSplitDateTimeVerticalWidget}}
 
 
 @admin.register(Resource)

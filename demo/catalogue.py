@@ -2,20 +2,31 @@
 works on a fresh `python3 dev.py run` (issue 16, "Demo data serves every first-run task"): gifts and
 coupon types to redeem, a lottery with prizes, bookable resources with slots over the next two weeks, an
 upcoming member event, a partner with offers, and a top tier that needs manual confirmation with pending
-proposals. Idempotent: a second run finds what the first made (by name) and adds nothing."""
+proposals. Idempotent: a second run finds what the first made (by name) and adds nothing.
+
+Gift pictures are drawn here with Pillow at seed time (a coloured tile with the gift's first character),
+so no binary file is committed; they land in MEDIA_ROOT like an upload through the admin."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
+from pathlib import Path
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from amenities.models import Resource, Slot
+from amenities.models import Resource
+from amenities.slot_patterns import slots_generate
 from engagement.models import Event, Partner, PartnerOffer
 from members.models import Brand, Member, ProductCategory, Store, Tier
 from points.models import CouponType, Gift, Lottery, Prize
 from tiers.models import ChangeKind, TierProposal
 
+GIFT_COLOURS = ["#9b1c2e", "#1f6f8b", "#6a4c93", "#2d6a4f", "#b5651d"]
+GIFT_IMAGE_PX = 480
+CJK_FONTS = [Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+             Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")]
 GIFTS = [  # name, description, points, stock, per-member limit
     ("保温杯", "304不锈钢真空保温杯 500ml", 1500, 200, 2),
     ("帆布购物袋", "门店限定环保帆布袋", 600, 500, 3),
@@ -40,6 +51,24 @@ BRANDS = [("LANCOME", "兰蔻"), ("ESTEE", "雅诗兰黛"), ("CHOW TAI FOOK", "�
 CATEGORIES = ["服装", "化妆品", "珠宝", "鞋包", "家居", "食品", "运动", "儿童"]
 
 
+def gift_picture(name: str, colour: str, size: int = GIFT_IMAGE_PX) -> bytes:
+    """A square PNG for a demo gift: its colour, a lighter disc and the name's first character (in Noto CJK
+    when the machine has it, else the disc alone)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (size, size), colour)
+    draw = ImageDraw.Draw(image)
+    margin = size // 6
+    draw.ellipse((margin, margin, size - margin, size - margin), fill=(255, 255, 255))
+    font_path = next((p for p in CJK_FONTS if p.exists()), None)
+    if font_path:
+        font = ImageFont.truetype(str(font_path), size // 3)
+        draw.text((size / 2, size / 2), name[:1], fill=colour, font=font, anchor="mm")
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def _tiers_from(rank: int) -> list[Tier]:
     return list(Tier.objects.filter(rank__gte=rank).order_by("rank"))
 
@@ -51,13 +80,18 @@ def seed_catalogue(stores: list[Store]) -> dict:
         Brand.objects.get_or_create(code=code, defaults={"name": name})
     for code in CATEGORIES:
         ProductCategory.objects.get_or_create(code=code, defaults={"name": code})
-    made = {"gifts": 0, "coupon_types": 0, "prizes": 0, "slots": 0, "events": 0, "offers": 0, "proposals": 0}
+    made = {"gifts": 0, "gift_images": 0, "coupon_types": 0, "prizes": 0, "slots": 0, "events": 0, "offers": 0, "proposals": 0}
     ranks = sorted(Tier.objects.values_list("rank", flat=True))
-    for name, description, cost, stock, limit in GIFTS:
+    for index, (name, description, cost, stock, limit) in enumerate(GIFTS):
         gift, created = Gift.objects.get_or_create(name=name, defaults={
             "description": description, "points_cost": cost, "stock": stock, "per_member_limit": limit,
             "valid_from": now - dt.timedelta(days=30), "valid_to": now + dt.timedelta(days=365)})
         made["gifts"] += created
+        if not gift.image:
+            picture = gift_picture(name, GIFT_COLOURS[index % len(GIFT_COLOURS)])
+            gift.image.save("gift.png", ContentFile(picture), save=False)
+            gift.save(update_fields=["image"])
+            made["gift_images"] += 1
     coupon_types = {}
     for name, face, minimum, days, cost in COUPONS:
         coupon_types[name], created = CouponType.objects.get_or_create(name=name, defaults={
@@ -83,17 +117,11 @@ def seed_catalogue(stores: list[Store]) -> dict:
             if not created:
                 continue
             resource.eligible_tiers.set(upper)
-            slots = []
-            for offset in range(14):
-                day = first_day + dt.timedelta(days=offset)
-                if day.weekday() == 0:  # closed for bookings on Mondays
-                    continue
-                for hour in SLOT_HOURS:
-                    start = timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
-                    slots.append(Slot(resource=resource, starts_at=start, ends_at=start + dt.timedelta(hours=1),
-                                      capacity=2 if kind == "vip_lounge" else 1))
-            Slot.objects.bulk_create(slots)
-            made["slots"] += len(slots)
+            # The admin's weekly pattern (amenities.slot_patterns): two weeks, closed for bookings on Mondays.
+            made["slots"] += slots_generate(
+                resources=[resource], date_from=first_day, date_to=first_day + dt.timedelta(days=13),
+                weekdays={1, 2, 3, 4, 5, 6}, times=[dt.time(h) for h in SLOT_HOURS], duration_minutes=60,
+                capacity=2 if kind == "vip_lounge" else 1).created
     start = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=10), dt.time(19)))
     event, created = Event.objects.get_or_create(title="冬季新品鉴赏会", defaults={
         "description": "新品抢先看、搭配讲座与茶歇，欢迎携伴参加。", "store": stores[0], "starts_at": start,

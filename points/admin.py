@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
+from unfold.widgets import UnfoldAdminTextareaWidget
 
 from core.errors import MemberHubError
 from members.admin import StatusActionForm
@@ -73,7 +74,7 @@ class CampaignAdmin(ModelAdmin):
 @admin.register(Gift)
 class GiftAdmin(ModelAdmin):
     """The gift form in three tabs that fit a 1366 px screen (issue 16): what the member sees (name, text,
-    picture with its preview), price and stock, and who may order it when."""
+    picture, which unfold's widget previews), price and stock, and who may order it when; list thumbnails."""
 
     list_display = ("thumbnail", "name", "points_cost", "stock", "per_member_limit", "valid_from", "valid_to",
                     "is_active")
@@ -81,10 +82,10 @@ class GiftAdmin(ModelAdmin):
     list_filter = ("is_active", "tiers")
     search_fields = ("name",)
     filter_horizontal = ("tiers",)
-    readonly_fields = ("image_preview",)
+    # unfold's picture widget shows the uploaded picture itself: a second preview beside it made the form
+    # scroll sideways at 1366 px (seen in the admin screenshot), so the picture has its own row.
     fieldsets = (
-        (_("What the member sees"), {"classes": ["tab"],
-                                    "fields": ("name", "description", ("image", "image_preview"))}),
+        (_("What the member sees"), {"classes": ["tab"], "fields": ("name", "description", "image")}),
         (_("Points and stock"), {"classes": ["tab"], "fields": (("points_cost", "stock"), "per_member_limit")}),
         (_("Who may order, and when"), {"classes": ["tab"],
                                         "fields": (("valid_from", "valid_to"), "is_active", "tiers")}),
@@ -97,12 +98,10 @@ class GiftAdmin(ModelAdmin):
         return format_html('<img src="{}" alt="" width="40" height="40" style="object-fit:cover;border-radius:4px">',
                            obj.image.url)
 
-    @admin.display(description=_("preview"))
-    def image_preview(self, obj):
-        if not obj or not obj.image:
-            return gettext("No picture yet: the portal shows the gift's initial.")
-        return format_html('<img src="{}" alt="" class="gift-preview" width="160" height="160" '
-                           'style="object-fit:cover;border-radius:8px">', obj.image.url)
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "description":  # a few lines, not a 20-row box that pushes the picture off screen
+            kwargs["widget"] = UnfoldAdminTextareaWidget(attrs={"rows": 3})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False  # orders reference gifts; deactivate instead

@@ -37,13 +37,17 @@ def test_member_signs_up_sees_card_logs_out_and_logs_in_by_sms(page, settings):
 
     page.goto("/portal/signup/")
     assert page.evaluate("typeof htmx") == "object", "htmx did not load"
-    page.select_option("select[name=home_store]", str(store.pk))
-    page.fill("input[name=name]", "张三")
+    # step 1 of 2 (issue 16): the mobile and its code
     page.fill("input[name=mobile]", MOBILE)
     code = _press_send_code(page)
     page.fill("input[name=sms_code]", code)
-    page.select_option("select[name=gender]", "F")
+    page.click("#signup-form .step-next")
+    # step 2: name, birthday, store, consents; the optional rest folded in "更多资料"
+    page.select_option("select[name=home_store]", str(store.pk))
+    page.fill("input[name=name]", "张三")
     page.fill("input[name=birthday]", "1990-03-07")
+    page.click("#signup-more summary")
+    page.select_option("select[name=gender]", "F")
     page.fill("input[name=province]", "上海市")
     page.fill("input[name=city]", "上海市")
     page.fill("input[name=district]", "黄浦区")

@@ -85,9 +85,14 @@ def test_seed_demo_loads_stores_staff_members_and_pending_work(client):
     assert demo.status == Member.Status.ACTIVE and demo.home_store.code == "SH01"
 
 
-def test_seed_demo_serves_every_personas_first_run_task(client):
+def test_seed_demo_serves_every_personas_first_run_task(client, settings, tmp_path):
     """Issue 16: a fresh `dev.py run` has something to redeem, book, attend, approve and work on."""
     from django.utils import timezone
+
+    from care.models import ResponseReceipt, Survey
+    from points.gift_images import validate_gift_image
+
+    settings.MEDIA_ROOT = str(tmp_path)
 
     from amenities.models import Slot
     from engagement.models import Event, PartnerOffer
@@ -98,6 +103,10 @@ def test_seed_demo_serves_every_personas_first_run_task(client):
     _seed("--members", "40", "--stores", "2", "--seed", "4")
     now = timezone.now()
     assert Gift.objects.filter(is_active=True, valid_from__lte=now, valid_to__gt=now, stock__gt=0).count() >= 5
+    for gift in Gift.objects.all():  # each with a picture drawn at seed time, one the admin would accept
+        assert gift.image and (tmp_path / gift.image.name).exists(), gift.name
+        with gift.image.open("rb") as picture:
+            validate_gift_image(picture)
     assert CouponType.objects.filter(is_active=True, points_cost__gt=0).count() >= 2
     lottery = Lottery.objects.get(starts_at__lte=now, ends_at__gt=now)
     assert {p.kind for p in lottery.prizes.all()} == {"points", "coupon", "gift", "nothing"}
@@ -110,8 +119,11 @@ def test_seed_demo_serves_every_personas_first_run_task(client):
     open_cases = Complaint.objects.exclude(status=ComplaintStatus.CLOSED)
     assert open_cases.filter(close_due__gt=now).exists() and open_cases.filter(close_due__lte=now).exists()
 
+    survey = Survey.objects.get(opens_at__lte=now, closes_at__gt=now)  # the member persona's survey to answer
+    assert survey.questions.count() >= 5 and not ResponseReceipt.objects.filter(survey=survey, member=demo).exists()
+
     again = _seed("--members", "5", "--stores", "2", "--seed", "4")  # a second run adds no second catalogue
-    assert "0 gifts" in again and Gift.objects.count() == 5 and TierProposal.objects.count() == 3
+    assert "0 gifts (0 pictures)" in again and Gift.objects.count() == 5 and TierProposal.objects.count() == 3
 
 
 def test_if_empty_leaves_an_existing_database_alone():
