@@ -32,11 +32,11 @@ from core.figures import event_attendance_figure
 from .models import ClosenessWeights
 from .purchase_summary import as_of_window_sql, purchase_summary_refresh, window_params
 from .rfm import (
-    JOB_WORK_MEM,
-    SOURCE_PURCHASES,
+        SOURCE_PURCHASES,
     SOURCE_SUMMARY,
     check_source,
     default_as_of,
+    job_settings,
     local_midnight,
     purchases_sql,
 )
@@ -157,7 +157,7 @@ def closeness_compute(*, as_of: dt.date | None = None, weights: ClosenessWeights
               **window_params("cur", as_of - dt.timedelta(days=YEAR_DAYS - 1), as_of),
               **window_params("prev", as_of - dt.timedelta(days=2 * YEAR_DAYS - 1), as_of - dt.timedelta(days=YEAR_DAYS))}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
+        job_settings(cursor)
         cursor.execute("DELETE FROM evaluation_closenesssnapshot WHERE as_of = %s", [as_of])
         cursor.execute(_snapshot_sql(source), params)
         members = cursor.rowcount

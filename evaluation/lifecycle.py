@@ -23,11 +23,11 @@ from django.db import connection, transaction
 from .models import LifecycleRule, LifecycleStage, RfmClass, RfmRun
 from .purchase_summary import as_of_window_sql, purchase_summary_refresh, window_params
 from .rfm import (
-    JOB_WORK_MEM,
-    SOURCE_PURCHASES,
+        SOURCE_PURCHASES,
     SOURCE_SUMMARY,
     check_source,
     default_as_of,
+    job_settings,
     local_midnight,
     purchases_sql,
     rfm_compute,
@@ -105,7 +105,7 @@ def lifecycle_compute(*, as_of: dt.date | None = None, rule: LifecycleRule | Non
     }
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{JOB_WORK_MEM}'")
+        job_settings(cursor)
         cursor.execute("DELETE FROM evaluation_lifecyclesnapshot WHERE as_of = %s", [as_of])
         cursor.execute(_snapshot_sql(source), params)
         members = cursor.rowcount

@@ -139,6 +139,7 @@ def purchase_summary_refresh(*, now: dt.datetime | None = None, rebuild: bool = 
                        [MARK_NAME])
         (since,) = cursor.fetchone()
         cutoff = now - REFRESH_MARGIN
+        cursor.execute("SET LOCAL jit = off")  # short statements: compiling them costs more than it saves
         if since is None or rebuild:
             cursor.execute(f"SET LOCAL work_mem = '{BUILD_WORK_MEM}'")
             for sql in _build_sqls():
