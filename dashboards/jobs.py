@@ -376,6 +376,11 @@ def consumption_cube_for(period: str, first: dt.date | None = None, last: dt.dat
         rows = cursor.rowcount
         cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s, full_built_at = %s WHERE period = %s",
                        [now, now, period])
+    with connection.cursor() as cursor:
+        # A full build writes a period's facts and counted purchases at once: fresh statistics keep the
+        # refresh's plans on index probes.
+        cursor.execute("ANALYZE dashboards_consumptionfact")
+        cursor.execute("ANALYZE dashboards_consumptioncounted")
     return rows
 
 
@@ -386,7 +391,8 @@ _CUBE_PURCHASE_CHANGES = """
 CREATE TEMPORARY TABLE cube_pchange ON COMMIT DROP AS
 SELECT x.purchase_id, x.member_id, x.store_id, x.sign, x.amount, x.local_at, x.lines
 FROM cube_tp t
-LEFT JOIN dashboards_consumptioncounted c ON c.period = %(period)s AND c.purchase_id = t.purchase_id
+LEFT JOIN LATERAL (SELECT c.member_id, c.amount FROM dashboards_consumptioncounted c
+                   WHERE c.period = %(period)s AND c.purchase_id = t.purchase_id OFFSET 0) c ON true
 CROSS JOIN LATERAL (
     SELECT t.purchase_id, c.member_id, t.store_id, -1 AS sign, c.amount, t.local_at, t.lines WHERE c.member_id IS NOT NULL
     UNION ALL
@@ -396,11 +402,10 @@ WHERE (t.month = %(period)s OR t.year = %(period)s)
   AND (c.member_id IS DISTINCT FROM t.member_id OR c.amount IS DISTINCT FROM t.amount)
 """
 
-# Per period: every fact the changes reach (and every fact of a member whose attributes changed),
-# with its old state, its new state, and the old and new values of the keys that changed.
-# `whole` marks the facts that move as a whole: new, emptied, or whose attributes changed.
-_CUBE_FACT_CHANGES = f"""
-CREATE TEMPORARY TABLE cube_fchange ON COMMIT DROP AS
+# Per period: the facts the changes reach, with the change of their totals and of their keys
+# (delta: {"key": [orders, amount]}), and the facts of the members whose attributes may have changed.
+_CUBE_AFFECTED = f"""
+CREATE TEMPORARY TABLE cube_affected ON COMMIT DROP AS
 WITH totals AS (
     SELECT member_id, store_id, SUM(sign) AS orders, SUM(sign * amount) AS amount
     FROM cube_pchange GROUP BY member_id, store_id
@@ -410,25 +415,33 @@ WITH totals AS (
           FROM ({_purchase_cells_sql("cube_pchange")}) c
           GROUP BY member_id, store_id, key) c
     GROUP BY member_id, store_id
-), affected AS (
-    SELECT member_id, store_id FROM totals
-    UNION
-    SELECT f.member_id, f.store_id FROM dashboards_consumptionfact f
-    WHERE f.period = %(period)s AND f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm))
-), states AS (
+)
+SELECT t.member_id, t.store_id, t.orders, t.amount, COALESCE(k.delta, '{{}}'::jsonb) AS delta, true AS purchases_changed
+FROM totals t LEFT JOIN keys k ON k.member_id = t.member_id AND k.store_id = t.store_id
+UNION ALL
+SELECT f.member_id, f.store_id, 0, 0, '{{}}'::jsonb, false
+FROM dashboards_consumptionfact f
+WHERE f.period = %(period)s AND f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm))
+  AND NOT EXISTS (SELECT 1 FROM totals t WHERE t.member_id = f.member_id AND t.store_id = f.store_id)
+"""
+
+# Per period: each affected fact's old state, its new state, and the old and new values of the keys that
+# changed. `whole` marks the facts that move as a whole: new, emptied, or whose attributes changed. The
+# member and the old fact are fetched per row through their unique indexes (LATERAL … OFFSET 0 keeps the
+# planner from hashing the period's facts or all members).
+_CUBE_FACT_CHANGES = f"""
+CREATE TEMPORARY TABLE cube_fchange ON COMMIT DROP AS
+WITH states AS (
     SELECT a.member_id, a.store_id, f.id AS fact_id, f.tier_id AS old_tier_id, f.tag_ids AS old_tag_ids,
            f.province AS old_province, f.city AS old_city, f.gender AS old_gender, f.age_band AS old_age_band,
            f.orders AS old_orders, f.amount AS old_amount, COALESCE(f.cells, '{{}}'::jsonb) AS old_cells,
-           {_MEMBER_ATTRS},
-           COALESCE(f.orders, 0) + COALESCE(t.orders, 0) AS orders,
-           COALESCE(f.amount, 0) + COALESCE(t.amount, 0) AS amount,
-           COALESCE(k.delta, '{{}}'::jsonb) AS delta, t.member_id IS NOT NULL AS purchases_changed
-    FROM affected a
-    JOIN members_member m ON m.id = a.member_id
-    LEFT JOIN dashboards_consumptionfact f ON f.period = %(period)s AND f.member_id = a.member_id
-                                           AND f.store_id = a.store_id
-    LEFT JOIN totals t ON t.member_id = a.member_id AND t.store_id = a.store_id
-    LEFT JOIN keys k ON k.member_id = a.member_id AND k.store_id = a.store_id
+           m.tier_id, m.tag_ids, m.province, m.city, m.gender, m.age_band,
+           COALESCE(f.orders, 0) + a.orders AS orders, COALESCE(f.amount, 0) + a.amount AS amount,
+           a.delta, a.purchases_changed
+    FROM cube_affected a
+    CROSS JOIN LATERAL (SELECT {_MEMBER_ATTRS} FROM members_member m WHERE m.id = a.member_id OFFSET 0) m
+    LEFT JOIN LATERAL (SELECT * FROM dashboards_consumptionfact f WHERE f.period = %(period)s
+                       AND f.member_id = a.member_id AND f.store_id = a.store_id OFFSET 0) f ON true
 )
 SELECT s.*, n.old_kv, n.new_kv, (s.old_cells - n.emptied) || n.new_kv AS cells,
        s.fact_id IS NULL OR s.orders <= 0
@@ -466,15 +479,20 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
     """Fold the changed purchases (cube_tp) and changed members (cube_tm) into one computed period:
     its counted purchases, its facts and its cube. Returns how many facts changed."""
     params = _period_params(period)
-    for table in ("cube_pchange", "cube_fchange"):
+    tables = ("cube_pchange", "cube_affected", "cube_fchange")
+    for table in tables:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(_CUBE_PURCHASE_CHANGES, params)
     cursor.execute("ANALYZE cube_pchange")
+    cursor.execute(_CUBE_AFFECTED, params)
+    cursor.execute("ANALYZE cube_affected")
     cursor.execute(_CUBE_FACT_CHANGES, params)
     facts = cursor.rowcount
+    cursor.execute("ANALYZE cube_fchange")
     if facts:
-        cursor.execute("""DELETE FROM dashboards_consumptioncounted c USING cube_pchange x
-                          WHERE c.period = %(period)s AND c.purchase_id = x.purchase_id AND x.sign = -1""", params)
+        cursor.execute("""DELETE FROM dashboards_consumptioncounted c WHERE c.period = %(period)s
+                          AND c.purchase_id = ANY(ARRAY(SELECT purchase_id FROM cube_pchange WHERE sign = -1))""",
+                       params)
         cursor.execute("""INSERT INTO dashboards_consumptioncounted (period, purchase_id, member_id, amount)
                           SELECT %(period)s, purchase_id, member_id, amount FROM cube_pchange WHERE sign = 1""", params)
         cursor.execute(f"""
@@ -488,8 +506,8 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
                 amount = dashboards_consumptioncube.amount + EXCLUDED.amount""", params)
         # A cell no member reaches any more is gone, as in a full build.
         cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s AND members <= 0", [period])
-        cursor.execute("""DELETE FROM dashboards_consumptionfact f USING cube_fchange c
-                          WHERE f.id = c.fact_id AND c.orders <= 0""")
+        cursor.execute("""DELETE FROM dashboards_consumptionfact
+                          WHERE id = ANY(ARRAY(SELECT fact_id FROM cube_fchange WHERE orders <= 0))""")
         cursor.execute("""
             INSERT INTO dashboards_consumptionfact
                 (period, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount, cells)
@@ -500,7 +518,7 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
             SET tier_id = EXCLUDED.tier_id, tag_ids = EXCLUDED.tag_ids, province = EXCLUDED.province,
                 city = EXCLUDED.city, gender = EXCLUDED.gender, age_band = EXCLUDED.age_band,
                 orders = EXCLUDED.orders, amount = EXCLUDED.amount, cells = EXCLUDED.cells""", params)
-    for table in ("cube_pchange", "cube_fchange"):
+    for table in tables:
         cursor.execute(f"DROP TABLE {table}")
     cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s WHERE period = %s", [now, period])
     return facts
@@ -554,6 +572,9 @@ def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) ->
             return result
         (since,) = mark
         cursor.execute(_CUBE_WORK_MEM)
+        # The statements touch a few thousand rows; JIT compiling them (planned on guesses about the
+        # temporary tables) cost seconds at 1M purchases.
+        cursor.execute("SET LOCAL jit = off")
         for table in ("cube_tp", "cube_tm"):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(_CUBE_TOUCHED_PURCHASES, {"since": since, "tz": settings.TIME_ZONE})
