@@ -36,6 +36,7 @@ class FakeWechat:
         self.client_msg_ids: set[str] = set()
         self.lock = threading.Lock()
         self.token_delay = 0.0
+        self.browser_openid = "o-browser"    # who "opens" the authorisation page in the browser test
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,7 +54,14 @@ class FakeWechat:
             def do_GET(self):
                 url = urllib.parse.urlsplit(self.path)
                 q = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
-                if url.path == "/cgi-bin/token":
+                if url.path == "/connect/oauth2/authorize":
+                    # WeChat's authorisation page (snsapi_base asks nothing): straight back with a code.
+                    location = fake.authorize(q)
+                    self.send_response(302 if location.startswith("http") else 400)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif url.path == "/cgi-bin/token":
                     self._answer(fake.issue_token(q))
                 elif url.path == "/sns/oauth2/access_token":
                     self._answer(fake.oauth(q))
@@ -89,6 +97,14 @@ class FakeWechat:
             self.tokens = {token: time.time() + self.token_ttl}
             self.latest_token = token
         return {"access_token": token, "expires_in": self.token_ttl}
+
+    def authorize(self, q: dict) -> str:
+        if (q.get("appid") != APP_ID or q.get("response_type") != "code" or q.get("scope") != "snsapi_base"
+                or not q.get("redirect_uri")):
+            return "bad request"
+        code = self.code_for(self.browser_openid)
+        sep = "&" if "?" in q["redirect_uri"] else "?"
+        return f"{q['redirect_uri']}{sep}{urllib.parse.urlencode({'code': code, 'state': q.get('state', '')})}"
 
     def oauth(self, q: dict) -> dict:
         if q.get("appid") != APP_ID or q.get("secret") != APP_SECRET:
