@@ -19,6 +19,7 @@ from members.models import Member, Store
 from members.services import member_can_transact
 from messaging.services import notify_member
 
+from . import hooks
 from .locks import booking_lock, loan_lock, quota_counter_lock, slot_lock
 from .models import Booking, GiftWrapUse, Loan, ParkingUse, QuotaCounter, QuotaPolicy, Slot
 
@@ -63,11 +64,12 @@ def quota_remaining(*, member: Member, day: dt.date | None = None) -> dict:
     )
     parking_used = used.get(QuotaCounter.Kind.PARKING, 0)
     wraps_used = used.get(QuotaCounter.Kind.GIFT_WRAP, 0)
+    parking_allowed = policy.parking_hours_per_day + hooks.parking_hours_extra(member=member, day=day)
     return {
         "policy": policy,
-        "parking_allowed": policy.parking_hours_per_day,
+        "parking_allowed": parking_allowed,
         "parking_used": parking_used,
-        "parking_left": max(policy.parking_hours_per_day - parking_used, 0),
+        "parking_left": max(parking_allowed - parking_used, 0),
         "gift_wraps_allowed": policy.gift_wraps_per_month,
         "gift_wraps_used": wraps_used,
         "gift_wraps_left": max(policy.gift_wraps_per_month - wraps_used, 0),
@@ -86,7 +88,8 @@ def parking_record(*, member: Member, store: Store, plate_number: str, hours: in
     if hours is None or hours <= 0:
         raise AmenityError(_("Hours must be at least 1."), fields={"hours": [_("Hours must be at least 1.")]})
     day = day or timezone.localdate()
-    allowed = quota_policy_for(member).parking_hours_per_day
+    # The tier's allowance plus a paid plan's hours (amenities.hooks, issue 18).
+    allowed = quota_policy_for(member).parking_hours_per_day + hooks.parking_hours_extra(member=member, day=day)
     counter = _locked_counter(member=member, kind=QuotaCounter.Kind.PARKING, day=day)
     left = allowed - counter.used
     if hours > left:

@@ -7,12 +7,13 @@ class PlansConfig(AppConfig):
     verbose_name = _("Paid membership")
 
     def ready(self):
+        from amenities import hooks as amenities_hooks
         from core import reference_cache
         from core.panels import DESK_MEMBER, PORTAL_HOME, Panel, panel_register
         from points import hooks
 
         from . import jobs  # noqa: F401  (registers the nightly jobs)
-        from .benefits import membership_rates
+        from .benefits import membership_parking_hours, membership_rates
         from .models import MembershipPlan
         from .till import membership_fee_line_post
 
@@ -21,6 +22,8 @@ class PlansConfig(AppConfig):
         hooks.register_rate_adjustment(membership_rates)
         # A till line of kind "membership_fee" buys or renews the plan in the purchase's transaction.
         hooks.register_line_kind("membership_fee", membership_fee_line_post)
+        # The plan's free parking hours on top of the tier's daily allowance at the desk (amenities).
+        amenities_hooks.register_parking_extra(membership_parking_hours)
         reference_cache.invalidate_on_change("plans", MembershipPlan)
 
         # The member 360 page (members) and the member centre (portal home) show the plan as htmx slots.

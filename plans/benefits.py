@@ -29,6 +29,12 @@ def membership_current_on(*, member, day: dt.date) -> PaidMembership | None:
             .first())
 
 
+def membership_parking_hours(*, member, day: dt.date) -> int:
+    """amenities.hooks: the plan's free parking hours per day on top of the tier's, while current."""
+    membership = membership_current_on(member=member, day=day)
+    return membership.plan.free_parking_hours if membership else 0
+
+
 def membership_rates(*, member, day: dt.date) -> list[RateAdjustment]:
     membership = membership_current_on(member=member, day=day)
     if membership is None:

@@ -36,7 +36,9 @@ class MembershipPlan(models.Model):
     offset_cap_increase = models.PositiveSmallIntegerField(
         _("offset cap increase (percentage points)"), default=0,
         help_text=_("added to the tier's cap on the share of a bill paid with points (at most 100 percent in all)"))
-    free_parking_hours = models.PositiveSmallIntegerField(_("free parking hours per visit"), default=0)
+    free_parking_hours = models.PositiveSmallIntegerField(
+        _("free parking hours per day"), default=0,
+        help_text=_("added to the tier's daily free parking hours at the desk (amenities)"))
     joining_coupon_type = models.ForeignKey(
         "points.CouponType", verbose_name=_("coupon on joining"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+")

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('reminder_days', models.PositiveSmallIntegerField(default=15, verbose_name='renewal reminder (days before the end)')),
                 ('extra_points_rate', models.DecimalField(decimal_places=2, default=0, help_text="added to the tier's points per yuan, e.g. 0.5", max_digits=5, verbose_name='extra points rate')),
                 ('offset_cap_increase', models.PositiveSmallIntegerField(default=0, help_text="added to the tier's cap on the share of a bill paid with points (at most 100 percent in all)", verbose_name='offset cap increase (percentage points)')),
-                ('free_parking_hours', models.PositiveSmallIntegerField(default=0, verbose_name='free parking hours per visit')),
+                ('free_parking_hours', models.PositiveSmallIntegerField(default=0, help_text="added to the tier's daily free parking hours at the desk (amenities)", verbose_name='free parking hours per day')),
                 ('joining_coupon_count', models.PositiveSmallIntegerField(default=0, verbose_name='coupons on joining')),
                 ('monthly_coupon_count', models.PositiveSmallIntegerField(default=0, verbose_name='coupons each month')),
                 ('refund_rule', models.CharField(choices=[('pro_rata', 'Pro rata by unused days'), ('none', 'No refund'), ('full_within', 'Full refund within a number of days')], default='pro_rata', max_length=16, verbose_name='refund rule')),

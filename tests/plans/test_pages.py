@@ -102,7 +102,7 @@ def test_portal_member_centre_and_plan_page_show_plan_dates_benefits_and_history
     assert "年卡" in card and "2027-03-09" in card
     page = client.get(reverse("plans_portal:status")).content.decode()
     assert "2026-03-10 – 2027-03-09" in page and "2027-03-24" in page
-    assert "+0.5" in page and "3 小时免费停车" in page and 'id="plan-history"' in page and "299.00" in page
+    assert "+0.5" in page and "每日多 3 小时免费停车" in page and 'id="plan-history"' in page and "299.00" in page
 
 
 def test_operations_dashboard_shows_paid_members_renewals_and_churn(client, plan):

@@ -153,3 +153,19 @@ def test_refund_rules_none_and_full_within_days(plan):
     with time_machine.travel(dt.datetime(2026, 3, 17, 12, tzinfo=timezone.get_current_timezone())):
         assert membership_refund(membership=m, actor="command", reason="7天内").amount == Decimal("299.00")
 
+
+
+def test_plan_parking_hours_add_to_the_tiers_daily_allowance_until_end_plus_grace(plan):
+    """amenities.hooks: the desk's parking record and the quota pages read the same allowance."""
+    from amenities.services import AmenityError, parking_record, quota_remaining
+    from tests.factories import StoreFactory
+
+    member = MemberFactory()
+    base = quota_remaining(member=member)["parking_allowed"]
+    buy(member, plan)
+    assert quota_remaining(member=member)["parking_allowed"] == base + 3
+    parking_record(member=member, store=StoreFactory(), plate_number="沪A12345", hours=base + 3)
+    with pytest.raises(AmenityError):
+        parking_record(member=member, store=StoreFactory(), plate_number="沪A12345", hours=1)
+    assert quota_remaining(member=member, day=dt.date(2027, 3, 24))["parking_allowed"] == base + 3
+    assert quota_remaining(member=member, day=dt.date(2027, 3, 25))["parking_allowed"] == base
