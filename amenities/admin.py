@@ -95,8 +95,9 @@ class ResourceAdmin(StoreScopedAdminMixin, ModelAdmin):
     store_field = "store"
     list_display = ("name", "kind", "store", "is_active")
     list_filter = ("kind", "store", "is_active")
-    filter_horizontal = ("eligible_tiers",)
     inlines = [SlotInline]
+    # the tiers as checkboxes: the two-box selector made the page scroll sideways at 1366 px (admin screenshot)
+    formfield_overrides = {models.ManyToManyField: {"widget": UnfoldAdminCheckboxSelectMultipleWidget}}
     actions = ["generate_slots"]
 
     @admin.action(description=_("Generate slots from a weekly pattern"), permissions=["change"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Store, Tier
@@ -163,7 +164,7 @@ class Slot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.resource} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M}"  # local, not UTC (admin screenshot)
 
 
 class Booking(models.Model):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
-from unfold.widgets import UnfoldAdminTextareaWidget
+from unfold.widgets import UnfoldAdminCheckboxSelectMultipleWidget, UnfoldAdminTextareaWidget
 
 from core.errors import MemberHubError
 from members.admin import StatusActionForm
@@ -81,14 +81,13 @@ class GiftAdmin(ModelAdmin):
     list_display_links = ("thumbnail", "name")
     list_filter = ("is_active", "tiers")
     search_fields = ("name",)
-    filter_horizontal = ("tiers",)
     # unfold's picture widget shows the uploaded picture itself: a second preview beside it made the form
     # scroll sideways at 1366 px (seen in the admin screenshot), so the picture has its own row.
     fieldsets = (
         (_("What the member sees"), {"classes": ["tab"], "fields": ("name", "description", "image")}),
         (_("Points and stock"), {"classes": ["tab"], "fields": (("points_cost", "stock"), "per_member_limit")}),
-        (_("Who may order, and when"), {"classes": ["tab"],
-                                        "fields": (("valid_from", "valid_to"), "is_active", "tiers")}),
+        # one date-time a row: side by side, Django's 现在/时钟 shortcuts ran past 1366 px (admin screenshot)
+        (_("Who may order, and when"), {"classes": ["tab"], "fields": ("valid_from", "valid_to", "is_active", "tiers")}),
     )
 
     @admin.display(description=_("picture"))
@@ -101,6 +100,8 @@ class GiftAdmin(ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "description":  # a few lines, not a 20-row box that pushes the picture off screen
             kwargs["widget"] = UnfoldAdminTextareaWidget(attrs={"rows": 3})
+        if db_field.name == "tiers":  # four tiers as checkboxes: the two-box selector ran past 1366 px
+            kwargs["widget"] = UnfoldAdminCheckboxSelectMultipleWidget
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):

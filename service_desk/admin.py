@@ -58,7 +58,7 @@ class SeverityLevelAdmin(ModelAdmin):
     severity by the action; a complaint whose category policy is missing is timed by them."""
 
     list_display = ("severity", "accept_hours", "reply_hours", "close_hours", "description", "updated_at")
-    list_editable = ("accept_hours", "reply_hours", "close_hours", "description")
+    list_editable = ("accept_hours", "reply_hours", "close_hours")  # the wording read in full, edited on the form
     fields = ("severity", "accept_hours", "reply_hours", "close_hours", "description")
     readonly_fields = ("severity",)
     actions = ["apply_to_policies"]

@@ -79,8 +79,10 @@
     var hint = document.createElement("p");
     hint.className = "error step-hint"; hint.setAttribute("role", "alert"); hint.hidden = true;
     nav.appendChild(back); nav.appendChild(next);
-    if (submit) { submit.parentNode.insertBefore(nav, submit); submit.parentNode.insertBefore(hint, nav); }
-    else { form.appendChild(hint); form.appendChild(nav); }
+    // The submit button joins the row on the last part, beside 上一步 (the screenshots showed them stacked).
+    if (submit) { submit.parentNode.insertBefore(nav, submit); nav.appendChild(submit); }
+    else { form.appendChild(nav); }
+    nav.parentNode.insertBefore(hint, nav);
 
     var current = 0;
     steps.forEach(function (step, i) { if (hasErrors && current === 0 && step.querySelector(".has-error, .errors, p.error")) { current = i; } });
@@ -118,6 +120,7 @@
         next.click();
       }
     });
+    form.addEventListener("change", function () { hint.hidden = true; });  // answered: the reminder goes
     if (key) {
       form.addEventListener("change", function () { keep(form, key); });
       form.addEventListener("input", function () { keep(form, key); });

@@ -50,7 +50,11 @@ def _shot(page, name: str, full: bool = False) -> None:
 
 
 def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH, "the page scrolls sideways"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    widest = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && e.offsetParent !== null)
+        .slice(-3).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert width <= WIDTH, f"the page scrolls sideways: {widest}"
 
 
 def test_administrator_generates_slots_from_a_weekly_pattern(admin_page):
@@ -156,6 +160,7 @@ def test_administrator_sees_severities_with_their_own_time_limits(admin_page):
     page = admin_page
     page.goto("/admin/service_desk/severitylevel/")
     body = page.inner_text("body")
-    assert "紧急" in body and "涉及人身安全" in body
     _shot(page, "30-severities")
+    assert "紧急" in body and "严重" in body and "涉及人身安全" in body
+    assert page.locator("input[name$='-accept_hours']").count() == 3  # the hours editable in the list
     _fits(page)
