@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
-from core.errors import Conflict
+from core.errors import Conflict, PermissionDenied
 from core.models import AuditLog
 from members import scope
 from members.services import member_set_status
@@ -174,6 +174,9 @@ def abuse_case_decide(*, case: AbuseCase, staff, decision: str, note: str) -> Ab
         raise PointsError(_("Give the reason."), fields={"note": [_("Required.")]})
     with transaction.atomic():
         case = abuse_case_lock(case.pk)
+        if case.clerk_id == staff.pk:  # a clerk flagged does not decide the case about them
+            raise PermissionDenied(_("This case is about your own postings; another staff member must decide it."),
+                                   code="same_approver")
         if case.member is not None:
             scope.require_member(staff, case.member)
         if case.status != AbuseCase.Status.OPEN:

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
-from core.errors import Conflict
+from core.errors import Conflict, PermissionDenied
 from core.models import AuditLog
 from members import scope
 from members.models import Member, Store
@@ -171,6 +171,9 @@ def claim_approve(*, claim: PointsClaim, staff) -> PointsClaim:
     scope.require_perm(staff, REVIEW_PERM)
     with transaction.atomic():
         claim = _lock_pending(claim, staff)
+        if claim.created_by_id == staff.pk:  # four eyes: whoever entered the claim at the desk does not credit it
+            raise PermissionDenied(_("A second staff member must approve; you entered this claim."),
+                                   code="same_approver")
         purchase = Purchase.objects.filter(store=claim.store, order_no=claim.receipt_no).first()
         if purchase is None:
             local = timezone.make_aware(dt.datetime.combine(claim.purchased_on, dt.time(12)))

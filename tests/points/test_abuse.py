@@ -87,7 +87,7 @@ def test_one_clerk_posting_for_many_members_is_flagged_inline_and_dismissed(clie
 
     manager = make_staff(roles.OPERATIONS_MANAGER, store=store)
     client.force_login(manager)
-    assert list(client.get(reverse("points_desk:abuse")).context["cases"]) == [case]
+    assert list(client.get(reverse("points_desk:abuse")).context["rows"]) == [case]
     client.post(reverse("points_desk:abuse_decide", args=[case.pk]), {"decision": "suspend", "reason": "x"})
     case.refresh_from_db()
     assert case.status == "open"  # a clerk case cannot suspend anyone

@@ -123,7 +123,7 @@ def test_unmatched_claim_is_reviewed_at_the_desk_approve_credits_reject_tells_wh
     service = make_staff(roles.CUSTOMER_SERVICE, store=store)
     client.force_login(service)
     queue = client.get(reverse("points_desk:claims"))
-    assert list(queue.context["claims"]) == [first, second]
+    assert list(queue.context["rows"]) == [first, second]
     client.post(reverse("points_desk:claim_decide", args=[first.pk]), {"decision": "approve"})
     first.refresh_from_db()
     assert first.status == "credited" and first.decided_by == service

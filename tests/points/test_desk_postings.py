@@ -127,7 +127,7 @@ def test_posting_above_the_cap_waits_for_a_second_person(client, desk, manager, 
     assert own.status == "pending"
 
     queue = client.get(reverse("points_desk:postings"))
-    assert [p.receipt_no for p in queue.context["postings"]] == ["OFF-0100", "OFF-0101"]
+    assert [p.receipt_no for p in queue.context["rows"]] == ["OFF-0100", "OFF-0101"]
     response = client.post(reverse("points_desk:posting_decide", args=[posting.pk]), {"decision": "approve"},
                            follow=True)
     assert "approved" in page_messages(response)
