@@ -9,6 +9,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("search/export.csv", views.search_export, name="search_export"),
     path("members/new/", views.member_new, name="member_new"),
+    path("divisions/", views.division_options, name="divisions"),
     path("members/<str:member_no>/", views.member_detail, name="member"),
     path("members/<str:member_no>/reveal/<str:field>/", views.member_reveal, name="member_reveal"),
     path("members/<str:member_no>/status/", views.member_status, name="member_status"),

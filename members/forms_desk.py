@@ -4,13 +4,14 @@ to the form field they name (`add_domain_error`)."""
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.errors import MemberHubError
 from core.models import AuditLog
 
-from . import ecard, scope
+from . import divisions, ecard, scope
 from .models import GuardianConsent, Member, Tag, Tier
 from .services import CHANGEABLE_FIELDS, STATUS_TRANSITIONS
 
@@ -73,7 +74,41 @@ class RereviewForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
-class DeskSignupForm(forms.Form):
+class DivisionFieldsMixin:
+    """Province, city and district chosen from GB/T 2260 (members.divisions): three dependent selects whose
+    options follow the bound values (the page refreshes the lower ones with htmx, desk:divisions); the form
+    checks each lies within the one above and gives the deepest chosen as `division_code`."""
+
+    def _setup_divisions(self, initial_code: str = "") -> None:
+        self.division_now = initial_code if divisions.names_for(initial_code) else ""
+        province, city, district = divisions.path_of(initial_code)
+        bound = self.is_bound
+        province = self.data.get(self.add_prefix("province"), "") if bound else province
+        city = self.data.get(self.add_prefix("city"), "") if bound else city
+        empty = [("", "—")]
+        attrs = {"hx-get": reverse_lazy("desk:divisions"), "hx-trigger": "change", "hx-swap": "innerHTML"}
+        self.fields["province"] = forms.ChoiceField(
+            label=_("Province"), required=False, initial=province,
+            choices=[*empty, *((d.code, d.name) for d in divisions.provinces())],
+            widget=forms.Select(attrs={**attrs, "hx-target": "#id_city", "data-division": "province"}))
+        self.fields["city"] = forms.ChoiceField(
+            label=_("City"), required=False, initial=city,
+            choices=[*empty, *((d.code, d.name) for d in divisions.children_of(province))],
+            widget=forms.Select(attrs={**attrs, "hx-target": "#id_district", "data-division": "city"}))
+        self.fields["district"] = forms.ChoiceField(
+            label=_("District"), required=False, initial=district,
+            choices=[*empty, *((d.code, d.name) for d in divisions.children_of(city))],
+            widget=forms.Select(attrs={"data-division": "district"}))
+        names = [n for n in self.fields if n not in ("province", "city", "district")]
+        at = names.index("id_number") + 1 if "id_number" in names else len(names)
+        self.order_fields([*names[:at], "province", "city", "district", *names[at:]])
+
+    def division_code(self) -> str:
+        data = self.cleaned_data
+        return data.get("district") or data.get("city") or data.get("province") or ""
+
+
+class DeskSignupForm(DivisionFieldsMixin, forms.Form):
     """Desk sign-up of a personal or corporate member (MEM-1, MEM-2)."""
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Member.Kind.choices, initial=Member.Kind.PERSONAL,
@@ -84,9 +119,6 @@ class DeskSignupForm(forms.Form):
     gender = forms.ChoiceField(label=_("Gender"), choices=Member.Gender.choices, initial=Member.Gender.UNKNOWN)
     birthday = forms.DateField(label=_("Birthday"), required=False, widget=DateInput)
     id_number = forms.CharField(label=_("Resident ID number"), max_length=18, required=False)
-    province = forms.CharField(label=_("Province"), max_length=20, required=False)
-    city = forms.CharField(label=_("City"), max_length=20, required=False)
-    district = forms.CharField(label=_("District"), max_length=20, required=False)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     occupation = forms.CharField(label=_("Occupation"), max_length=50, required=False)
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
@@ -109,13 +141,13 @@ class DeskSignupForm(forms.Form):
     guardian_verified_how = forms.ChoiceField(label=_("How the guardian was verified"), required=False,
                                               choices=[("", "—"), *GuardianConsent.Verification.choices])
 
-    PERSONAL_FIELDS = ("name", "mobile", "gender", "birthday", "id_number", "province", "city", "district",
-                       "address", "occupation", "email")
+    PERSONAL_FIELDS = ("name", "mobile", "gender", "birthday", "id_number", "address", "occupation", "email")
     CORPORATE_FIELDS = ("company_name", "credit_code", "contact_person")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self._setup_divisions()
         self.fields["store"].queryset = scope.stores_for(user)
         own = scope.staff_store(user)
         if scope.is_chain_wide(user):
@@ -127,9 +159,26 @@ class DeskSignupForm(forms.Form):
     def is_corporate(self) -> bool:
         return self.cleaned_data.get("kind") == Member.Kind.CORPORATE
 
+    def clean(self):
+        """The company block belongs to a corporate member only: required there, refused on a personal one
+        (the page hides it for a personal member; this is the rule, whatever the page sent)."""
+        cleaned = super().clean()
+        filled = [k for k in self.CORPORATE_FIELDS if (cleaned.get(k) or "").strip()]
+        if cleaned.get("kind") == Member.Kind.CORPORATE:
+            for key in self.CORPORATE_FIELDS:
+                if key not in filled:
+                    self.add_error(key, _("Required for a corporate member."))
+        else:
+            for key in filled:
+                self.add_error(key, _("Only a corporate member has company details; choose the corporate kind "
+                                      "or leave this empty."))
+        return cleaned
+
     def member_data(self) -> dict:
         data = {k: self.cleaned_data.get(k) for k in self.PERSONAL_FIELDS}
         data = {k: v for k, v in data.items() if v not in (None, "")}
+        if code := self.division_code():
+            data["division_code"] = code
         if self.is_corporate() and not data.get("name"):
             data["name"] = self.cleaned_data.get("company_name", "")
         data.setdefault("name", "")
@@ -174,7 +223,7 @@ class ConsentForm(forms.Form):
     )
 
 
-class ChangeRequestForm(forms.Form):
+class ChangeRequestForm(DivisionFieldsMixin, forms.Form):
     """变更申请 at the desk (MEM-4): only the fields filled in are proposed."""
 
     name = forms.CharField(label=_("Name"), max_length=50, required=False)
@@ -183,9 +232,6 @@ class ChangeRequestForm(forms.Form):
     birthday = forms.DateField(label=_("Birthday"), required=False, widget=DateInput)
     mobile = forms.CharField(label=_("Mobile"), max_length=20, required=False)
     id_number = forms.CharField(label=_("Resident ID number"), max_length=18, required=False)
-    province = forms.CharField(label=_("Province"), max_length=20, required=False)
-    city = forms.CharField(label=_("City"), max_length=20, required=False)
-    district = forms.CharField(label=_("District"), max_length=20, required=False)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     occupation = forms.CharField(label=_("Occupation"), max_length=50, required=False)
     email = forms.CharField(label=_("E-mail"), max_length=254, required=False)
@@ -196,6 +242,10 @@ class ChangeRequestForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args, member: Member | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._setup_divisions(member.division_code if member is not None else "")
+
     def clean(self):
         cleaned = super().clean()
         if not self.errors and not self.changes(cleaned):
@@ -205,7 +255,12 @@ class ChangeRequestForm(forms.Form):
     def changes(self, cleaned: dict | None = None) -> dict:
         cleaned = self.cleaned_data if cleaned is None else cleaned
         out = {}
+        code = cleaned.get("district") or cleaned.get("city") or cleaned.get("province") or ""
+        if code and code != self.division_now:
+            out["division_code"] = code
         for key in CHANGEABLE_FIELDS:
+            if key in ("division_code", "province", "city", "district"):
+                continue
             value = cleaned.get(key)
             if value not in (None, ""):
                 out[key] = value.strip() if isinstance(value, str) else value

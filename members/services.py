@@ -446,8 +446,8 @@ def _current_value(member: Member, field: str):
     return getattr(member, field)
 
 
-CHANGEABLE_FIELDS = ("name", "gender", "birthday", "mobile", "id_number", "province", "city", "district",
-                     "address", "occupation", "email")
+CHANGEABLE_FIELDS = ("name", "gender", "birthday", "mobile", "id_number", "division_code", "province", "city",
+                     "district", "address", "occupation", "email")
 
 
 def _change_request_diff(member: Member, changes: dict) -> dict:

@@ -16,6 +16,7 @@ from stdnum.cn import ric, uscc
 
 from core.errors import ValidationFailed
 
+from . import divisions
 from .models import Member
 
 PROFILE_FIELDS = ("name", "gender", "birthday", "province", "city", "district", "address", "occupation", "email")
@@ -180,6 +181,15 @@ def clean_member_data(data: dict, *, partial: bool = False, today: dt.date | Non
             errors["email"] = [_("Enter a valid e-mail address.")]
     elif "email" in data:
         out["email"] = ""
+    if "division_code" in data:  # chosen from GB/T 2260: the names are the code's, whatever was typed
+        code = str(data.get("division_code") or "").strip()
+        names = divisions.names_for(code) if code else None
+        if code and names is None:
+            errors["division_code"] = [_("Choose the province, city and district from the list.")]
+        else:
+            out["division_code"] = code
+            if names:
+                data = {**data, "province": names.province, "city": names.city, "district": names.district}
     for key, limit in (("province", 20), ("city", 20), ("district", 20), ("occupation", 50), ("address", 200)):
         if key in data:
             value = (data.get(key) or "").strip()

@@ -5,6 +5,7 @@ members.services; domain errors come back as field errors or messages on the pag
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -24,7 +25,7 @@ from core.models import AuditLog
 from core.panels import DESK_MEMBER, DESK_MEMBER_SERVICE, DESK_MEMBER_SUMMARY, panels_for
 from core.web import action_refused, client_ip, need, staff_required
 
-from . import ecard, scope, selectors, services
+from . import divisions, ecard, scope, selectors, services
 from .forms_desk import (
     AuditFilterForm,
     BuyerLinkForm,
@@ -169,7 +170,7 @@ def _member_context(request, member: Member, **forms) -> dict:
         "needs_guardian": services.member_needs_guardian(member.birthday),
         "guardian_form": forms.get("guardian_form") or GuardianConsentForm(),
         "can_record_guardian": user.has_perm("members.add_guardianconsent"),
-        "change_form": forms.get("change_form") or ChangeRequestForm(),
+        "change_form": forms.get("change_form") or ChangeRequestForm(member=member),
         "reveal_fields": [
             ("mobile", _("Mobile"), member.mobile_masked),
             ("id_number", _("ID number"), member.id_number_masked),
@@ -278,7 +279,7 @@ def member_consent(request, member_no: str):
 def member_change_request(request, member_no: str):
     member = member_for_desk(request, member_no)
     need(request.user, PERM_ACT_FOR_MEMBER)
-    form = ChangeRequestForm(request.POST)
+    form = ChangeRequestForm(request.POST, member=member)
     if not form.is_valid():
         return render(request, "desk/member_detail.html", _member_context(request, member, change_form=form),
                       status=400)
@@ -456,15 +457,50 @@ def member_new(request):
     return render(request, "desk/member_new.html", {"form": form}, status=status)
 
 
+@staff_required
+def division_options(request):
+    """htmx: the <option>s of the cities of ?province= or the districts of ?city= (GB/T 2260, members.divisions)
+    for the dependent selects of the desk's member forms; a new province also empties the district select."""
+    need(request.user, "members.view_member")
+    if "city" in request.GET:
+        children, reset_district = divisions.children_of(request.GET["city"].strip()[:6]), False
+    else:
+        children, reset_district = divisions.children_of(request.GET.get("province", "").strip()[:6]), True
+    return render(request, "desk/_division_options.html", {"children": children, "reset_district": reset_district})
+
+
 # ---------------------------------------------------------------- review queues (MEM-2, MEM-4)
+
+
+# What a reviewer compares: the member's value now (masked as the page shows it) against the requested one.
+_SHOWN_AS = {"mobile": "mobile_masked", "id_number": "id_number_masked", "address": "address_masked"}
+
+
+def change_request_rows(change_request: ChangeRequest) -> list[dict]:
+    """The requested change as rows (field label, value now, requested value), read from the request's
+    summary of masked new values (members.services._change_request_create: "field: value; ...")."""
+    member = change_request.member
+    keys = "|".join(services.CHANGEABLE_FIELDS)
+    rows = []
+    for match in re.finditer(rf"(?:^|; )({keys}): (.*?)(?=; (?:{keys}): |$)", change_request.summary):
+        key, new = match.group(1), match.group(2)
+        field = Member._meta.get_field(_SHOWN_AS.get(key, key))
+        old = getattr(member, field.name)
+        if key == "gender":
+            old, new = member.get_gender_display(), dict(Member.Gender.choices).get(new, new)
+        rows.append({"field": key, "label": field.verbose_name, "old": old or "", "new": new})
+    return rows
 
 
 @staff_required
 def reviews(request):
     need(request.user, "members.review_member")
+    change_requests = list(selectors.pending_change_requests_for_staff(request.user)[:200])
+    for change_request in change_requests:
+        change_request.rows = change_request_rows(change_request)
     return render(request, "desk/reviews.html", {
-        "signups": selectors.pending_signups_for_staff(request.user)[:200],
-        "change_requests": selectors.pending_change_requests_for_staff(request.user)[:200],
+        "signups": selectors.pending_signups_for_staff(request.user).select_related("corporate", "home_store")[:200],
+        "change_requests": change_requests,
     })
 
 

@@ -283,7 +283,8 @@ def test_change_request_from_the_desk_is_masked_and_pending(client, desk, member
 
     code = get_sms_code("13700009999", purpose="change_mobile")  # MEM-4: the member reads it out
     response = client.post(url("member_change_request", member.member_no),
-                           {"mobile": "13700009999", "city": "杭州", "sms_code": code})
+                           {"mobile": "13700009999", "province": "330000", "city": "330100",
+                            "sms_code": code})
     assert response.status_code == 302
     cr = ChangeRequest.objects.get(member=member)
     assert cr.status == "pending" and cr.requested_by == desk
@@ -292,7 +293,7 @@ def test_change_request_from_the_desk_is_masked_and_pending(client, desk, member
     assert "137****9999" in page.content.decode()
     assert "13700009999" not in page.content.decode()
     # a second one is refused while the first waits
-    response = client.post(url("member_change_request", member.member_no), {"city": "宁波"})
+    response = client.post(url("member_change_request", member.member_no), {"province": "330000", "city": "330200"})
     assert response.status_code == 400
     assert "already waiting for review" in response.content.decode()
     assert ChangeRequest.objects.filter(member=member).count() == 1
