@@ -8,6 +8,7 @@ app_name = "care_desk"
 urlpatterns = [
     path("visits/", views.visit_list, name="visits"),
     path("visits/<int:pk>/", views.visit_detail, name="visit"),
+    path("visits/<int:pk>/dial/", views.visit_dial, name="visit_dial"),
     path("surveys/", views.survey_list, name="surveys"),
     path("surveys/<int:pk>/send/", views.survey_send, name="survey_send"),
     path("surveys/<int:pk>/report/", views.survey_report, name="survey_report"),

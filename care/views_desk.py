@@ -18,9 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core import replica
 from core.errors import MemberHubError
+from core.errors import PermissionDenied as DomainPermissionDenied
 from core.exports import csv_writer, safe_row
-from core.web import action_refused, need, staff_required
+from core.panels import DESK_MEMBER, DESK_MEMBER_SERVICE, DESK_MEMBER_SUMMARY, panels_for
+from core.web import action_refused, client_ip, need, staff_required
 from members import scope
+from members.services import member_reveal
 
 from . import selectors
 from .errors import CareError
@@ -80,7 +83,34 @@ def visit_detail(request, pk: int):
                 messages.success(request, _("Outcome recorded."))
                 return redirect("care_desk:visits")
     return render(request, "care/desk/visit_detail.html", {
-        "visit": visit, "form": form, "attempts": selectors.visit_attempts_for(visit)})
+        "visit": visit, "form": form, "attempts": selectors.visit_attempts_for(visit), **_visit_member_context(visit)})
+
+
+# The member context of a follow-up call, from the panels the apps register for the member 360 page (core.panels;
+# care names no app beside it): the summary figures, the latest purchases and the service history (open
+# complaints, consultations, visits, surveys, reservations), each an htmx slot loading from its own app.
+VISIT_CONTEXT_PANELS = {DESK_MEMBER: ("purchases",)}
+
+
+def _visit_member_context(visit: Visit) -> dict:
+    member_panels = [p for p in panels_for(DESK_MEMBER) if p.key in VISIT_CONTEXT_PANELS[DESK_MEMBER]]
+    return {"member": visit.member, "summary_panels": panels_for(DESK_MEMBER_SUMMARY),
+            "member_panels": member_panels, "service_panels": panels_for(DESK_MEMBER_SERVICE)}
+
+
+@require_POST
+@staff_required
+def visit_dial(request, pk: int):
+    """htmx: the member's full mobile in place on the visit page, to dial (a tel: link) without leaving it;
+    revealed through members.services.member_reveal, so the reveal is audit-logged with what it was for."""
+    need(request.user, "care.record_visit")
+    visit = selectors.visit_get_for_staff(request.user, pk)
+    try:
+        mobile = member_reveal(member=visit.member, field="mobile", staff=request.user, ip=client_ip(request),
+                               purpose=_("follow-up visit #%(id)s") % {"id": visit.pk})
+    except DomainPermissionDenied as exc:
+        return render(request, "desk/_reveal_refused.html", {"message": exc.message}, status=403)
+    return render(request, "care/desk/_dial.html", {"mobile": mobile, "visit": visit})
 
 
 # ---------------------------------------------------------------- surveys (SD-6)

@@ -727,14 +727,15 @@ REVEALABLE = {"mobile": "mobile_enc", "id_number": "id_number_enc", "address": "
 
 
 @transaction.atomic
-def member_reveal(*, member: Member, field: str, staff, ip: str | None = None) -> str:
-    """Full value of a sensitive field for a role that needs it; every reveal is audit-logged."""
+def member_reveal(*, member: Member, field: str, staff, ip: str | None = None, purpose: str = "") -> str:
+    """Full value of a sensitive field for a role that needs it; every reveal is audit-logged, with what it was
+    for when the page says (`purpose`, e.g. the follow-up visit it was dialled from)."""
     if field not in REVEALABLE:
         raise ValidationFailed(_("Unknown field."), fields={"field": [_("Choose mobile, ID number or address.")]})
     scope.require_perm(staff, "members.reveal_sensitive")
     scope.require_member(staff, member)
     value = crypto.decrypt(getattr(member, REVEALABLE[field])) or ""
-    audit_record(actor=staff, action=AuditLog.Action.REVEAL, member=member, field=field, ip=ip)
+    audit_record(actor=staff, action=AuditLog.Action.REVEAL, member=member, field=field, ip=ip, detail=purpose[:200])
     return value
 
 

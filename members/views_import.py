@@ -6,15 +6,19 @@ exactly what was checked, without a second upload."""
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import secrets
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +28,7 @@ from core import crypto
 from core.errors import Conflict, PermissionDenied
 
 from . import scope
-from .importing import file_format_for, member_import_file
+from .importing import COLUMNS, REQUIRED_COLUMNS, file_format_for, member_import_file
 from .models import Store
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -94,6 +98,76 @@ def _staff_default_store(user, form: UploadForm) -> Store | None:
     if "store" in form.fields:
         return form.cleaned_data.get("store")
     return scope.staff_store(user)
+
+
+# What each column of the template holds, for the instructions sheet (the importer's rules, in words).
+COLUMN_NOTES = {
+    "name": gettext_lazy("The member's name."),
+    "mobile": gettext_lazy("11-digit mainland mobile; each number once."),
+    "gender": gettext_lazy("男 or 女; empty = not stated."),
+    "birthday": gettext_lazy("YYYY-MM-DD."),
+    "id_number": gettext_lazy("18-digit resident ID number; stored encrypted."),
+    "province": gettext_lazy("Province name, e.g. 广东省."),
+    "city": gettext_lazy("City name, e.g. 深圳市."),
+    "district": gettext_lazy("District name, e.g. 南山区."),
+    "address": gettext_lazy("Street and number; stored encrypted."),
+    "occupation": gettext_lazy("Free text."),
+    "email": gettext_lazy("An e-mail address."),
+    "store_code": gettext_lazy("Home store code; empty = the store chosen on the upload page."),
+    "marketing_consent": gettext_lazy("是 or 否: whether the member agreed to marketing messages."),
+    "member_no": gettext_lazy("12 digits, only when the member already has a card number."),
+}
+TEMPLATE_NAME = "会员导入模板"
+
+
+def template_headers() -> list[str]:
+    """The Chinese header of each column, as importing.COLUMNS lists it first after the English key."""
+    return [aliases[1] for aliases in COLUMNS.values()]
+
+
+@login_required
+@permission_required("members.import_member", raise_exception=True)
+def import_template(request, fmt: str):
+    """The empty file to fill in: the headers the importer reads, as CSV (UTF-8 with BOM, so Excel shows the
+    Chinese) or as Excel with a second sheet that says what each column holds."""
+    headers = template_headers()
+    if fmt == "csv":
+        out = io.StringIO()
+        out.write("\ufeff")
+        csv.writer(out).writerow(headers)
+        response = HttpResponse(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+        from openpyxl.styles import Font, PatternFill
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = _("Members")
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+            cell.fill = PatternFill("solid", fgColor="FDE68A" if cell.column <= len(REQUIRED_COLUMNS) else "E5E7EB")
+        for column, key in enumerate(COLUMNS, start=1):
+            sheet.column_dimensions[sheet.cell(1, column).column_letter].width = 16
+            if key in ("mobile", "id_number", "member_no", "birthday"):  # kept as typed, not as numbers or dates
+                for row in range(2, 1002):
+                    sheet.cell(row, column).number_format = "@"
+        notes = book.create_sheet(_("Instructions"))
+        notes.append([_("Column"), _("Required"), _("What to enter")])
+        for cell in notes[1]:
+            cell.font = Font(bold=True)
+        for key, aliases in COLUMNS.items():
+            notes.append([aliases[1], _("yes") if key in REQUIRED_COLUMNS else _("no"), str(COLUMN_NOTES.get(key, ""))])
+        notes.column_dimensions["A"].width = 14
+        notes.column_dimensions["C"].width = 60
+        buffer = io.BytesIO()
+        book.save(buffer)
+        response = HttpResponse(
+            buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(TEMPLATE_NAME)}.{fmt}"
+    return response
 
 
 def _report_context(report) -> dict:

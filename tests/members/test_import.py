@@ -309,7 +309,7 @@ def test_desk_upload_shows_bad_rows_and_no_confirm_button(client, desk):
     response = _upload(client, csv_bytes([row(), row(mobile="123")]))
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'id="import-report"' in page and "<td>3</td>" in page and 'id="confirm-import"' not in page
+    assert 'id="import-report"' in page and '<td class="num mono">3</td>' in page and 'id="confirm-import"' not in page
     assert not Member.objects.exists()
 
 
@@ -377,3 +377,39 @@ def test_commit_writes_an_audit_record(store):
     assert report.imported == 1
     log = AuditLog.objects.get(action="import")
     assert log.actor == staff and "1" in log.detail
+
+
+# ---------------------------------------------------------------- template download and navigation (issue 16)
+
+
+def test_template_csv_has_the_headers_the_importer_reads_and_imports_once_filled(client, desk):
+    client.force_login(desk)
+    response = client.get(reverse("desk_import:template", args=["csv"]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    content = response.content.decode("utf-8-sig")
+    assert content.strip().split(",") == ZH_HEADERS
+    filled = content + ",".join(row()[h] for h in HEADERS) + "\r\n"
+    checked = _upload(client, filled.encode("utf-8-sig"), name="会员导入模板.csv")
+    assert 'id="confirm-import"' in checked.content.decode()
+
+
+def test_template_xlsx_has_the_headers_and_an_instructions_sheet(client, desk):
+    from openpyxl import load_workbook
+
+    client.force_login(desk)
+    response = client.get(reverse("desk_import:template", args=["xlsx"]))
+    assert response.status_code == 200 and "spreadsheetml" in response["Content-Type"]
+    book = load_workbook(io.BytesIO(response.content))
+    members, notes = book.worksheets
+    assert [c.value for c in members[1]] == ZH_HEADERS
+    assert [r[0].value for r in notes.iter_rows(min_row=2)] == ZH_HEADERS
+    assert client.get(reverse("desk_import:template", args=["pdf"])).status_code == 404
+
+
+def test_import_is_linked_from_the_desk_navigation_for_roles_that_may_import(client, desk, store):
+    client.force_login(desk)
+    assert reverse("desk_import:upload") in client.get(reverse("desk:home")).content.decode()
+    client.force_login(make_staff(roles.CUSTOMER_SERVICE, store=store))
+    assert reverse("desk_import:upload") not in client.get(reverse("desk:home")).content.decode()
+    assert client.get(reverse("desk_import:template", args=["csv"])).status_code == 403
