@@ -175,7 +175,7 @@ def floor_seconds(sql: str, params) -> tuple[int, float]:
 
 BARE = ("SELECT count(*) FROM (SELECT member_id, MAX(occurred_at), COUNT(*), SUM(amount_paid) FROM points_purchase "
         "WHERE occurred_at >= %s AND occurred_at < %s GROUP BY member_id) s")
-LIFECYCLE_FLOOR = ("SELECT count(*) FROM members_member m LEFT JOIN (SELECT member_id, MAX(occurred_at) AS last "
+LIFECYCLE_FLOOR = ("SELECT count(s.last) + count(*) FROM members_member m LEFT JOIN (SELECT member_id, MAX(occurred_at) AS last "
                    "FROM points_purchase WHERE occurred_at >= %s AND occurred_at < %s GROUP BY member_id) s "
                    "ON s.member_id = m.id WHERE m.status = 'active'")
 
@@ -244,6 +244,13 @@ def main() -> int:
         line(f"bare aggregate, 365 days ({groups:,} members)", t_bare)
         line("bare aggregate, 730 days (closeness floor)", t_bare2)
         line("lifecycle floor (members ⟕ last purchase)", t_life_floor)
+        from evaluation.purchase_summary import window_params
+        from evaluation.rfm import _agg_sql
+
+        agg_params = {"day": day, "start": start, "end": end,
+                      **window_params("w", day - dt.timedelta(days=364), day)}
+        _n, t_read = floor_seconds(f"SELECT count(*) FROM ({_agg_sql('summary')}) a", agg_params)
+        line("RFM's read of the summary (R, F, M per member)", t_read, t_bare)
         result, t_rfm = timed(lambda: rfm_compute(as_of=day))
         line(f"compute_rfm ({result.population:,} members)", t_rfm, t_bare)
         _r, t_rerun = timed(lambda: rfm_compute(as_of=day))

@@ -195,7 +195,9 @@ def late_refund_corrections_sql(*, start: str = "start", stop: str = "end", end:
     """Rows in window_sql's shape correcting it to "refunds made by %(end)s": for each purchase in
     [%(start)s, %(stop)s) with a refund made at or after %(end)s, its as-of figures minus its current
     ones (orders 0 or +1, net ≥ 0; refunds only accumulate) and its date as a last purchase date when it
-    counts as of then. Only as-of readers (RFM, closeness, lifecycle) add them; visit_days are 0."""
+    counts as of then. Only as-of readers (RFM, closeness, lifecycle) add them; visit_days are 0. The
+    purchases are fetched by `= ANY(ARRAY(...))`, an index scan of their primary key that needs no
+    nested loop (RFM plans without one, see rfm.py)."""
     figure = net_paid_figure()
     counted_asof = "(rf.amount IS NULL OR rf.amount < p.amount_total)"
     return f"""
@@ -204,7 +206,7 @@ def late_refund_corrections_sql(*, start: str = "start", stop: str = "end", end:
            CASE WHEN {counted_asof} THEN {_local_day()} END AS last_day
     FROM points_purchase p
     {figure.refunds_as_of_join(alias="rf", end=end)}
-    WHERE p.id IN (SELECT r.purchase_id FROM points_refund r WHERE r.occurred_at >= %({end})s)
+    WHERE p.id = ANY(ARRAY(SELECT r.purchase_id FROM points_refund r WHERE r.occurred_at >= %({end})s))
       AND p.member_id IS NOT NULL AND p.occurred_at >= %({start})s AND p.occurred_at < %({stop})s"""
 
 

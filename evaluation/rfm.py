@@ -174,6 +174,11 @@ def rfm_compute(*, as_of: dt.date | None = None, window_days: int = DEFAULT_WIND
               **window_params("w", as_of - dt.timedelta(days=window_days - 1), as_of)}
     with transaction.atomic(), connection.cursor() as cursor:
         job_settings(cursor)
+        if source == SOURCE_SUMMARY:
+            # The planner cannot estimate how many members a GROUP BY over the summary's UNION ALL gives
+            # (it assumes 200) and would join members_member by a million index probes; every join of
+            # this statement is a hash join when it knows better.
+            cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("DELETE FROM evaluation_rfmsnapshot WHERE as_of = %s", [as_of])
         cursor.execute(_snapshot_sql(source), params)
         cursor.execute(_RUN_SQL, [as_of])

@@ -424,6 +424,10 @@ def tiers_evaluate(
     for i, batch_start in enumerate(starts, 1):
         params = {**base, "lo": batch_start, "hi": batch_start + batch_size}
         with transaction.atomic(), connection.cursor() as cursor:
+            # No JIT: compiling each batch's decision statement cost more than running it (bench/nightly_tiers.py);
+            # memory enough that grouping a batch's summary rows does not spill to disk.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             _evaluate_batch(cursor, params, tier_names, counts, source)
         counts["batches"] += 1
         if progress:
