@@ -204,8 +204,8 @@ def _period_range(first: dt.date, last: dt.date) -> dict:
 
 def floor_of_day(since: dt.datetime, periods: list[tuple[str, dt.date, dt.date]]) -> int:
     """The work no delta refresh can skip: read the day's changed purchases (changed_at index, their
-    lines included) and, per period, the counted row and the fact each one reaches (index probes), as a
-    plain join and aggregate."""
+    lines included) and, per period, the counted row and the fact each one reaches (one index probe
+    each, as the refresh does), as a plain join and aggregate."""
     from django.db import connection
 
     from points.net_paid import NET_PAID_SQL
@@ -219,9 +219,10 @@ def floor_of_day(since: dt.datetime, periods: list[tuple[str, dt.date, dt.date]]
                            jsonb_array_length(p.lines) AS line_count
                     FROM points_purchase p
                     WHERE p.changed_at >= %(since)s AND p.occurred_at >= %(start)s AND p.occurred_at < %(end)s) t
-                LEFT JOIN dashboards_consumptioncounted c ON c.period = %(period)s AND c.purchase_id = t.id
-                LEFT JOIN dashboards_consumptionfact f ON f.period = %(period)s AND f.member_id = t.member_id
-                                                       AND f.store_id = t.store_id""",
+                LEFT JOIN LATERAL (SELECT c.amount FROM dashboards_consumptioncounted c
+                                   WHERE c.period = %(period)s AND c.purchase_id = t.id OFFSET 0) c ON true
+                LEFT JOIN LATERAL (SELECT f.orders FROM dashboards_consumptionfact f WHERE f.period = %(period)s
+                                   AND f.member_id = t.member_id AND f.store_id = t.store_id OFFSET 0) f ON true""",
                            {"since": since, "period": period, **_period_range(first, last)})
             rows += cursor.fetchone()[0]
     return rows

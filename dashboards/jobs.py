@@ -483,12 +483,9 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
     for table in tables:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     cursor.execute(_CUBE_PURCHASE_CHANGES, params)
-    cursor.execute("ANALYZE cube_pchange")
     cursor.execute(_CUBE_AFFECTED, params)
-    cursor.execute("ANALYZE cube_affected")
     cursor.execute(_CUBE_FACT_CHANGES, params)
     facts = cursor.rowcount
-    cursor.execute("ANALYZE cube_fchange")
     if facts:
         cursor.execute("""DELETE FROM dashboards_consumptioncounted c WHERE c.period = %(period)s
                           AND c.purchase_id = ANY(ARRAY(SELECT purchase_id FROM cube_pchange WHERE sign = -1))""",
@@ -579,8 +576,6 @@ def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) ->
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(_CUBE_TOUCHED_PURCHASES, {"since": since, "tz": settings.TIME_ZONE})
         cursor.execute(_CUBE_TOUCHED_MEMBERS, {"since": since})
-        cursor.execute("ANALYZE cube_tp")
-        cursor.execute("ANALYZE cube_tm")
         cursor.execute("""SELECT month FROM cube_tp UNION SELECT year FROM cube_tp
                           UNION SELECT f.period FROM dashboards_consumptionfact f
                           WHERE f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm))""")
