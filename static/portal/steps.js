@@ -95,6 +95,7 @@
       next.hidden = last;
       if (submit) { submit.hidden = !last; }
       hint.hidden = true;
+      hint.style.visibility = "";
       bar.style.width = Math.round(((current + 1) / steps.length) * 100) + "%";
       count.textContent = text(form, "data-step-label", "{n} / {total}")
         .replace("{n}", String(current + 1)).replace("{total}", String(steps.length));
@@ -107,6 +108,7 @@
       if (missing) {
         hint.textContent = text(form, "data-required-label", "Please answer this first.");
         hint.hidden = false;
+        hint.style.visibility = "";
         if (missing.focus) { missing.focus(); }
         return;
       }
@@ -120,7 +122,9 @@
         next.click();
       }
     });
-    form.addEventListener("change", function () { hint.hidden = true; });  // answered: the reminder goes
+    // Answered: the reminder fades but keeps its room until the step changes; removing it here moved the next
+    // button up between mousedown and mouseup (the blur's change event), and the tap was lost.
+    form.addEventListener("change", function () { if (!answered(steps[current])) { hint.style.visibility = "hidden"; } });
     if (key) {
       form.addEventListener("change", function () { keep(form, key); });
       form.addEventListener("input", function () { keep(form, key); });
