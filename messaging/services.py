@@ -542,7 +542,9 @@ def _notice_codes(kinds: Iterable[str], channel: str) -> dict[str, str]:
 def notify_member(*, member: Member, kind: str, ref: str, title: str, body: str, sms: bool = True) -> Notice | None:
     """A service notice: portal inbox + SMS, once per event (kind + ref), through the kind's own template
     (see LEGACY_NOTICE_KINDS). Returns None if this event was already announced to this member
-    (idempotent under re-runs and concurrent jobs)."""
+    (idempotent under re-runs and concurrent jobs). A member who linked WeChat also gets it as a WeChat
+    template message (issue 18), whatever `sms` says: `sms=False` spares the paid SMS for notices that
+    do not need one (a complaint reply, a booking), and a template message costs nothing."""
     event_key = f"{kind}:{ref}"
     params = {"title": title, "body": body}
     with transaction.atomic():

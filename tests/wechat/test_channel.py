@@ -196,3 +196,26 @@ def test_a_member_unbound_while_the_message_waited_is_not_sent(wechat, wechat_te
     deliver_messages([message.pk])
     message.refresh_from_db()
     assert message.status == Message.Status.FAILED and "no longer linked" in message.error and wechat.sends == []
+
+
+@pytest.mark.pinned_at("2026-11-25T10:00+08:00")
+def test_nightly_bulk_notices_and_inbox_only_notices_reach_wechat(wechat, wechat_templates,
+                                                                  django_capture_on_commit_callbacks):
+    """Points expiring (notify_members_bulk, the nightly reminder) and a complaint reply (sms=False: no paid
+    SMS, but the free template message goes) reach members who linked WeChat, once."""
+    from messaging.models import Notice
+    from messaging.services import notify_members_bulk
+
+    bound, plain = _bound("o-bulk"), MemberFactory()
+    notices = [Notice(member=m, kind="points_expiring", ref="2026-12-31", title="积分即将过期",
+                      body="您有100积分将于12月31日过期") for m in (bound, plain)]
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            notify_members_bulk(list(notices))
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_member(member=bound, kind="complaint_reply", ref="complaint:9:reply:1", title="投诉答复",
+                      body="已为您处理", sms=False)
+    assert [(s["touser"], s["data"]["first"]["value"]) for s in wechat.sends] == [("o-bulk", "积分即将过期"),
+                                                                                 ("o-bulk", "投诉答复")]
+    assert not Message.objects.filter(member=plain, channel="wechat").exists()
+    assert not Message.objects.filter(member=bound, channel="sms", event_key="complaint_reply:complaint:9:reply:1").exists()
