@@ -482,6 +482,10 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
     tables = ("cube_pchange", "cube_affected", "cube_fchange")
     for table in tables:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    # The planner takes jsonb_each() and jsonb_array_elements() for 100 rows (they yield a handful) and
+    # would sort the day's cells to group them; they fit in hash tables many times over (12.5 → 3 s of
+    # grouping at 10M purchases).
+    cursor.execute("SET LOCAL enable_sort = off")
     cursor.execute(_CUBE_PURCHASE_CHANGES, params)
     cursor.execute(_CUBE_AFFECTED, params)
     cursor.execute(_CUBE_FACT_CHANGES, params)
@@ -517,6 +521,7 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
                 orders = EXCLUDED.orders, amount = EXCLUDED.amount, cells = EXCLUDED.cells""", params)
     for table in tables:
         cursor.execute(f"DROP TABLE {table}")
+    cursor.execute("SET LOCAL enable_sort = on")
     cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s WHERE period = %s", [now, period])
     return facts
 
