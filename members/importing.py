@@ -291,8 +291,14 @@ def _worker_init(language: str | None) -> None:
         translation.activate(language)
 
 
-def _prepare_chunk(rows: list[dict], *, today: dt.date, guardian_age: int, seal: bool) -> list[_Prepared]:
-    return [_prepare_row(_canonical(raw), today=today, guardian_age=guardian_age, seal=seal) for raw in rows]
+def _prepare_chunk(rows: list[dict], *, today: dt.date, guardian_age: int, seal: bool) -> list[tuple]:
+    """A worker's task. Plain tuples go back, not _Prepared objects: unpickling 20,000 dataclass instances
+    cost the parent ~1 s, a third of the work it handed out."""
+    out = []
+    for raw in rows:
+        p = _prepare_row(_canonical(raw), today=today, guardian_age=guardian_age, seal=seal)
+        out.append((p.cleaned, p.extra, p.bad, p.mobile_hash, p.id_hash, p.sealed))
+    return out
 
 
 def _chunks(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
@@ -320,7 +326,7 @@ def _prepared_rows(rows: Iterable[dict], *, today: dt.date, guardian_age: int, s
     with context.Pool(workers, initializer=_worker_init, initargs=(translation.get_language(),)) as pool:
         for prepared in pool.imap(prepare, _chunks(it, WORKER_CHUNK)):
             for p in prepared:
-                yield {}, p
+                yield {}, _Prepared(*p)
 
 
 def _existing(field_name: str, values: list[str]) -> set[str]:
