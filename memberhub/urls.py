@@ -24,7 +24,6 @@ urlpatterns = [
     ),
     path("messaging/", include("messaging.urls")),
     path("wechat/", include("wechat.callback_urls")),
-    path("wechat/", include("wechat.callback_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script from a URL, not inline: the Content-Security-Policy allows it.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
@@ -45,7 +44,6 @@ urlpatterns = [
     path("portal/amenities/", include("amenities.portal_urls")),
     path("portal/engagement/", include("engagement.portal_urls")),
     path("portal/wechat/", include("wechat.portal_urls")),
-    path("portal/wechat/", include("wechat.portal_urls")),
     # Pages of points, tiers and the inbox keep the paths they had under members' prefixes.
     path("portal/", include("points.portal_urls")),
     path("portal/", include("tiers.portal_urls")),
@@ -59,7 +57,6 @@ urlpatterns = [
     path("desk/import/", include("members.import_urls")),
     path("desk/amenities/", include("amenities.desk_urls")),
     path("desk/engagement/", include("engagement.desk_urls")),
-    path("desk/wechat/", include("wechat.desk_urls")),
     path("desk/wechat/", include("wechat.desk_urls")),
     path("desk/", include("points.desk_urls")),
     path("desk/", include("tiers.desk_urls")),
