@@ -135,3 +135,18 @@ def test_admin_lists_plans_and_memberships_read_only(client, member, plan):
     assert client.get(reverse("admin:plans_paidmembership_change", args=[m.pk])).status_code == 200
     assert client.get(reverse("admin:plans_membershipplan_change", args=[plan.pk])).status_code == 200
     assert client.get(reverse("admin:plans_paidmembership_add")).status_code == 403
+
+
+def test_panel_and_portal_page_query_counts_do_not_grow_with_history(client, desk, member, plan,
+                                                                      django_assert_max_num_queries):
+    for n in range(6):
+        with time_machine.travel(dt.datetime(2026, 3, 10 + n, 12, tzinfo=SH)):
+            membership_buy(member=member, plan=plan, source=Source.DESK, purchase_ref=f"R{n}", price_paid=plan.price,
+                           actor="command")
+    client.force_login(desk)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("plans_desk:panel", args=[member.member_no])).status_code == 200
+    client.logout()
+    login_as(client, member)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("plans_portal:status")).status_code == 200
