@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from members import roles
 from points.models import PointsAccount
-from tests.factories import MemberFactory, StoreFactory, make_staff
+from tests.factories import MemberFactory, StoreFactory, ensure_catalogue, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,6 +47,7 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     store = StoreFactory(name="南京路店")
     clerk = make_staff(roles.FRONT_DESK, store=store, username="qiantai01")
     member = MemberFactory(home_store=store, mobile="13800138000", name="王小明")
+    ensure_catalogue()
     from service_desk import services as sd_services
 
     complaint = sd_services.complaint_file(channel="desk", category="quality", store=store, member=member,
@@ -81,8 +82,8 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     at = timezone.localtime() - dt.timedelta(hours=1)
     page.fill("input[name=order_no]", "POS-BROWSER-1")
     page.fill("input[name=occurred_at]", at.strftime("%Y-%m-%dT%H:%M"))
-    page.fill("input[name='lines-0-brand']", "LANCOME")
-    page.fill("input[name='lines-0-category']", "化妆品")
+    page.select_option("select[name='lines-0-brand']", "LANCOME")
+    page.select_option("select[name='lines-0-category']", "化妆品")
     page.fill("input[name='lines-0-amount']", "680.00")
     page.select_option("select[name='tenders-0-type']", "wechat")
     page.fill("input[name='tenders-0-amount']", "680.00")
