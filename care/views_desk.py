@@ -80,7 +80,8 @@ def visit_detail(request, pk: int):
             except MemberHubError as exc:
                 add_domain_error(form, exc)
             else:
-                messages.success(request, _("Outcome recorded."))
+                messages.success(request, _("Outcome of the visit to %(name)s (%(no)s) recorded.") % {
+                    "name": visit.member.name, "no": visit.member.member_no})
                 return redirect("care_desk:visits")
     return render(request, "care/desk/visit_detail.html", {
         "visit": visit, "form": form, "attempts": selectors.visit_attempts_for(visit), **_visit_member_context(visit)})
