@@ -10,6 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from core.errors import MemberHubError
+from evaluation.forms import describe
+from evaluation.models import Segment
+from members.models import Tier
 
 from .campaigns import campaign_cancel, campaign_progress
 from .models import Campaign
@@ -22,14 +25,14 @@ class CampaignAdmin(ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name",)
     actions = ["cancel_action"]
-    readonly_fields = ("name", "template", "channel", "params", "audience", "segment_id", "scope_store_ids",
+    readonly_fields = ("name", "template", "channel", "params", "audience_in_words", "segment_name", "scope_store_ids",
                        "scheduled_at", "status", "audience_count", "skipped_no_consent", "skipped_unreachable",
                        "skipped_channel_off", "skipped_frequency_cap",
                        "planned", "sent", "failed", "cancelled_count", "plan_done", "plan_total", "batches_total",
                        "batches_done", "error", "created_by", "created_at", "planned_at", "finished_at",
                        "cancelled_at", "cancelled_by", "progress")
     fieldsets = (
-        (None, {"fields": ("name", "template", "channel", "params", "audience", "segment_id", "scope_store_ids",
+        (None, {"fields": ("name", "template", "channel", "params", "audience_in_words", "segment_name", "scope_store_ids",
                            "scheduled_at", "status", "created_by", "created_at")}),
         (_("Counts"), {"fields": ("audience_count", "skipped_no_consent", "skipped_unreachable", "skipped_channel_off",
                                   "skipped_frequency_cap", "planned", "sent",
@@ -41,6 +44,18 @@ class CampaignAdmin(ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # created on the desk pages, where the audience is previewed
+
+    @admin.display(description=_("audience"))
+    def audience_in_words(self, obj):
+        tiers = dict(Tier.objects.values_list("code", "name"))
+        return "；".join(describe(obj.audience or {}, tier_names=tiers)) or "—"
+
+    @admin.display(description=_("evaluation segment"))
+    def segment_name(self, obj):
+        if not obj.segment_id:
+            return "—"
+        return Segment.objects.filter(pk=obj.segment_id).values_list("name", flat=True).first() or gettext(
+            "The segment no longer exists.")
 
     def has_delete_permission(self, request, obj=None):
         return False  # the message log refers to it

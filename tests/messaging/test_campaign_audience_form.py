@@ -70,3 +70,14 @@ def test_edit_keeps_conditions_the_form_has_no_chips_for(client, template):
     assert r.status_code == 302
     campaign.refresh_from_db()
     assert campaign.audience == {"gender": ["F"]}
+
+
+def test_admin_shows_the_audience_in_words(admin_client, template):
+    segment = segment_save(name="女士", definition={"gender": ["F"]})
+    campaign = campaign_create(user=make_staff(roles.OPERATIONS_MANAGER, chain_wide=True), name="后台查看",
+                               template=template, audience={"tiers": ["normal"]}, segment_id=segment.pk,
+                               params={"text": "hi"})
+    page = admin_client.get(f"/admin/messaging/campaign/{campaign.pk}/change/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "女士" in body and '{&quot;tiers&quot;' not in body and '{"tiers"' not in body
