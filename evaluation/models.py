@@ -350,6 +350,10 @@ class PurchaseSummaryMark(models.Model):
 
     name = models.CharField(max_length=32, unique=True)
     changes_since = models.DateTimeField(null=True)
+    # pg_current_snapshot() when the last refresh started ("xmin:xmax:xip,..."): a row whose writer had
+    # committed by then was visible to that refresh, so the next one re-reads only rows written by the
+    # transactions then running or started since (see purchase_summary).
+    seen_snapshot = models.TextField(blank=True, default="")
     built_at = models.DateTimeField(null=True)
     updated_at = models.DateTimeField(null=True)
 

@@ -25,7 +25,11 @@ first run (no watermark) builds both tables in one scan of the purchases. Each r
 transaction with its watermark, under the watermark row's lock: a crash leaves both as they were, a
 re-run or a second job the same night finds little or nothing to do, and cells are replaced, never
 added to, so re-reading a change is harmless. The watermark stays REFRESH_MARGIN behind the clock for
-transactions that commit a changed_at older than the moment they commit.
+transactions that commit a changed_at older than the moment they commit; within that margin a refresh
+re-reads only rows written by transactions that were still running, or started, after the previous
+refresh took its snapshot (`seen_snapshot`: its running transactions and its xmax, compared with each
+row's xmin): the nightly jobs each refresh first, and the second one no longer re-reads the whole last
+hour the first one just read.
 """
 from __future__ import annotations
 
@@ -89,15 +93,37 @@ def _build_sqls() -> list[str]:
     ]
 
 
+def _unseen(table: str) -> str:
+    """Condition on a row of `table`: written by a transaction the previous refresh could not see (one
+    running when it took its snapshot, `xip`, or started after it: age below `span`). age() is relative
+    to this refresh's own transaction id; a frozen row's age is the maximum, i.e. seen."""
+    return (f"(%(span)s::bigint IS NULL OR age({table}.xmin) <= %(span)s::bigint "
+            f"OR {table}.xmin::text::bigint = ANY(%(xip)s::bigint[]))")
+
+
+def _seen(snapshot: str, xid_now: int) -> tuple[int | None, list[int]]:
+    """(span, running ids as 32-bit xids) from the previous refresh's snapshot text; span None = no
+    previous snapshot (or ids too far apart for age()): re-read by changed_at alone."""
+    if not snapshot:
+        return None, []
+    _xmin, xmax, xip = snapshot.split(":")
+    span = xid_now - int(xmax)  # a row's writer id ≥ xmax ⇔ age(row.xmin) ≤ span
+    if not 0 <= span < 2**31 - 1:
+        return None, []
+    return span, [int(x) % 2**32 for x in xip.split(",") if x]
+
+
 def _refresh_sqls() -> list[str]:
     return [
         "DROP TABLE IF EXISTS summary_touched, summary_touched_months",
         f"""CREATE TEMPORARY TABLE summary_touched ON COMMIT DROP AS
             SELECT DISTINCT p.member_id, {_local_day()} AS day
             FROM points_purchase p WHERE p.changed_at >= %(since)s AND p.member_id IS NOT NULL
+                                     AND {_unseen("p")}
             UNION
             SELECT d.member_id, d.day FROM evaluation_purchaseday d
-            WHERE d.member_id = ANY(ARRAY(SELECT id FROM members_member WHERE updated_at >= %(since)s))""",
+            WHERE d.member_id = ANY(ARRAY(SELECT id FROM members_member WHERE updated_at >= %(since)s
+                                          AND {_unseen("members_member")}))""",
         "ANALYZE summary_touched",
         """DELETE FROM evaluation_purchaseday d USING summary_touched t
            WHERE d.member_id = t.member_id AND d.day = t.day""",
@@ -133,11 +159,16 @@ def purchase_summary_refresh(*, now: dt.datetime | None = None, rebuild: bool = 
     now = now or timezone.now()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("""INSERT INTO evaluation_purchasesummarymark (name, changes_since, built_at, updated_at)
-                          VALUES (%s, NULL, NULL, NULL) ON CONFLICT (name) DO NOTHING""", [MARK_NAME])
-        cursor.execute("SELECT changes_since FROM evaluation_purchasesummarymark WHERE name = %s FOR UPDATE",
-                       [MARK_NAME])
-        (since,) = cursor.fetchone()
+        cursor.execute("""INSERT INTO evaluation_purchasesummarymark (name, changes_since, seen_snapshot, built_at,
+                                                                      updated_at)
+                          VALUES (%s, NULL, '', NULL, NULL) ON CONFLICT (name) DO NOTHING""", [MARK_NAME])
+        cursor.execute("SELECT changes_since, seen_snapshot FROM evaluation_purchasesummarymark WHERE name = %s "
+                       "FOR UPDATE", [MARK_NAME])
+        since, seen_snapshot = cursor.fetchone()
+        # Taken before any statement that reads the purchases, so it is no newer than their snapshots.
+        cursor.execute("SELECT pg_current_snapshot()::text, pg_current_xact_id()::text::bigint")
+        snapshot_now, xid_now = cursor.fetchone()
+        span, xip = _seen(seen_snapshot, xid_now)
         cutoff = now - REFRESH_MARGIN
         cursor.execute("SET LOCAL jit = off")  # short statements: compiling them costs more than it saves
         if since is None or rebuild:
@@ -146,18 +177,19 @@ def purchase_summary_refresh(*, now: dt.datetime | None = None, rebuild: bool = 
                 cursor.execute(sql)
             cursor.execute("SELECT COUNT(*) FROM evaluation_purchaseday")
             cells = cursor.fetchone()[0]
-            cursor.execute("""UPDATE evaluation_purchasesummarymark SET changes_since = %s, built_at = %s, updated_at = %s
-                              WHERE name = %s""", [cutoff, now, now, MARK_NAME])
+            cursor.execute("""UPDATE evaluation_purchasesummarymark
+                              SET changes_since = %s, seen_snapshot = %s, built_at = %s, updated_at = %s
+                              WHERE name = %s""", [cutoff, snapshot_now, now, now, MARK_NAME])
             return SummaryRefresh(built=True, cells=cells, seconds=time.perf_counter() - started)
         cells = 0
         for sql in _refresh_sqls():
-            cursor.execute(sql, {"since": since} if "%(" in sql else None)
+            cursor.execute(sql, {"since": since, "span": span, "xip": xip} if "%(" in sql else None)
             if sql.startswith("CREATE TEMPORARY TABLE summary_touched "):
                 cells = cursor.rowcount
         cursor.execute("DROP TABLE summary_touched_months")
         cursor.execute("DROP TABLE summary_touched")
-        cursor.execute("UPDATE evaluation_purchasesummarymark SET changes_since = %s, updated_at = %s WHERE name = %s",
-                       [max(since, cutoff), now, MARK_NAME])
+        cursor.execute("""UPDATE evaluation_purchasesummarymark SET changes_since = %s, seen_snapshot = %s, updated_at = %s
+                          WHERE name = %s""", [max(since, cutoff), snapshot_now, now, MARK_NAME])
     return SummaryRefresh(built=False, cells=cells, seconds=time.perf_counter() - started)
 
 

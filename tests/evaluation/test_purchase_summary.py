@@ -15,8 +15,14 @@ from django.utils import timezone
 from evaluation import purchase_summary
 from evaluation.closeness import closeness_compute
 from evaluation.lifecycle import lifecycle_compute
-from evaluation.models import (ClosenessSnapshot, LifecycleSnapshot, PurchaseDay, PurchaseMonth,
-                               PurchaseSummaryMark, RfmSnapshot)
+from evaluation.models import (
+    ClosenessSnapshot,
+    LifecycleSnapshot,
+    PurchaseDay,
+    PurchaseMonth,
+    PurchaseSummaryMark,
+    RfmSnapshot,
+)
 from evaluation.purchase_summary import purchase_summary_refresh, window_params
 from evaluation.rfm import rfm_compute
 from members.models import Member
@@ -268,3 +274,37 @@ def test_the_jobs_read_the_summary_tables(data):
                         "start": at(AS_OF - dt.timedelta(days=364), 0), "end": at(AS_OF + dt.timedelta(days=1), 0)})
         plan = "\n".join(r[0] for r in cursor.fetchall())
     assert "evaluation_purchasemonth" in plan and "evaluation_purchaseday" in plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_rereads_only_what_the_previous_one_could_not_see():
+    """Within the margin a refresh skips rows whose writer had committed before the previous refresh's
+    snapshot, and still finds a transaction that was open across it and committed afterwards."""
+    import psycopg
+    from django.db import connection as django_connection
+
+    store = StoreFactory()
+    m = MemberFactory(home_store=store)
+    for n in range(1, 4):
+        buy(m, at(AS_OF - dt.timedelta(days=n)), 10)
+    assert purchase_summary_refresh().built
+    assert purchase_summary_refresh().cells == 0
+    buy(m, at(AS_OF - dt.timedelta(days=5)), 10)
+    assert purchase_summary_refresh().cells == 1
+    assert purchase_summary_refresh().cells == 0
+    late = psycopg.connect(**django_connection.get_connection_params())
+    try:
+        late.execute("""INSERT INTO points_purchase (store_id, order_no, member_id, occurred_at, amount_total,
+                            amount_paid, amount_refunded, points_earned, points_reversed, lines, tenders, campaigns,
+                            request_hash, source, created_at, changed_at, points_held)
+                        VALUES (%s, 'LATE', %s, %s, 10, 10, 0, 0, 0, '[]', '[]', '[]', 'h', 'till', now(), %s, 0)""",
+                     [store.pk, m.pk, at(AS_OF - dt.timedelta(days=7)), timezone.now()])
+        assert purchase_summary_refresh().cells == 0  # not committed yet: invisible
+        late.commit()
+    finally:
+        late.close()
+    assert purchase_summary_refresh().cells == 1
+    assert PurchaseDay.objects.filter(member=m).count() == 5
+    incremental = _summary()
+    purchase_summary_refresh(rebuild=True)
+    assert _summary() == incremental
