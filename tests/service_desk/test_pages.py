@@ -217,6 +217,7 @@ def test_portal_file_follow_and_rate(client, store, agent, member):
         services.complaint_transition(complaint=c, action=action, staff=agent, note=note)
     page = client.get(url("sd_portal:complaint"), {"id": c.pk}).content.decode()
     assert "已退还二十元" in page and 'name="score"' in page
+    assert 'class="stars"' in page and page.count('type="radio" id="id_score-') == 5  # tappable stars (issue 16)
     assert client.post(url("sd_portal:complaint_rate"), {"id": c.pk, "score": 4, "comment": "谢谢"}).status_code == 302
     again = client.post(url("sd_portal:complaint_rate"), {"id": c.pk, "score": 1})
     assert again.status_code in (400, 409)
