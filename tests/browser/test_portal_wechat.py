@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from messaging.sms import InMemoryBackend
-from tests.browser.conftest import browser, page  # noqa: F401 - the browser fixtures
 from tests.factories import MemberFactory
+from tests.wechat.conftest import fake_wechat, wechat  # noqa: F401 - the fake WeChat server
 from wechat.models import WechatBinding
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
