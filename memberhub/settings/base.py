@@ -243,17 +243,6 @@ WECHAT_OAUTH_BASE = env("WECHAT_OAUTH_BASE", default="https://open.weixin.qq.com
 WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=10)
 # The access token is refreshed this long before WeChat says it expires (capped at half its life).
 WECHAT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("WECHAT_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
-# --- WeChat Official Account (公众号, issue 18): OAuth2 web authorisation, template messages, callback URL ---
-# Empty WECHAT_APP_ID: WeChat is off (no OAuth entry, no wechat channel messages are created).
-WECHAT_APP_ID = env("WECHAT_APP_ID", default="")
-WECHAT_APP_SECRET = env("WECHAT_APP_SECRET", default="")
-WECHAT_TOKEN = env("WECHAT_TOKEN", default="")          # the callback URL's signature token
-WECHAT_AES_KEY = env("WECHAT_AES_KEY", default="")      # EncodingAESKey (43 characters): safe mode
-WECHAT_API_BASE = env("WECHAT_API_BASE", default="https://api.weixin.qq.com")
-WECHAT_OAUTH_BASE = env("WECHAT_OAUTH_BASE", default="https://open.weixin.qq.com")
-WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=10)
-# The access token is refreshed this long before WeChat says it expires (capped at half its life).
-WECHAT_TOKEN_REFRESH_MARGIN_SECONDS = env.int("WECHAT_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="MemberHub <noreply@localhost>")
 
 # --- django-axes (staff login lock-out) ---
