@@ -308,3 +308,16 @@ def test_a_refresh_rereads_only_what_the_previous_one_could_not_see():
     incremental = _summary()
     purchase_summary_refresh(rebuild=True)
     assert _summary() == incremental
+
+
+def test_the_command_refreshes_and_rebuilds(data):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("refresh_purchase_summary", stdout=out)
+    assert "built" in out.getvalue()
+    before = _summary()
+    call_command("refresh_purchase_summary", "--rebuild", stdout=out)
+    assert _summary() == before and out.getvalue().count("built") == 2
