@@ -39,9 +39,13 @@ def wan(value, decimals: int = 1) -> str:
 @register.simple_tag
 def change(now, before):
     """▲ 12.5% / ▼ 3.0% / — against the previous period (no previous figure or 0: no arrow)."""
-    if now is None or before in (None, 0, Decimal(0)):
+    try:  # a missing figure reaches the tag as None or "" (the template's value of data.last.x without data)
+        now, before = Decimal(str(now)), Decimal(str(before))
+    except (ArithmeticError, ValueError):
+        now = before = None
+    if now is None or before is None or before == 0:
         return format_html('<span class="delta none" title="{}">—</span>', _("No figure for the previous period"))
-    pct = (Decimal(str(now)) - Decimal(str(before))) * 100 / abs(Decimal(str(before)))
+    pct = (now - before) * 100 / abs(before)
     if pct > 0:
         return format_html('<span class="delta up" title="{}">▲ {}%</span>', _("against the previous period"),
                            f"{pct:.1f}")

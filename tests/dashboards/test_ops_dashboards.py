@@ -47,6 +47,7 @@ def test_change_arrow_and_percent():
     assert "▲ 25.0%" in change(125, 100) and 'class="delta up"' in change(125, 100)
     assert "▼ 50.0%" in change(Decimal("50"), Decimal("100"))
     assert "—" in change(5, 0) and "—" in change(5, None)
+    assert "—" in change("", 5) and "—" in change(None, None)  # a period without figures (the crawl found it)
 
 
 def test_date_presets_are_the_six_ranges():
@@ -103,3 +104,9 @@ def test_cell_page_query_count_is_bounded(client, summaries, django_assert_max_n
     url = f"/desk/dashboards/rfm-cell/?as_of={D.isoformat()}&rfm_class=important_value&tier={summaries['a'].tier.code}"
     with django_assert_max_num_queries(12):
         assert client.get(url).status_code == 200
+
+
+def test_overview_of_a_period_without_figures_renders(client, summaries):
+    client.force_login(make_staff(roles.OPERATIONS_MANAGER, chain_wide=True))
+    response = client.get(OVERVIEW, {"date_from": "2020-01-01", "date_to": "2020-01-31"})
+    assert response.status_code == 200 and response.context["data"]["last"] is None
