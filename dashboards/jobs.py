@@ -237,12 +237,18 @@ _CUBE_NET_AMOUNT = NET_PAID_SQL  # points.net_paid: the purchase's current refun
 # Re-reading is harmless (ConsumptionCounted holds what is already counted).
 CUBE_REFRESH_MARGIN = dt.timedelta(hours=1)
 
+def _age_band_sql(last_day: str, birthday: str) -> str:
+    """The age band of `birthday` at `last_day` (SQL expressions)."""
+    return _band_sql(f"date_part('year', age({last_day}, {birthday}))", AGE_BANDS)
+
+
 # A member's attributes as a fact keeps them (alias m; the age band at the period's last day).
-_MEMBER_ATTRS = f"""m.tier_id AS tier_id,
+_MEMBER_ATTRS_BUT_AGE = """m.tier_id AS tier_id,
        COALESCE((SELECT array_agg(mt.tag_id ORDER BY mt.tag_id) FROM members_membertag mt WHERE mt.member_id = m.id),
-                '{{}}'::bigint[]) AS tag_ids,
-       m.province AS province, m.city AS city, m.gender AS gender,
-       {_band_sql("date_part('year', age(%(last_day)s::date, m.birthday))", AGE_BANDS)} AS age_band"""
+                '{}'::bigint[]) AS tag_ids,
+       m.province AS province, m.city AS city, m.gender AS gender"""
+_MEMBER_ATTRS = f"""{_MEMBER_ATTRS_BUT_AGE},
+       {_age_band_sql("%(last_day)s::date", "m.birthday")} AS age_band"""
 
 
 def _purchase_cells_sql(source: str) -> str:
@@ -384,63 +390,112 @@ def consumption_cube_for(period: str, first: dt.date | None = None, last: dt.dat
     return rows
 
 
-# Per period: each changed purchase of the period whose counted state differs from its state now, as
-# −1 × (counted member, amount) and +1 × (member, amount now); a purchase not counted (member-less,
-# fully refunded) has no row on that side.
+# The periods one refresh folds its changes into (period, last day), all in one pass: a day's purchase
+# belongs to its month and its year, so the changed purchases, their keys and the members are read once
+# and applied to both.
+_CUBE_PERIODS = """
+CREATE TEMPORARY TABLE cube_periods (period varchar(7) PRIMARY KEY, last_day date NOT NULL) ON COMMIT DROP
+"""
+
+# Per refreshed period: each changed purchase of the period whose counted state differs from its state
+# now, as −1 × (counted member, amount) and +1 × (member, amount now); a purchase not counted
+# (member-less, fully refunded) has no row on that side.
 _CUBE_PURCHASE_CHANGES = """
 CREATE TEMPORARY TABLE cube_pchange ON COMMIT DROP AS
-SELECT x.purchase_id, x.member_id, x.store_id, x.sign, x.amount, x.local_at, x.lines
+SELECT p.period, t.purchase_id, x.member_id, t.store_id, x.sign, x.amount
 FROM cube_tp t
+JOIN cube_periods p ON p.period = t.month OR p.period = t.year
 LEFT JOIN LATERAL (SELECT c.member_id, c.amount FROM dashboards_consumptioncounted c
-                   WHERE c.period = %(period)s AND c.purchase_id = t.purchase_id OFFSET 0) c ON true
+                   WHERE c.period = p.period AND c.purchase_id = t.purchase_id OFFSET 0) c ON true
 CROSS JOIN LATERAL (
-    SELECT t.purchase_id, c.member_id, t.store_id, -1 AS sign, c.amount, t.local_at, t.lines WHERE c.member_id IS NOT NULL
+    SELECT c.member_id, -1 AS sign, c.amount WHERE c.member_id IS NOT NULL
     UNION ALL
-    SELECT t.purchase_id, t.member_id, t.store_id, 1, t.amount, t.local_at, t.lines WHERE t.member_id IS NOT NULL
+    SELECT t.member_id, 1, t.amount WHERE t.member_id IS NOT NULL
 ) x
-WHERE (t.month = %(period)s OR t.year = %(period)s)
-  AND (c.member_id IS DISTINCT FROM t.member_id OR c.amount IS DISTINCT FROM t.amount)
+WHERE c.member_id IS DISTINCT FROM t.member_id OR c.amount IS DISTINCT FROM t.amount
+"""
+
+
+def _purchase_keys_sql(source: str) -> str:
+    """(purchase_id, key, amount) of the purchase-level keys of the rows of `source` (purchase_id,
+    local_at, lines), once per purchase whatever the periods and signs it is folded with: amount is the
+    lines' amount for brand and category, NULL for the keys that take the purchase's amount (weekday,
+    hour). The same cells as _purchase_cells_sql."""
+    return f"""
+    SELECT s.purchase_id, 'weekday:' || extract(isodow FROM s.local_at)::int AS key, NULL::numeric AS amount
+    FROM {source} s
+    UNION ALL
+    SELECT s.purchase_id, 'hour:' || extract(hour FROM s.local_at)::int, NULL::numeric
+    FROM {source} s
+    UNION ALL
+    SELECT s.purchase_id, d.key, SUM(l.amount)
+    FROM {source} s
+    CROSS JOIN LATERAL (
+        SELECT left(COALESCE(e.value ->> 'brand', ''), 64) AS brand, left(COALESCE(e.value ->> 'category', ''), 64) AS category,
+               CASE WHEN e.value ->> 'amount' ~ '^-?[0-9]+(\\.[0-9]+)?$' THEN (e.value ->> 'amount')::numeric
+                    ELSE 0 END AS amount
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(s.lines) = 'array' THEN s.lines ELSE '[]'::jsonb END) e) l
+    CROSS JOIN LATERAL (VALUES ('brand:' || l.brand), ('category:' || l.category)) AS d (key)
+    GROUP BY s.purchase_id, d.key"""
+
+
+_CUBE_PURCHASE_KEYS = f"""
+CREATE TEMPORARY TABLE cube_pkeys ON COMMIT DROP AS
+{_purchase_keys_sql("(SELECT * FROM cube_tp WHERE purchase_id IN (SELECT purchase_id FROM cube_pchange))")}
 """
 
 # Per period: the facts the changes reach, with the change of their totals and of their keys
 # (delta: {"key": [orders, amount]}), and the facts of the members whose attributes may have changed.
-_CUBE_AFFECTED = f"""
+_CUBE_AFFECTED = """
 CREATE TEMPORARY TABLE cube_affected ON COMMIT DROP AS
 WITH totals AS (
-    SELECT member_id, store_id, SUM(sign) AS orders, SUM(sign * amount) AS amount
-    FROM cube_pchange GROUP BY member_id, store_id
+    SELECT period, member_id, store_id, SUM(sign) AS orders, SUM(sign * amount) AS amount
+    FROM cube_pchange GROUP BY period, member_id, store_id
 ), keys AS (
-    SELECT member_id, store_id, jsonb_object_agg(key, jsonb_build_array(orders, amount)) AS delta
-    FROM (SELECT member_id, store_id, key, SUM(orders) AS orders, SUM(amount) AS amount
-          FROM ({_purchase_cells_sql("cube_pchange")}) c
-          GROUP BY member_id, store_id, key) c
-    GROUP BY member_id, store_id
+    SELECT period, member_id, store_id, jsonb_object_agg(key, jsonb_build_array(orders, amount)) AS delta
+    FROM (SELECT c.period, c.member_id, c.store_id, k.key, SUM(c.sign) AS orders,
+                 SUM(c.sign * COALESCE(k.amount, c.amount)) AS amount
+          FROM cube_pchange c JOIN cube_pkeys k ON k.purchase_id = c.purchase_id
+          GROUP BY c.period, c.member_id, c.store_id, k.key) c
+    GROUP BY period, member_id, store_id
 )
-SELECT t.member_id, t.store_id, t.orders, t.amount, COALESCE(k.delta, '{{}}'::jsonb) AS delta, true AS purchases_changed
-FROM totals t LEFT JOIN keys k ON k.member_id = t.member_id AND k.store_id = t.store_id
+SELECT t.period, t.member_id, t.store_id, t.orders, t.amount, COALESCE(k.delta, '{}'::jsonb) AS delta,
+       true AS purchases_changed
+FROM totals t LEFT JOIN keys k ON k.period = t.period AND k.member_id = t.member_id AND k.store_id = t.store_id
 UNION ALL
-SELECT f.member_id, f.store_id, 0, 0, '{{}}'::jsonb, false
+SELECT f.period, f.member_id, f.store_id, 0, 0, '{}'::jsonb, false
 FROM dashboards_consumptionfact f
-WHERE f.period = %(period)s AND f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm))
-  AND NOT EXISTS (SELECT 1 FROM totals t WHERE t.member_id = f.member_id AND t.store_id = f.store_id)
+WHERE f.member_id = ANY(ARRAY(SELECT member_id FROM cube_tm)) AND f.period IN (SELECT period FROM cube_periods)
+  AND NOT EXISTS (SELECT 1 FROM totals t WHERE t.period = f.period AND t.member_id = f.member_id
+                                            AND t.store_id = f.store_id)
+"""
+
+# Each affected member's attributes, read once for all the periods (the age band is the period's).
+_CUBE_MEMBERS = f"""
+CREATE TEMPORARY TABLE cube_member ON COMMIT DROP AS
+SELECT m.*
+FROM (SELECT DISTINCT member_id FROM cube_affected) a
+CROSS JOIN LATERAL (SELECT m.id AS member_id, {_MEMBER_ATTRS_BUT_AGE}, m.birthday
+                    FROM members_member m WHERE m.id = a.member_id OFFSET 0) m
 """
 
 # Per period: each affected fact's old state, its new state, and the old and new values of the keys that
 # changed. `whole` marks the facts that move as a whole: new, emptied, or whose attributes changed. The
-# member and the old fact are fetched per row through their unique indexes (LATERAL … OFFSET 0 keeps the
-# planner from hashing the period's facts or all members).
+# old fact is fetched per row through its unique index (LATERAL … OFFSET 0 keeps the planner from
+# hashing the period's facts).
 _CUBE_FACT_CHANGES = f"""
 CREATE TEMPORARY TABLE cube_fchange ON COMMIT DROP AS
 WITH states AS (
-    SELECT a.member_id, a.store_id, f.id AS fact_id, f.tier_id AS old_tier_id, f.tag_ids AS old_tag_ids,
+    SELECT a.period, a.member_id, a.store_id, f.id AS fact_id, f.tier_id AS old_tier_id, f.tag_ids AS old_tag_ids,
            f.province AS old_province, f.city AS old_city, f.gender AS old_gender, f.age_band AS old_age_band,
            f.orders AS old_orders, f.amount AS old_amount, COALESCE(f.cells, '{{}}'::jsonb) AS old_cells,
-           m.tier_id, m.tag_ids, m.province, m.city, m.gender, m.age_band,
+           m.tier_id, m.tag_ids, m.province, m.city, m.gender, {_age_band_sql("p.last_day", "m.birthday")} AS age_band,
            COALESCE(f.orders, 0) + a.orders AS orders, COALESCE(f.amount, 0) + a.amount AS amount,
            a.delta, a.purchases_changed
     FROM cube_affected a
-    CROSS JOIN LATERAL (SELECT {_MEMBER_ATTRS} FROM members_member m WHERE m.id = a.member_id OFFSET 0) m
-    LEFT JOIN LATERAL (SELECT * FROM dashboards_consumptionfact f WHERE f.period = %(period)s
+    JOIN cube_periods p ON p.period = a.period
+    JOIN cube_member m ON m.member_id = a.member_id
+    LEFT JOIN LATERAL (SELECT * FROM dashboards_consumptionfact f WHERE f.period = a.period
                        AND f.member_id = a.member_id AND f.store_id = a.store_id OFFSET 0) f ON true
 )
 SELECT s.*, n.old_kv, n.new_kv, (s.old_cells - n.emptied) || n.new_kv AS cells,
@@ -465,37 +520,45 @@ WHERE s.purchases_changed
 # The two sides of each changed fact for the cube: the old state out (−1), the new one in (+1), with
 # all cells when the fact moves as a whole, else only the changed keys (the others cancel out).
 _CUBE_SIDES = """
-SELECT %(period)s AS period, store_id, old_tier_id AS tier_id, old_tag_ids AS tag_ids, old_province AS province,
+SELECT period, store_id, old_tier_id AS tier_id, old_tag_ids AS tag_ids, old_province AS province,
        old_city AS city, old_gender AS gender, old_age_band AS age_band, old_orders AS orders, old_amount AS amount,
        CASE WHEN whole THEN old_cells ELSE old_kv END AS cells, -1 AS sign
 FROM cube_fchange WHERE fact_id IS NOT NULL
 UNION ALL
-SELECT %(period)s, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount,
+SELECT period, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount,
        CASE WHEN whole THEN cells ELSE new_kv END, 1
 FROM cube_fchange WHERE orders > 0"""
 
+_CUBE_FOLD_TABLES = ("cube_periods", "cube_pchange", "cube_pkeys", "cube_affected", "cube_member", "cube_fchange")
 
-def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
-    """Fold the changed purchases (cube_tp) and changed members (cube_tm) into one computed period:
-    its counted purchases, its facts and its cube. Returns how many facts changed."""
-    params = _period_params(period)
-    tables = ("cube_pchange", "cube_affected", "cube_fchange")
-    for table in tables:
+
+def _cube_apply_touched(cursor, periods: list[str], now: dt.datetime) -> int:
+    """Fold the changed purchases (cube_tp) and changed members (cube_tm) into computed periods (their
+    status rows locked), in one pass for all of them: their counted purchases, facts and cubes. Returns
+    how many facts changed (a member's fact in the month and in the year count two)."""
+    for table in _CUBE_FOLD_TABLES:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
     # The planner takes jsonb_each() and jsonb_array_elements() for 100 rows (they yield a handful) and
     # would sort the day's cells to group them; they fit in hash tables many times over (12.5 → 3 s of
     # grouping at 10M purchases).
     cursor.execute("SET LOCAL enable_sort = off")
-    cursor.execute(_CUBE_PURCHASE_CHANGES, params)
-    cursor.execute(_CUBE_AFFECTED, params)
-    cursor.execute(_CUBE_FACT_CHANGES, params)
+    cursor.execute(_CUBE_PERIODS)
+    cursor.execute("INSERT INTO cube_periods (period, last_day) SELECT * FROM unnest(%s::varchar[], %s::date[])",
+                   [periods, [period_bounds(period)[2] for period in periods]])
+    cursor.execute(_CUBE_PURCHASE_CHANGES)
+    cursor.execute(_CUBE_PURCHASE_KEYS)
+    cursor.execute(_CUBE_AFFECTED)
+    cursor.execute(_CUBE_MEMBERS)
+    cursor.execute(_CUBE_FACT_CHANGES)
     facts = cursor.rowcount
     if facts:
-        cursor.execute("""DELETE FROM dashboards_consumptioncounted c WHERE c.period = %(period)s
-                          AND c.purchase_id = ANY(ARRAY(SELECT purchase_id FROM cube_pchange WHERE sign = -1))""",
-                       params)
+        for period in periods:  # by the primary key, period by period
+            cursor.execute("""DELETE FROM dashboards_consumptioncounted c WHERE c.period = %(period)s
+                              AND c.purchase_id = ANY(ARRAY(SELECT purchase_id FROM cube_pchange
+                                                            WHERE period = %(period)s AND sign = -1))""",
+                           {"period": period})
         cursor.execute("""INSERT INTO dashboards_consumptioncounted (period, purchase_id, member_id, amount)
-                          SELECT %(period)s, purchase_id, member_id, amount FROM cube_pchange WHERE sign = 1""", params)
+                          SELECT period, purchase_id, member_id, amount FROM cube_pchange WHERE sign = 1""")
         cursor.execute(f"""
             INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS}
             SELECT period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount
@@ -504,25 +567,25 @@ def _cube_apply_touched(cursor, period: str, now: dt.datetime) -> int:
             ON CONFLICT ON CONSTRAINT consumption_cube_cell_once DO UPDATE
             SET members = dashboards_consumptioncube.members + EXCLUDED.members,
                 orders = dashboards_consumptioncube.orders + EXCLUDED.orders,
-                amount = dashboards_consumptioncube.amount + EXCLUDED.amount""", params)
+                amount = dashboards_consumptioncube.amount + EXCLUDED.amount""")
         # A cell no member reaches any more is gone, as in a full build.
-        cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = %s AND members <= 0", [period])
+        cursor.execute("DELETE FROM dashboards_consumptioncube WHERE period = ANY(%s) AND members <= 0", [periods])
         cursor.execute("""DELETE FROM dashboards_consumptionfact
                           WHERE id = ANY(ARRAY(SELECT fact_id FROM cube_fchange WHERE orders <= 0))""")
         cursor.execute("""
             INSERT INTO dashboards_consumptionfact
                 (period, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount, cells)
-            SELECT %(period)s, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount,
+            SELECT period, member_id, store_id, tier_id, tag_ids, province, city, gender, age_band, orders, amount,
                    cells
             FROM cube_fchange WHERE orders > 0
             ON CONFLICT ON CONSTRAINT consumption_fact_once DO UPDATE
             SET tier_id = EXCLUDED.tier_id, tag_ids = EXCLUDED.tag_ids, province = EXCLUDED.province,
                 city = EXCLUDED.city, gender = EXCLUDED.gender, age_band = EXCLUDED.age_band,
-                orders = EXCLUDED.orders, amount = EXCLUDED.amount, cells = EXCLUDED.cells""", params)
-    for table in tables:
+                orders = EXCLUDED.orders, amount = EXCLUDED.amount, cells = EXCLUDED.cells""")
+    for table in _CUBE_FOLD_TABLES:
         cursor.execute(f"DROP TABLE {table}")
     cursor.execute("SET LOCAL enable_sort = on")
-    cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s WHERE period = %s", [now, period])
+    cursor.execute("UPDATE dashboards_consumptionperiod SET computed_at = %s WHERE period = ANY(%s)", [now, periods])
     return facts
 
 
@@ -596,8 +659,9 @@ def consumption_cube_refresh(day: dt.date, *, now: dt.datetime | None = None) ->
                     result["periods_not_computed"].append(period)
             elif period in touched:
                 _lock_period(cursor, period, now)
-                result["members_refreshed"] += _cube_apply_touched(cursor, period, now)
                 result["periods_refreshed"].append(period)
+        if result["periods_refreshed"]:
+            result["members_refreshed"] = _cube_apply_touched(cursor, result["periods_refreshed"], now)
         for table in ("cube_tp", "cube_tm"):
             cursor.execute(f"DROP TABLE {table}")
         cursor.execute("""UPDATE dashboards_consumptionrefreshmark SET changes_since = %s, updated_at = %s
