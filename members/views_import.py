@@ -6,7 +6,6 @@ exactly what was checked, without a second upload."""
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import secrets
 import tempfile
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import crypto
 from core.errors import Conflict, PermissionDenied
+from core.exports import csv_writer, safe_row
 
 from . import scope
 from .importing import COLUMNS, REQUIRED_COLUMNS, file_format_for, member_import_file
@@ -134,7 +134,7 @@ def import_template(request, fmt: str):
     if fmt == "csv":
         out = io.StringIO()
         out.write("\ufeff")
-        csv.writer(out).writerow(headers)
+        csv_writer(out).writerow(headers)
         response = HttpResponse(out.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
     elif fmt == "xlsx":
         from openpyxl import Workbook
@@ -143,7 +143,7 @@ def import_template(request, fmt: str):
         book = Workbook()
         sheet = book.active
         sheet.title = _("Members")
-        sheet.append(headers)
+        sheet.append(safe_row(headers))
         for cell in sheet[1]:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="FDE68A" if cell.column <= len(REQUIRED_COLUMNS) else "E5E7EB")
@@ -153,11 +153,12 @@ def import_template(request, fmt: str):
                 for row in range(2, 1002):
                     sheet.cell(row, column).number_format = "@"
         notes = book.create_sheet(_("Instructions"))
-        notes.append([_("Column"), _("Required"), _("What to enter")])
+        notes.append(safe_row([_("Column"), _("Required"), _("What to enter")]))
         for cell in notes[1]:
             cell.font = Font(bold=True)
         for key, aliases in COLUMNS.items():
-            notes.append([aliases[1], _("yes") if key in REQUIRED_COLUMNS else _("no"), str(COLUMN_NOTES.get(key, ""))])
+            notes.append(safe_row([aliases[1], _("yes") if key in REQUIRED_COLUMNS else _("no"),
+                                   str(COLUMN_NOTES.get(key, ""))]))
         notes.column_dimensions["A"].width = 14
         notes.column_dimensions["C"].width = 60
         buffer = io.BytesIO()
