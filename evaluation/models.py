@@ -348,14 +348,14 @@ class PurchaseSummaryMark(models.Model):
     """Where the incremental refresh of PurchaseDay/PurchaseMonth got to (one row). `changes_since` NULL:
     never built, the next refresh builds the summary from all purchases."""
 
-    name = models.CharField(max_length=32, unique=True)
-    changes_since = models.DateTimeField(null=True)
+    name = models.CharField(_("name"), max_length=32, unique=True)
+    changes_since = models.DateTimeField(_("re-read changes since"), null=True)
     # pg_current_snapshot() when the last refresh started ("xmin:xmax:xip,..."): a row whose writer had
     # committed by then was visible to that refresh, so the next one re-reads only rows written by the
     # transactions then running or started since (see purchase_summary).
-    seen_snapshot = models.TextField(blank=True, default="")
-    built_at = models.DateTimeField(null=True)
-    updated_at = models.DateTimeField(null=True)
+    seen_snapshot = models.TextField(_("snapshot of the last refresh"), blank=True, default="")
+    built_at = models.DateTimeField(_("built at"), null=True)
+    updated_at = models.DateTimeField(_("updated at"), null=True)
 
     class Meta:
         verbose_name = _("purchase summary watermark")
