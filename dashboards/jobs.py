@@ -325,6 +325,36 @@ CROSS JOIN LATERAL (SELECT NULL::bigint AS tag_id UNION ALL SELECT unnest(f.tag_
 GROUP BY f.period, f.store_id, f.tier_id, t.tag_id, c.dimension, c.bucket"""
 
 
+def _cube_delta_rows_sql(source: str) -> str:
+    """The cells of _cube_rows_sql for the refresh's few thousand changed facts, grouped without first
+    spreading each row over its seven member-level cells: the member-level cells by grouping sets (one
+    pass over the rows), the purchase-level cells from `cells`; the two never share a cell (their
+    dimensions differ), so their rows are simply put together."""
+    return f"""
+SELECT f.period, f.store_id, f.tier_id, t.tag_id,
+       CASE WHEN GROUPING(f.province) = 0 THEN 'province' WHEN GROUPING(f.city) = 0 THEN 'city'
+            WHEN GROUPING(f.gender) = 0 THEN 'gender' WHEN GROUPING(f.age_band) = 0 THEN 'age_band'
+            WHEN GROUPING(f.frequency_band) = 0 THEN 'frequency_band'
+            WHEN GROUPING(f.amount_band) = 0 THEN 'amount_band' ELSE 'total' END AS dimension,
+       CASE WHEN GROUPING(f.province) = 0 THEN f.province WHEN GROUPING(f.city) = 0 THEN f.city
+            WHEN GROUPING(f.gender) = 0 THEN f.gender WHEN GROUPING(f.age_band) = 0 THEN f.age_band
+            WHEN GROUPING(f.frequency_band) = 0 THEN f.frequency_band
+            WHEN GROUPING(f.amount_band) = 0 THEN f.amount_band ELSE 'all' END AS bucket,
+       SUM(f.sign) AS members, SUM(f.sign * f.orders) AS orders, SUM(f.sign * f.amount) AS amount
+FROM (SELECT s.*, {_band_sql("s.orders", FREQUENCY_BANDS)} AS frequency_band,
+             {_band_sql("s.amount", AMOUNT_BANDS)} AS amount_band FROM ({source}) s) f
+CROSS JOIN LATERAL (SELECT NULL::bigint AS tag_id UNION ALL SELECT unnest(f.tag_ids)) t
+GROUP BY f.period, f.store_id, f.tier_id, t.tag_id,
+         GROUPING SETS ((f.province), (f.city), (f.gender), (f.age_band), (f.frequency_band), (f.amount_band), ())
+UNION ALL
+SELECT f.period, f.store_id, f.tier_id, t.tag_id, split_part(e.key, ':', 1), substr(e.key, strpos(e.key, ':') + 1),
+       SUM(f.sign), SUM(f.sign * (e.value ->> 0)::int), SUM(f.sign * (e.value ->> 1)::numeric)
+FROM ({source}) f
+CROSS JOIN LATERAL jsonb_each(f.cells) e
+CROSS JOIN LATERAL (SELECT NULL::bigint AS tag_id UNION ALL SELECT unnest(f.tag_ids)) t
+GROUP BY f.period, f.store_id, f.tier_id, t.tag_id, split_part(e.key, ':', 1), substr(e.key, strpos(e.key, ':') + 1)"""
+
+
 # Enough memory to aggregate a year's cells in hash tables rather than sorting them on disk.
 _CUBE_WORK_MEM = "SET LOCAL work_mem = '256MB'"
 _CUBE_COLUMNS = "(period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount)"
@@ -562,7 +592,7 @@ def _cube_apply_touched(cursor, periods: list[str], now: dt.datetime) -> int:
         cursor.execute(f"""
             INSERT INTO dashboards_consumptioncube {_CUBE_COLUMNS}
             SELECT period, store_id, tier_id, tag_id, dimension, bucket, members, orders, amount
-            FROM ({_cube_rows_sql(_CUBE_SIDES)}) d
+            FROM ({_cube_delta_rows_sql(_CUBE_SIDES)}) d
             WHERE members <> 0 OR orders <> 0 OR amount <> 0
             ON CONFLICT ON CONSTRAINT consumption_cube_cell_once DO UPDATE
             SET members = dashboards_consumptioncube.members + EXCLUDED.members,
