@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import DateField, ExpressionWrapper, F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.errors import MemberHubError
+from core.locks import lock_many
 from core.models import AuditLog
 from core.money import CENT
 from members.locks import member_lock
@@ -249,9 +250,9 @@ def memberships_lapse(*, day: dt.date) -> dict:
     those whose grace has passed expire, each with its history row in the same transaction. A re-run finds
     nothing left to change (the status filter), and the history's idem keys hold it twice over."""
     with transaction.atomic():
-        to_grace = list(PaidMembership.objects.select_for_update(of=("self",)).order_by("pk")
-                        .filter(status=PaidMembership.Status.ACTIVE, ends_on__lt=day, grace_until__gte=day)
-                        .values_list("pk", "member_id", "ends_on"))
+        to_grace = [(m.pk, m.member_id, m.ends_on) for m in lock_many(
+            PaidMembership.objects.only("pk", "member_id", "ends_on"),
+            status=PaidMembership.Status.ACTIVE, ends_on__lt=day, grace_until__gte=day)]
         PaidMembership.objects.filter(pk__in=[pk for pk, _m, _e in to_grace]).update(
             status=PaidMembership.Status.GRACE, changed_at=timezone.now())
         MembershipEvent.objects.bulk_create([
@@ -259,13 +260,13 @@ def memberships_lapse(*, day: dt.date) -> dict:
                             idem_key=f"grace:{pk}:{ends_on}", ends_on_before=ends_on, ends_on_after=ends_on,
                             actor_label="system", occurred_on=day)
             for pk, member_id, ends_on in to_grace], ignore_conflicts=True)
-        to_expire = list(PaidMembership.objects.select_for_update(of=("self",)).order_by("pk")
-                         .filter(status__in=PaidMembership.CURRENT, grace_until__lt=day)
-                         .values_list("pk", "member_id", "ends_on", "grace_until"))
-        for pk, _member_id, _ends_on, grace_until in to_expire:
-            PaidMembership.objects.filter(pk=pk).update(
-                status=PaidMembership.Status.EXPIRED, ended_on=grace_until + dt.timedelta(days=1),
-                changed_at=timezone.now())
+        to_expire = [(m.pk, m.member_id, m.ends_on, m.grace_until) for m in lock_many(
+            PaidMembership.objects.only("pk", "member_id", "ends_on", "grace_until"),
+            status__in=PaidMembership.CURRENT, grace_until__lt=day)]
+        # One statement for all of them: the membership ends the day after its grace.
+        PaidMembership.objects.filter(pk__in=[pk for pk, _m, _e, _g in to_expire]).update(
+            status=PaidMembership.Status.EXPIRED, ended_on=ExpressionWrapper(F("grace_until") + dt.timedelta(days=1), output_field=DateField()),
+            changed_at=timezone.now())
         MembershipEvent.objects.bulk_create([
             MembershipEvent(membership_id=pk, member_id=member_id, kind=MembershipEvent.Kind.EXPIRED,
                             idem_key=f"expired:{pk}:{ends_on}", ends_on_before=ends_on, ends_on_after=ends_on,
