@@ -7,6 +7,7 @@ import datetime as dt
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.actors import ActorLabelled
 
@@ -319,7 +320,8 @@ class Campaign(models.Model):
 
     class Meta:
         verbose_name = _("campaign")
-        verbose_name_plural = _("campaigns")
+        # "campaigns" alone is the points ledger's word for points campaigns (积分活动).
+        verbose_name_plural = pgettext_lazy("message campaigns", "campaigns")
         ordering = ["-created_at", "-id"]
         permissions = [("send_campaign", _("Can schedule, send and cancel message campaigns"))]
 
