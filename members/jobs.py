@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from core.jobs import JobContext, register_job
 
-from .models import MemberTag, Tag
+from .models import Member, MemberTag, Tag
 from .retention import retention_apply
 from .selectors import rule_queryset
 
@@ -28,9 +28,13 @@ def refresh_rule_tags(ctx: JobContext) -> dict:
                 [tag.pk, timezone.now(), *params],
             )
             added += cursor.rowcount
+            # The members who lose the tag are marked changed (updated_at) in the same statement: a deleted
+            # row leaves nothing for the nightly refreshes (consumption cube, purchase summary) to find.
             cursor.execute(
-                f"DELETE FROM {MemberTag._meta.db_table} WHERE tag_id = %s AND member_id NOT IN ({sql})",
-                [tag.pk, *params],
+                f"WITH gone AS (DELETE FROM {MemberTag._meta.db_table} WHERE tag_id = %s "
+                f"AND member_id NOT IN ({sql}) RETURNING member_id) "
+                f"UPDATE {Member._meta.db_table} SET updated_at = %s WHERE id IN (SELECT member_id FROM gone)",
+                [tag.pk, *params, timezone.now()],
             )
             removed += cursor.rowcount
         ctx.progress(i)

@@ -717,7 +717,11 @@ def tag_add(*, member: Member, tag: Tag, staff) -> MemberTag:
 @transaction.atomic
 def tag_remove(*, member: Member, tag: Tag, staff) -> None:
     scope.require_member(staff, member)
-    MemberTag.objects.filter(member=member, tag=tag).delete()
+    deleted, _rows = MemberTag.objects.filter(member=member, tag=tag).delete()
+    if deleted:
+        # A removed tag leaves no row to be found by: the member's updated_at is how nightly refreshes
+        # (consumption cube, purchase summary) see the member move between cells.
+        Member.objects.filter(pk=member.pk).update(updated_at=timezone.now())
 
 
 # ---------------------------------------------------------------- privacy (SEC-2, SEC-4)

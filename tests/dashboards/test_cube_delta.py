@@ -186,6 +186,24 @@ def test_tier_tag_and_region_changes_move_the_member_between_cells(shop, pinned_
     assert_full_build_lands_here("2026", "2026-08", "2026-09")
 
 
+def test_a_removed_tag_takes_the_member_out_of_the_tag_cells(shop, pinned_instant):
+    """A tag removed at the desk or by the rule-tag job leaves no row behind; the refresh still finds
+    the member (tag_remove bumps updated_at) and her cells leave the tag, as a full build has them."""
+    from members.services import tag_remove
+    from tests.factories import make_staff
+
+    tag = Tag.objects.create(name="高潜")
+    MemberTag.objects.create(member=shop["alice"], tag=tag, added_at=timezone.now())
+    nightly(pinned_instant)
+    assert cell("2026", "brand", "L", tag=tag) == (1, 1, Decimal("600.00"))
+    pinned_instant.shift(dt.timedelta(hours=20))
+    tag_remove(member=shop["alice"], tag=tag, staff=make_staff(chain_wide=True))
+    nightly(pinned_instant)
+    assert cell("2026", "brand", "L", tag=tag) is None
+    assert cell("2026", "brand", "L") == (1, 1, Decimal("600.00"))
+    assert_full_build_lands_here("2026", "2026-08", "2026-09")
+
+
 def test_rerun_and_crash_count_nothing_twice(shop, pinned_instant):
     """The purchases of the last hour are read again by the next run (the margin): the counted state
     makes that a no-op. A refresh that dies before committing leaves facts, counted purchases and cube

@@ -48,3 +48,34 @@ def test_rule_tags_job_adds_and_removes_and_is_idempotent():
 def test_rule_with_unknown_key_is_refused():
     with pytest.raises(ValueError):
         rule_queryset({"salary": 1})
+
+
+def test_removing_a_tag_marks_the_member_changed_for_the_nightly_refreshes():
+    """A removed MemberTag leaves no row behind: tag_remove and the rule-tag job bump the member's
+    updated_at (by which the consumption cube and the purchase summary find members who moved),
+    and only for the members who lost a tag."""
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from members.models import Member
+
+    store = StoreFactory()
+    clerk = make_staff(store=store)
+    manual = Tag.objects.create(name="母婴")
+    rule = Tag.objects.create(name="女性", kind=Tag.Kind.RULE, rule={"gender": "F"})
+    with time_machine.travel(dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC), tick=False):
+        kept, loses_manual, loses_rule = (MemberFactory(home_store=store, gender=g) for g in ("F", "M", "M"))
+        tag_add(member=loses_manual, tag=manual, staff=clerk)
+        MemberTag.objects.create(member=loses_rule, tag=rule)
+        MemberTag.objects.create(member=kept, tag=rule)
+    before = dict(Member.objects.values_list("pk", "updated_at"))
+    with time_machine.travel(dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC), tick=False):
+        tag_remove(member=loses_manual, tag=manual, staff=clerk)
+        tag_remove(member=kept, tag=manual, staff=clerk)  # had no such tag: nothing changes
+        assert run_job("refresh_rule_tags").counts["removed"] == 1
+        now = timezone.now()
+    after = dict(Member.objects.values_list("pk", "updated_at"))
+    assert after[loses_manual.pk] == now and after[loses_rule.pk] == now
+    assert after[kept.pk] == before[kept.pk]
