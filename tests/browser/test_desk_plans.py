@@ -11,7 +11,6 @@ import pytest
 
 from members import roles
 from plans.models import MembershipPlan, PaidMembership
-from tests.browser.conftest import browser  # noqa: F401  (the session's Debian chromium)
 from tests.factories import MemberFactory, StoreFactory, make_staff
 from tests.members.test_portal import login_as
 
@@ -28,7 +27,7 @@ def shot(page, name: str) -> None:
     print(f"screenshot: {path}")
 
 
-def test_desk_sells_a_plan_and_the_member_sees_it(browser, live_server, settings, client):  # noqa: F811
+def test_desk_sells_a_plan_and_the_member_sees_it(browser, live_server, settings, client):
     settings.LANGUAGE_CODE = "zh-hans"
     store = StoreFactory(name="南京路店")
     clerk = make_staff(roles.FRONT_DESK, store=store, username="qiantai02")
