@@ -256,6 +256,8 @@ def main() -> int:
     parser.add_argument("--purchases", type=int, default=1_000_000)
     parser.add_argument("--stores", type=int, default=20)
     parser.add_argument("--day-purchases", type=int, default=0, help="the day's purchases (default purchases / 400)")
+    parser.add_argument("--day", type=dt.date.fromisoformat, default=None,
+                        help="the business day (default yesterday); a day mid-month measures a month full of facts")
     parser.add_argument("--drop", action="store_true", help="drop the kept database at the end")
     parser.add_argument("--generate-only", action="store_true",
                         help="stop after generating a fresh database (the full build runs on the next run)")
@@ -273,7 +275,7 @@ def main() -> int:
 
         from dashboards.jobs import consumption_cube_backfill, consumption_cube_refresh, periods_of
 
-        yesterday = dt.date.today() - dt.timedelta(days=1)
+        yesterday = args.day or dt.date.today() - dt.timedelta(days=1)
         periods = periods_of(yesterday)
         if fresh:
             print(f"generating {args.members:,} members, {args.purchases:,} purchases, {args.stores} stores "
