@@ -228,3 +228,13 @@ ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([
     "service_desk.change_escalationcontact", "service_desk.delete_escalationcontact"])
 ROLE_PERMISSIONS[AUDITOR].extend([*_AFTER_SALES_VIEW, "service_desk.view_aftersalespolicy",
                                   "service_desk.view_consultationtimelimit", "service_desk.view_escalationcontact"])
+
+# Paid membership (issue 18): the desk sells, renews and refunds; operations also edit the plans. Listed
+# here as well as in plans' migration 0002, so ensure_roles (and the test database's re-seed after a
+# transactional test's flush) gives the roles the same permissions a migrated database has.
+_PLANS_VIEW = ["plans.view_membershipplan", "plans.view_paidmembership", "plans.view_membershipevent"]
+ROLE_PERMISSIONS[FRONT_DESK].extend([*_PLANS_VIEW, "plans.add_paidmembership", "plans.refund_paidmembership"])
+ROLE_PERMISSIONS[CUSTOMER_SERVICE].extend(_PLANS_VIEW)
+ROLE_PERMISSIONS[OPERATIONS_MANAGER].extend([*_PLANS_VIEW, "plans.add_membershipplan", "plans.change_membershipplan",
+                                             "plans.add_paidmembership", "plans.refund_paidmembership"])
+ROLE_PERMISSIONS[AUDITOR].extend(_PLANS_VIEW)

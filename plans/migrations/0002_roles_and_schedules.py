@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# Until members.roles.ROLE_PERMISSIONS lists them, the paid-membership permissions are attached here.
+# The paid-membership permissions as members.roles.ROLE_PERMISSIONS lists them (ensure_roles re-attaches them).
 ROLE_PLAN_PERMISSIONS = {
     "前台": ["view_membershipplan", "view_paidmembership", "add_paidmembership", "refund_paidmembership",
            "view_membershipevent"],
