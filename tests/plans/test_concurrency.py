@@ -1,39 +1,17 @@
 """Two desks selling a plan to one member at the same moment (issue 18), on PostgreSQL with threads: the
 member row serialises them; both pages showed "no membership", so one sale stands and the other is
 refused with the reason — one membership, one purchase in its history."""
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from core.errors import MemberHubError
 from plans.models import MembershipEvent, MembershipPlan, PaidMembership, Source
 from plans.services import membership_buy
 from tests.factories import MemberFactory
+from tests.support import race
 
 pytestmark = pytest.mark.pinned_at("2026-03-10T12:00+08:00")
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = calls[i]()
-        except MemberHubError as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -45,7 +23,7 @@ def test_two_desks_buying_for_one_member_make_one_membership():
         return lambda: membership_buy(member=member, plan=plan, source=Source.DESK, purchase_ref=f"desk:S1:{receipt}",
                                       price_paid=Decimal("299.00"), actor="command", expected_ends_on=None)
 
-    results = _race([sell("A"), sell("B"), sell("A")])
+    results = race([sell("A"), sell("B"), sell("A")])
     assert PaidMembership.objects.filter(member=member).count() == 1
     assert MembershipEvent.objects.filter(member=member).count() == 1
     refused = [r for r in results if isinstance(r, MemberHubError)]
@@ -63,7 +41,7 @@ def test_a_till_retry_racing_itself_buys_once():
         return membership_buy(member=member, plan=plan, source=Source.TILL, purchase_ref="till:S1:O1:0",
                               price_paid=Decimal("299.00"), actor="till:S1")
 
-    results = _race([sell, sell, sell])
+    results = race([sell, sell, sell])
     assert not [r for r in results if isinstance(r, MemberHubError)], results
     assert sum(r.created for r in results) == 1
     assert PaidMembership.objects.get(member=member).price_paid == Decimal("299.00")

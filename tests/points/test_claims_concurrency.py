@@ -1,10 +1,8 @@
 """Two concurrent points claims of one member-less till sale credit it once (PTS-11), on PostgreSQL with threads."""
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from core.errors import MemberHubError
@@ -13,29 +11,9 @@ from points.reconcile import reconcile
 from points.services.claims import claim_submit
 from tests.factories import MemberFactory, StoreFactory
 from tests.points.helpers import buy
+from tests.support import race
 
 pytestmark = pytest.mark.pinned_at("2026-11-25T12:00+08:00")
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = calls[i]()
-        except MemberHubError as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,7 +27,7 @@ def test_concurrent_claims_of_one_sale_credit_it_once():
         return lambda: claim_submit(member=who, store=store, receipt_no="POS-9", purchased_on=day,
                                     amount=Decimal("680.00"), channel="portal")
 
-    results = _race([claim(member), claim(member), claim(rival), claim(member)])
+    results = race([claim(member), claim(member), claim(rival), claim(member)])
     assert PointsClaim.objects.count() == 1
     winner = PointsClaim.objects.get()
     assert winner.status == "credited" and Purchase.objects.get().member == winner.member

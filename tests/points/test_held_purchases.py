@@ -2,10 +2,8 @@
 seed 000 会员注册, 积分累计): the till records the sale with its points held; the second staff member's
 approval credits them (audited, idempotent, set-wise); a rejection leaves the sales member-less and
 claimable once. Held points show on the desk member page and the portal."""
-import threading
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -21,6 +19,7 @@ from points.reconcile import reconcile
 from points.services.held import held_points_settle
 from tests.factories import MemberFactory, StoreFactory, make_staff
 from tests.members.test_portal import login_as
+from tests.support import race
 
 pytestmark = pytest.mark.pinned_at("2026-11-25T12:00+08:00")
 
@@ -143,27 +142,6 @@ def test_active_members_purchases_are_not_held():
     assert r.json()["points_earned"] == 680 and r.json()["points_held"] == 0
 
 
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = calls[i]()
-        except MemberHubError as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_approvals_credit_the_held_sales_once():
     """Approval run twice at the same moment by two reviewers: one wins, the other is told the sign-up was
@@ -172,7 +150,7 @@ def test_two_concurrent_approvals_credit_the_held_sales_once():
     assert _post(api, pending).status_code == 201
     assert _post(api, pending, order_no="POS-H2").status_code == 201
     reviewers = [make_staff(roles.CUSTOMER_SERVICE, store=store) for _ in range(2)]
-    results = _race([lambda r=r: member_review(member=pending, reviewer=r, approve=True) for r in reviewers])
+    results = race([lambda r=r: member_review(member=pending, reviewer=r, approve=True) for r in reviewers])
     errors = [r for r in results if isinstance(r, MemberHubError)]
     assert len(errors) == 1 and errors[0].code == "already_reviewed", results
     assert Entry.objects.filter(kind="credit").count() == 2
