@@ -49,3 +49,31 @@ def page(browser, live_server):
         yield page
     finally:
         context.close()
+
+
+# The password tests.factories.UserFactory gives every staff user it makes.
+STAFF_PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture
+def desk_page(browser, live_server):
+    """A desk-sized (1366 × 768) page asking for Chinese, whose relative URLs go to the live server."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768},
+                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-Hans,zh;q=0.9"})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def desk_login(page, username: str, password: str = STAFF_PASSWORD) -> None:
+    """Log in on the desk's own login page and land on the desk."""
+    import re
+
+    page.goto("/desk/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/desk/$"))

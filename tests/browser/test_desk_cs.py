@@ -20,24 +20,12 @@ from care.models import Visit
 from core.models import AuditLog
 from members import roles
 from points.models import PointsAccount
+from tests.browser.conftest import desk_login
 from tests.factories import MemberFactory, StoreFactory, ensure_catalogue, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots" / "desk"
-PASSWORD = "correct-horse-42"  # tests.factories.UserFactory
-
-
-@pytest.fixture
-def desk_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768},
-                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-Hans,zh;q=0.9"})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def shot(page, name: str, *, full_page: bool = False) -> Path:
@@ -46,14 +34,6 @@ def shot(page, name: str, *, full_page: bool = False) -> Path:
     page.screenshot(path=str(path), full_page=full_page)
     print(f"screenshot: {path}")
     return path
-
-
-def login(page, user) -> None:
-    page.goto("/desk/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(r"/desk/$"))
 
 
 def test_customer_service_opens_a_complaint_and_makes_the_follow_up_visit_with_a_dial(desk_page, settings):
@@ -70,7 +50,7 @@ def test_customer_service_opens_a_complaint_and_makes_the_follow_up_visit_with_a
     visit = Visit.objects.create(member=member, store=store, period_start=today - dt.timedelta(days=3),
                                  due_on=today + dt.timedelta(days=4), assignee=agent, note="投诉处理后回访")
 
-    login(page, agent)
+    desk_login(page, agent.username)
     page.goto(reverse("sd_desk:queue"))
     page.click(f"a[href$='?id={complaint.pk}']")
     page.wait_for_selector("#clocks .sd-clock")
@@ -113,7 +93,7 @@ def test_front_desk_purchase_with_two_lines_shows_total_and_points_preview(desk_
     clerk = make_staff(roles.FRONT_DESK, store=store, username="qiantai02")
     member = MemberFactory(home_store=store, name="王小明")
 
-    login(page, clerk)
+    desk_login(page, clerk.username)
     page.goto(reverse("points_desk:purchase", args=[member.member_no]))
     page.wait_for_selector("#purchase-form")
     at = timezone.localtime() - dt.timedelta(hours=1)

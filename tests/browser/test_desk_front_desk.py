@@ -13,24 +13,12 @@ from django.utils import timezone
 
 from members import roles
 from points.models import PointsAccount
+from tests.browser.conftest import STAFF_PASSWORD
 from tests.factories import MemberFactory, StoreFactory, ensure_catalogue, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tmp" / "browser-artifacts" / "desk"
-PASSWORD = "correct-horse-42"  # tests.factories.UserFactory
-
-
-@pytest.fixture
-def desk_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768},
-                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-Hans,zh;q=0.9"})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def shot(page, name: str) -> Path:
@@ -56,7 +44,7 @@ def test_front_desk_finds_a_member_by_written_mobile_and_posts_a_purchase(desk_p
     page.goto("/desk/login/")
     shot(page, "01-login")
     page.fill("input[name=username]", clerk.username)
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", STAFF_PASSWORD)
     page.click("form button[type=submit]")
     page.wait_for_url(re.compile(r"/desk/$"))
 

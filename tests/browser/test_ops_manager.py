@@ -21,15 +21,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots" / 
 
 
 @pytest.fixture
-def ops_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768},
-                                  locale="zh-CN", extra_http_headers={"Accept-Language": "zh-Hans,zh;q=0.9"})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    try:
-        yield page
-    finally:
-        context.close()
+def ops_page(desk_page):
+    desk_page.set_default_timeout(30_000)  # pages over seed_demo data get more time than the desk default
+    return desk_page
 
 
 def shot(page, name: str, full: bool = False) -> Path:
